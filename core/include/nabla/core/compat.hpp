@@ -1,0 +1,77 @@
+/// \file compat.hpp
+/// \brief The one place where Kokkos 3.4 and Kokkos 4.x spellings differ.
+///
+/// Everything else in Nabla spells Kokkos through these names, so supporting another Kokkos release means
+/// editing this file only.
+#pragma once
+
+#include <Kokkos_Core.hpp>
+
+#include <string>
+
+#ifndef KOKKOS_VERSION
+#error "nabla: KOKKOS_VERSION is not defined; is Kokkos_Core.hpp the Kokkos 3.4+ header?"
+#endif
+
+namespace nabla {
+namespace compat {
+
+// Math functions moved from Kokkos::Experimental to Kokkos in 3.6 (and left Experimental in 4.x).
+#if KOKKOS_VERSION >= 30600
+namespace kmath = ::Kokkos;
+#else
+namespace kmath = ::Kokkos::Experimental;
+#endif
+
+/// RAII profiling region (Kokkos::Profiling::ScopedRegion exists only from 4.1). Costs nothing, and
+/// allocates nothing, unless a Kokkos Tools library is loaded.
+class Region {
+ public:
+  explicit Region(const char* name) : m_on(Kokkos::Tools::profileLibraryLoaded()) {
+    if (m_on) Kokkos::Profiling::pushRegion(name);
+  }
+  ~Region() {
+    if (m_on) Kokkos::Profiling::popRegion();
+  }
+  Region(const Region&) = delete;
+  Region& operator=(const Region&) = delete;
+
+ private:
+  bool m_on;
+};
+
+/// Kokkos::is_initialized() became the pair is_initialized()/is_finalized() in 3.7; we only need the first.
+inline bool kokkos_is_initialized() { return Kokkos::is_initialized(); }
+
+/// Thread count of the default host execution space (OpenMP::thread_pool_size was renamed concurrency in 4.x).
+inline int host_concurrency() {
+#if KOKKOS_VERSION >= 40000
+  return Kokkos::DefaultHostExecutionSpace().concurrency();
+#else
+  return Kokkos::DefaultHostExecutionSpace::concurrency();
+#endif
+}
+
+/// Rewrites `--kokkos-num-threads=N` (the 4.x spelling) to `--kokkos-threads=N` for Kokkos before 3.7, so
+/// drivers document one spelling. Call before Kokkos::initialize; argv keeps pointing at valid strings.
+inline void translate_kokkos_args(int argc, char** argv) {
+#if KOKKOS_VERSION < 30700
+  static std::string storage[8];
+  int used = 0;
+  const std::string from = "--kokkos-num-threads=";
+  for (int i = 1; i < argc && used < 8; ++i) {
+    const std::string a = argv[i];
+    if (a.compare(0, from.size(), from) == 0) {
+      storage[used] = "--kokkos-threads=" + a.substr(from.size());
+      argv[i] = &storage[used][0];
+      ++used;
+    }
+  }
+#else
+  (void)argc;
+  (void)argv;
+#endif
+}
+
+}  // namespace compat
+}  // namespace nabla

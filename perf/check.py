@@ -1,0 +1,150 @@
+#!/usr/bin/env python3
+"""Runs Nabla's benchmark executables, computes the named ratios of perf/baseline.json and checks their floors.
+
+Writes <out>/<exe>.json (Google Benchmark output) and <out>/perf-summary.json ({"<ratio>": value}), prints a
+table (ratio, value, floor or ceiling, goal, verdict) and exits 1 if a ratio misses its bound. A ratio that misses
+is measured once more (the machines are shared); the better of the two counts. Standard library only.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+
+
+def run_exe(exe, out_dir, short, filt):
+    name = os.path.basename(exe)
+    out = os.path.join(out_dir, name + ".json")
+    cmd = [exe, "--benchmark_out=" + out, "--benchmark_out_format=json", "--benchmark_filter=" + filt]
+    if short:
+        cmd += ["--benchmark_min_time=0.05", "--benchmark_repetitions=3"]
+    else:
+        cmd += ["--benchmark_min_time=0.5", "--benchmark_repetitions=5"]
+    cmd += ["--benchmark_report_aggregates_only=true"]
+    print("perf-check: running", " ".join(cmd), flush=True)
+    res = subprocess.run(cmd, stdout=subprocess.DEVNULL)
+    if res.returncode != 0:
+        sys.exit(f"perf-check: {name} exited with {res.returncode}")
+    with open(out) as f:
+        data = json.load(f)
+    results = {}
+    strip = lambda name: name.replace("/manual_time", "").replace("/real_time", "")
+    for b in data.get("benchmarks", []):
+        # With repetitions, take the median aggregate; without, the plain run.
+        if b.get("run_type") == "aggregate":
+            if b.get("aggregate_name") != "median":
+                continue
+            results[strip(b["run_name"])] = b
+        else:
+            results.setdefault(strip(b["name"]), b)
+    return results
+
+
+def metric(bench, key):
+    if key == "real_time":
+        return bench["real_time"]
+    if key in bench:
+        return bench[key]
+    raise KeyError(f"benchmark {bench.get('run_name', bench.get('name'))} has no '{key}'")
+
+
+def evaluate(spec, results):
+    num, den = results.get(spec["numerator"]), results.get(spec["denominator"])
+    if num is None or den is None:
+        missing = spec["numerator"] if num is None else spec["denominator"]
+        raise KeyError(f"benchmark '{missing}' was not run")
+    return metric(num, spec["metric"]) / metric(den, spec["metric"])
+
+
+def passes(spec, value):
+    if spec.get("report"):
+        return True
+    if "floor" in spec:
+        return value >= spec["floor"]
+    return value <= spec["ceiling"]
+
+
+def better(spec, a, b):
+    return max(a, b) if "floor" in spec else min(a, b)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--baseline", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--exe", action="append", default=[], help="benchmark executable (repeatable)")
+    ap.add_argument("--short", action="store_true", help="short mode for CI")
+    ap.add_argument("--filter", default=".", help="Google Benchmark filter regex")
+    args = ap.parse_args()
+
+    with open(args.baseline) as f:
+        ratios = json.load(f)["ratios"]
+    os.makedirs(args.out, exist_ok=True)
+
+    results = {}
+    for exe in args.exe:
+        results.update(run_exe(exe, args.out, args.short, args.filter))
+
+    values, errors = {}, {}
+    for name, spec in ratios.items():
+        try:
+            values[name] = evaluate(spec, results)
+        except KeyError as e:
+            errors[name] = str(e)
+
+    failing = [n for n, v in values.items() if not passes(ratios[n], v)]
+    if failing:
+        print(f"perf-check: {len(failing)} ratio(s) below bound, measuring once more: {', '.join(failing)}")
+        again = {}
+        for exe in args.exe:
+            again.update(run_exe(exe, args.out, args.short, args.filter))
+        for n in failing:
+            values[n] = better(ratios[n], values[n], evaluate(ratios[n], again))
+
+    rows, ok = [], True
+    for name, spec in ratios.items():
+        if spec.get("report"):
+            bound = "report"
+        else:
+            bound = f">= {spec['floor']}" if "floor" in spec else f"<= {spec['ceiling']}"
+        goal = spec.get("goal", "")
+        if name in errors:
+            rows.append((name, "n/a", bound, str(goal), "MISSING: " + errors[name]))
+            ok = False
+            continue
+        v = values[name]
+        verdict = "info" if spec.get("report") else ("ok" if passes(spec, v) else "FAIL")
+        ok &= verdict != "FAIL"
+        rows.append((name, f"{v:.3f}", bound, str(goal), verdict))
+
+    # Context lines: the absolute figures behind the ratios, for the log only.
+    for key in sorted(results):
+        b = results[key]
+        extra = ""
+        if "bytes_per_second" in b:
+            extra = f"  {b['bytes_per_second'] / 1e9:8.2f} GB/s"
+        elif "items_per_second" in b:
+            extra = f"  {b['items_per_second']:.3e} items/s"
+        print(f"  {key:<60} {b['real_time']:10.4g} {b['time_unit']}{extra}")
+
+    widths = [max(len(r[i]) for r in rows + [("ratio", "value", "bound", "goal", "verdict")]) for i in range(5)]
+    header = ("ratio", "value", "bound", "goal", "verdict")
+    print()
+    for r in [header] + rows:
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths)))
+
+    summary = os.path.join(args.out, "perf-summary.json")
+    tmp = summary + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump({n: round(v, 6) for n, v in values.items()}, f, indent=2, sort_keys=True)
+    os.replace(tmp, summary)
+    print(f"\nperf-check: wrote {summary}")
+    if not ok:
+        print("perf-check: FAILED")
+        return 1
+    print("perf-check: all ratios within bounds")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

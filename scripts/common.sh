@@ -1,0 +1,6 @@
+# Sourced by the scripts: ccache location, phase timing.
+export CCACHE_DIR=${CCACHE_DIR:-${NABLA_CACHE:-$HOME/.cache/nabla}/ccache}
+export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-5G}
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+_nabla_t0=$(date +%s)
+phase() { echo "[nabla $(($(date +%s) - _nabla_t0))s] == $*" >&2; }
