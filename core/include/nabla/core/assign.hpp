@@ -1,0 +1,302 @@
+/// \file assign.hpp
+/// \brief Materialising a broadcast expression: `assign(dst, expr)` and `eval(expr)`, each ONE kernel.
+///
+/// On the host, once: the result shape is resolved, every leaf gets one stride per result dimension (0 where
+/// it is extruded, so no element branches), and operands that alias the destination under another indexing
+/// are copied first. On the device: one `parallel_for`, flat when every operand shares the destination's
+/// contiguous layout, otherwise over the destination's linear index in its own memory order.
+#pragma once
+
+#include <nabla/core/compat.hpp>
+#include <nabla/core/expr.hpp>
+
+#include <cstdint>
+#include <string>
+
+namespace nabla {
+
+
+// ------------------------------------------------------------------------------------------- kernel forms
+// The device-side image of an expression: raw pointers and strides, values, functors. Copied into kernels.
+
+template <class T, int N>
+struct LeafKernel {
+  const T* ptr;
+  Strides<N> stride;
+  KOKKOS_INLINE_FUNCTION T at(const Index<N>& i) const {
+    std::ptrdiff_t o = 0;
+    for (int d = 0; d < N; ++d) o += i[d] * stride[d];
+    return ptr[o];
+  }
+  KOKKOS_INLINE_FUNCTION T flat(std::size_t i) const { return ptr[i]; }
+};
+
+template <class T>
+struct ScalarKernel {
+  T value;
+  template <class I>
+  KOKKOS_INLINE_FUNCTION T at(const I&) const {
+    return value;
+  }
+  KOKKOS_INLINE_FUNCTION T flat(std::size_t) const { return value; }
+};
+
+template <class F, class... K>
+struct NodeKernel {
+  F f;
+  impl::Tuple<K...> args;
+
+  template <class I>
+  KOKKOS_INLINE_FUNCTION auto at(const I& i) const {
+    return at_impl(i, std::index_sequence_for<K...>{});
+  }
+  KOKKOS_INLINE_FUNCTION auto flat(std::size_t i) const { return flat_impl(i, std::index_sequence_for<K...>{}); }
+
+ private:
+  template <class I, std::size_t... J>
+  KOKKOS_INLINE_FUNCTION auto at_impl(const I& i, std::index_sequence<J...>) const {
+    return f(impl::get<J>(args).at(i)...);
+  }
+  template <std::size_t... J>
+  KOKKOS_INLINE_FUNCTION auto flat_impl(std::size_t i, std::index_sequence<J...>) const {
+    return f(impl::get<J>(args).flat(i)...);
+  }
+};
+
+namespace impl {
+template <int N>
+bool strides_equal(const Strides<N>& a, const Strides<N>& b) {
+  for (int d = 0; d < N; ++d)
+    if (a[d] != b[d]) return false;
+  return true;
+}
+
+/// Strides of a View seen from a rank-N result of extents `out`: trailing dimensions align; a dimension the
+/// view lacks, or has extent 1 in, or the result has extent 1 in, gets stride 0.
+template <int N, class View>
+Strides<N> broadcast_strides(const View& v, const Shape<N>& out) {
+  constexpr int R = View::rank;
+  Strides<N> s{};
+  for (int d = 0; d < N; ++d) {
+    const int vd = d - (N - R);
+    s[d] = (vd < 0 || out[d] == 1 || v.extent(vd) == 1) ? 0 : std::ptrdiff_t(v.stride(vd));
+  }
+  return s;
+}
+}  // namespace impl
+
+/// Device image of a tree for a result of shape `out` (overloaded per tree element kind).
+template <int N, class T, int R, class M>
+LeafKernel<T, N> instantiate(const Leaf<T, R, M>& leaf, const Shape<N>& out) {
+  return {leaf.m_view.data(), impl::broadcast_strides(leaf.m_view, out)};
+}
+template <int N, class T>
+ScalarKernel<T> instantiate(const Scalar<T>& s, const Shape<N>&) {
+  return {s.m_value};
+}
+template <int N, class F, class... A>
+auto instantiate(const Broadcasted<F, A...>& e, const Shape<N>& out) {
+  return impl::apply_indexed(e.m_args, [&](const auto&... args) {
+    using K = NodeKernel<F, decltype(instantiate(args, out))...>;
+    return K{e.m_f, impl::Tuple<decltype(instantiate(args, out))...>(instantiate(args, out)...)};
+  });
+}
+
+/// Whether the kernel form may be indexed by the destination's flat index (all strides equal `dst`'s).
+template <int N, class T>
+bool flat_compatible(const LeafKernel<T, N>& k, const Strides<N>& dst) {
+  return impl::strides_equal(k.stride, dst);
+}
+template <int N, class T>
+bool flat_compatible(const ScalarKernel<T>&, const Strides<N>&) {
+  return true;
+}
+template <int N, class F, class... K>
+bool flat_compatible(const NodeKernel<F, K...>& k, const Strides<N>& dst) {
+  return impl::apply_indexed(k.args, [&](const auto&... a) { return (true && ... && flat_compatible(a, dst)); });
+}
+
+namespace impl {
+
+/// Unravels a linear index over `ext`, first dimension fastest (Left) or last fastest (Right).
+template <bool Left, int N>
+KOKKOS_INLINE_FUNCTION Index<N> unravel(std::size_t lin, const Shape<N>& ext) {
+  Index<N> idx{};
+  if constexpr (N > 0) {
+    if constexpr (Left) {
+      for (int d = 0; d < N - 1; ++d) {
+        idx[d] = std::ptrdiff_t(lin % ext[d]);
+        lin /= ext[d];
+      }
+      idx[N - 1] = std::ptrdiff_t(lin);
+    } else {
+      for (int d = N - 1; d > 0; --d) {
+        idx[d] = std::ptrdiff_t(lin % ext[d]);
+        lin /= ext[d];
+      }
+      idx[0] = std::ptrdiff_t(lin);
+    }
+  }
+  return idx;
+}
+
+template <int N>
+KOKKOS_INLINE_FUNCTION std::ptrdiff_t offset(const Index<N>& i, const Strides<N>& s) {
+  std::ptrdiff_t o = 0;
+  for (int d = 0; d < N; ++d) o += i[d] * s[d];
+  return o;
+}
+
+template <class T, class K>
+struct AssignFlat {
+  T* dst;
+  K k;
+  KOKKOS_INLINE_FUNCTION void operator()(std::size_t i) const { dst[i] = static_cast<T>(k.flat(i)); }
+};
+
+template <class T, class K, int N, bool Left>
+struct AssignStrided {
+  T* dst;
+  Strides<N> dst_stride;
+  Shape<N> ext;
+  K k;
+  KOKKOS_INLINE_FUNCTION void operator()(std::size_t lin) const {
+    const Index<N> i = unravel<Left, N>(lin, ext);
+    dst[offset(i, dst_stride)] = static_cast<T>(k.at(i));
+  }
+};
+
+template <class A, class B>
+bool spans_overlap(const A* a, std::size_t na, const B* b, std::size_t nb) {
+  const auto a0 = reinterpret_cast<std::uintptr_t>(a), b0 = reinterpret_cast<std::uintptr_t>(b);
+  return na > 0 && nb > 0 && a0 < b0 + nb * sizeof(B) && b0 < a0 + na * sizeof(A);
+}
+
+/// Strides of a destination view, with 0 for extent-1 dimensions (so they compare equal to leaves').
+template <class View>
+Strides<View::rank> dst_strides(const View& v) {
+  Strides<View::rank> s{};
+  for (int d = 0; d < int(View::rank); ++d) s[d] = v.extent(d) == 1 ? 0 : std::ptrdiff_t(v.stride(d));
+  return s;
+}
+
+/// Julia's unalias: a leaf that reads the destination's memory under another indexing is copied first;
+/// reading it under the same indexing (x = 2 * x) is safe and free.
+template <class DstView, class E>
+void unalias(const DstView& dst, E& expr) {
+  constexpr int N = DstView::rank;
+  const Shape<N> out = shape_of(dst);
+  const Strides<N> ds = dst_strides(dst);
+  for_each_leaf(expr, [&](auto& leaf) {
+    auto& v = leaf.m_view;
+    if (!spans_overlap(v.data(), v.span(), dst.data(), dst.span())) return;
+    if (static_cast<const void*>(v.data()) == static_cast<const void*>(dst.data()) &&
+        strides_equal(broadcast_strides(v, out), ds))
+      return;
+    using V = std::decay_t<decltype(v)>;
+    using Copy = Kokkos::View<typename V::non_const_data_type, Kokkos::LayoutLeft, typename V::memory_space>;
+    Copy copy = allocate<Copy>("nabla::core::unalias", shape_of(v), std::make_index_sequence<V::rank>{},
+                               Kokkos::WithoutInitializing);
+    Kokkos::deep_copy(copy, v);
+    v = copy;
+  });
+}
+
+template <class Exec, class E>
+struct accessible_from : std::true_type {};
+template <class Exec, class T, int R, class M>
+struct accessible_from<Exec, Leaf<T, R, M>>
+    : std::integral_constant<bool, Kokkos::SpaceAccessibility<Exec, M>::accessible> {};
+template <class Exec, class F, class... A>
+struct accessible_from<Exec, Broadcasted<F, A...>>
+    : std::integral_constant<bool, (true && ... && accessible_from<Exec, A>::value)> {};
+
+template <class View>
+bool is_left_fastest(const View& v) {
+  return View::rank < 2 || v.stride(0) <= v.stride(View::rank - 1);
+}
+
+}  // namespace impl
+
+/// \brief Evaluates `expr` into `dst` with ONE `parallel_for` on `space` (label `nabla::core::assign`).
+///
+/// `expr` broadcasts to dst's shape (NumPy rules); a ShapeError names both shapes otherwise. Operands that
+/// alias dst under another indexing are copied first (one extra copy kernel for each).
+/// \param space [in] execution space instance to run on
+/// \param dst [in,out] Array or non-const View
+/// \param expr [in] expression, Array, View or scalar
+template <class ExecSpace, class Dst, class E,
+          std::enable_if_t<Kokkos::is_execution_space<ExecSpace>::value, int> = 0>
+void assign(const ExecSpace& space, const Dst& dst, const E& expr) {
+  const auto& dv = [&]() -> decltype(auto) {
+    if constexpr (is_array<Dst>::value) return dst.view(); else return (dst);
+  }();
+  using DstView = std::decay_t<decltype(dv)>;
+  static_assert(Kokkos::is_view<DstView>::value, "nabla::assign: the destination must be a nabla::Array or a Kokkos::View");
+  static_assert(!std::is_const<typename DstView::value_type>::value, "nabla::assign: the destination is const");
+  constexpr int N = DstView::rank;
+  using T = typename DstView::value_type;
+  compat::Region region("nabla::core::assign");
+
+  auto e = [&] {
+    if constexpr (is_scalar_type<E>::value) return Scalar<T>{static_cast<T>(expr)};
+    else return expr_t<E>(as_expr(expr));
+  }();
+  using Ex = decltype(e);
+  static_assert(impl::accessible_from<ExecSpace, Ex>::value,
+                "nabla::assign: an operand lives in memory the execution space cannot access (use nabla::to_device)");
+  static_assert(Ex::rank <= N, "nabla::assign: the expression has a higher rank than the destination");
+  static_assert(std::is_convertible<typename Ex::value_type, T>::value,
+                "nabla::assign: the expression's element type does not convert to the destination's");
+
+  const Shape<N> out = shape_of(dv);
+  const auto es = impl::to_dyn(broadcast_shape(e));
+  for (int d = 0; d < Ex::rank; ++d) {
+    const std::size_t ed = es[d], od = out[d + N - Ex::rank];
+    if (ed != od && ed != 1)
+      throw ShapeError(impl::cat("nabla::assign: an expression of shape ", impl::to_string(es),
+                           " does not broadcast to the destination's shape ", to_string(out), " (dimension ",
+                           d + N - Ex::rank, ": ", ed, " vs ", od, ")"));
+  }
+  const std::size_t n = shape_size(out);
+  if (n == 0) return;
+  impl::unalias(dv, e);
+
+  const auto k = instantiate(e, out);
+  using K = std::decay_t<decltype(k)>;
+  const Strides<N> ds = impl::dst_strides(dv);
+  using Policy = Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<std::size_t>>;
+  static const std::string flat_label("nabla::core::assign"), strided_label("nabla::core::assign::strided");
+  if (dv.span_is_contiguous() && dv.span() == n && flat_compatible(k, ds)) {
+    Kokkos::parallel_for(flat_label, Policy(space, 0, n), impl::AssignFlat<T, K>{dv.data(), k});
+  } else if (impl::is_left_fastest(dv)) {
+    Kokkos::parallel_for(strided_label, Policy(space, 0, n), impl::AssignStrided<T, K, N, true>{dv.data(), ds, out, k});
+  } else {
+    Kokkos::parallel_for(strided_label, Policy(space, 0, n), impl::AssignStrided<T, K, N, false>{dv.data(), ds, out, k});
+  }
+}
+
+/// \brief assign on the destination's default execution space instance.
+template <class Dst, class E, std::enable_if_t<!Kokkos::is_execution_space<Dst>::value, int> = 0>
+void assign(const Dst& dst, const E& expr) {
+  using Space = typename std::decay_t<decltype(as_expr(dst))>::memory_space::execution_space;
+  assign(Space(), dst, expr);
+}
+
+/// \brief Evaluates an expression into a new column-major Array of its broadcast shape (one kernel).
+template <class ExecSpace, class E, std::enable_if_t<Kokkos::is_execution_space<ExecSpace>::value, int> = 0>
+auto eval(const ExecSpace& space, const E& expr) {
+  const auto e = as_expr(expr);
+  using Ex = std::decay_t<decltype(e)>;
+  Array<typename Ex::value_type, Ex::rank, typename ExecSpace::memory_space> out(broadcast_shape(e), "nabla::core::eval",
+                                                                                 uninitialized);
+  assign(space, out, e);
+  return out;
+}
+
+template <class E, impl::enable_if_operand_t<E> = 0>
+auto eval(const E& expr) {
+  return eval(Kokkos::DefaultExecutionSpace(), expr);
+}
+
+}  // namespace nabla

@@ -1,0 +1,72 @@
+#include <nabla/core/mpi.hpp>
+
+#if NABLA_ENABLE_MPI
+
+#include <cstdio>
+
+namespace nabla {
+namespace mpi {
+
+namespace impl {
+MPI_Op op(Op o) {
+  switch (o) {
+    case Op::sum: return MPI_SUM;
+    case Op::min: return MPI_MIN;
+    case Op::max: return MPI_MAX;
+  }
+  return MPI_SUM;
+}
+
+void check(int rc, const char* what) {
+  if (rc == MPI_SUCCESS) return;
+  char msg[MPI_MAX_ERROR_STRING];
+  int len = 0;
+  MPI_Error_string(rc, msg, &len);
+  throw std::runtime_error(nabla::impl::cat("nabla::mpi: ", what, " failed: ", std::string(msg, len)));
+}
+}  // namespace impl
+
+Environment::Environment(int& argc, char**& argv) {
+  int initialized = 0;
+  MPI_Initialized(&initialized);
+  if (!initialized) {
+    int provided = 0;
+    MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
+    m_owns = true;
+  }
+  // Errors come back as return codes (turned into exceptions), so run_or_abort can name the failing rank.
+  MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+}
+
+Environment::~Environment() {
+  int finalized = 0;
+  MPI_Finalized(&finalized);
+  if (m_owns && !finalized) MPI_Finalize();
+}
+
+Comm::Comm(MPI_Comm comm) : m_comm(comm) {
+  MPI_Comm_rank(comm, &m_rank);
+  MPI_Comm_size(comm, &m_size);
+}
+
+void Comm::barrier() const { impl::check(MPI_Barrier(m_comm), "MPI_Barrier"); }
+
+void Comm::check_same_size(std::size_t n, const char* what) const {
+  const auto lo = allreduce<unsigned long long>(n, Op::min);
+  const auto hi = allreduce<unsigned long long>(n, Op::max);
+  if (lo != hi)
+    throw ValueError(nabla::impl::cat("nabla::mpi::", what, ": ranks disagree on the size (rank ", m_rank, " has ",
+                                      n, "; sizes range from ", lo, " to ", hi, ")"));
+}
+
+void Comm::abort(const std::string& message, int code) const {
+  std::fprintf(stderr, "nabla: rank %d of %d: %s\n", m_rank, m_size, message.c_str());
+  std::fflush(stderr);
+  MPI_Abort(m_comm, code);
+  std::abort();  // not reached: MPI_Abort does not return
+}
+
+}  // namespace mpi
+}  // namespace nabla
+
+#endif

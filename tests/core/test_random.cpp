@@ -1,0 +1,131 @@
+// Counter-based RNG: Philox known answers, purity (array == per-index function == lazy leaf, at any thread
+// count), key derivation, and moments / a Kolmogorov-Smirnov bound against the exact distributions.
+#include "test_util.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+using nabla_test::host;
+namespace rnd = nabla::random;
+
+namespace {
+
+// Known-answer vectors of Philox4x32-10 from Random123's kat_vectors.
+TEST(Random, PhiloxKnownAnswers) {
+  r123::Philox4x32 rng;
+  r123::Philox4x32::ctr_type c = {{0u, 0u, 0u, 0u}};
+  r123::Philox4x32::key_type k = {{0u, 0u}};
+  auto r = rng(c, k);
+  EXPECT_EQ(r[0], 0x6627e8d5u);
+  EXPECT_EQ(r[1], 0xe169c58du);
+  EXPECT_EQ(r[2], 0xbc57ac4cu);
+  EXPECT_EQ(r[3], 0x9b00dbd8u);
+  c = {{0x243f6a88u, 0x85a308d3u, 0x13198a2eu, 0x03707344u}};
+  k = {{0xa4093822u, 0x299f31d0u}};
+  r = rng(c, k);
+  EXPECT_EQ(r[0], 0xd16cfe09u);
+  EXPECT_EQ(r[1], 0x94fdccebu);
+  EXPECT_EQ(r[2], 0x5001e420u);
+  EXPECT_EQ(r[3], 0x24126ea1u);
+  c = {{0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu}};
+  k = {{0xffffffffu, 0xffffffffu}};
+  r = rng(c, k);
+  EXPECT_EQ(r[0], 0x408f276du);
+  EXPECT_EQ(r[1], 0x41c83b0eu);
+  EXPECT_EQ(r[2], 0xa20bc7c6u);
+  EXPECT_EQ(r[3], 0x6d5451fdu);
+}
+
+template <class T>
+void check_purity(std::size_t n) {
+  const auto key = rnd::fold_in(rnd::key(2024), 7);
+  auto u = host(rnd::uniform<T, 1>(key, {n}));
+  auto z = host(rnd::normal<T, 1>(key, {n}));
+  auto lazy_u = host(nabla::eval(rnd::uniform_expr<T>(key, nabla::Shape<1>{n})));
+  for (std::size_t i = 0; i < n; ++i) {
+    // Bitwise: the parallel fill at this run's thread count equals the serial per-index definition.
+    ASSERT_EQ(u(i), rnd::uniform_at<T>(key, i)) << i;
+    ASSERT_EQ(z(i), rnd::normal_at<T>(key, i)) << i;
+    ASSERT_EQ(lazy_u(i), u(i)) << i;
+  }
+}
+
+TEST(Random, ArraysArePureFunctionsOfKeyAndIndex) {
+  for (std::size_t n : {0, 1, 13, 1024, 132231}) {
+    check_purity<double>(n);
+    check_purity<float>(n);
+  }
+}
+
+TEST(Random, LazyLeafIndexesColumnMajorUnderBroadcast) {
+  const auto key = rnd::key(5);
+  auto m = host(rnd::uniform<double, 2>(key, {6, 4}));
+  auto lazy = host(nabla::eval(rnd::uniform_expr<double>(key, nabla::Shape<2>{6, 4}) + 0.0));
+  nabla::Array<double, 3> big({2, 6, 4});
+  nabla::assign(big, rnd::uniform_expr<double>(key, nabla::Shape<2>{6, 4}));  // extruded along dim 0
+  auto hb = host(big);
+  for (int i = 0; i < 6; ++i)
+    for (int j = 0; j < 4; ++j) {
+      EXPECT_EQ(lazy(i, j), m(i, j));
+      EXPECT_EQ(hb(0, i, j), m(i, j));
+      EXPECT_EQ(hb(1, i, j), m(i, j));
+    }
+}
+
+TEST(Random, DerivedKeysDiffer) {
+  const auto k = rnd::key(1);
+  EXPECT_NE(rnd::split(k, 0), rnd::split(k, 1));
+  EXPECT_NE(rnd::fold_in(k, 0), rnd::fold_in(k, 1));
+  EXPECT_NE(rnd::split(k, 0), rnd::fold_in(k, 0));
+  EXPECT_EQ(rnd::split(k, 3), rnd::split(k, 3));
+  EXPECT_NE(rnd::uniform_at<double>(rnd::key(1), 0), rnd::uniform_at<double>(rnd::key(2), 0));
+}
+
+template <class T>
+void check_moments() {
+  const std::size_t n = 1 << 20;
+  const auto key = rnd::key(99);
+  auto u = rnd::uniform<T, 1>(key, {n});
+  auto z = rnd::normal<T, 1>(key, {n});
+  // Standard errors of the sample moments; 6 sigma bounds.
+  const double se = 1.0 / std::sqrt(double(n));
+  EXPECT_NEAR(nabla::mean(u), 0.5, 6 * se * std::sqrt(1.0 / 12));
+  EXPECT_NEAR(nabla::mean((u - T(0.5)) * (u - T(0.5))), 1.0 / 12, 6 * se * std::sqrt(1.0 / 180));
+  EXPECT_GE(nabla::min(u), T(0));
+  EXPECT_LT(nabla::max(u), T(1));
+  EXPECT_NEAR(nabla::mean(z), 0.0, 6 * se);
+  EXPECT_NEAR(nabla::mean(z * z), 1.0, 6 * se * std::sqrt(2.0));
+  EXPECT_NEAR(nabla::mean(z * z * z * z), 3.0, 6 * se * std::sqrt(96.0));
+  // Neighbouring elements (the two outputs of one Box-Muller pair) must be uncorrelated.
+  auto hz = host(z);
+  double c = 0;
+  for (std::size_t i = 0; i + 1 < n; i += 2) c += double(hz(i)) * double(hz(i + 1));
+  EXPECT_NEAR(c / (n / 2), 0.0, 6 * std::sqrt(2.0 / n));
+}
+
+TEST(Random, MomentsDouble) { check_moments<double>(); }
+TEST(Random, MomentsFloat) { check_moments<float>(); }
+
+TEST(Random, KolmogorovSmirnovNormal) {
+  const std::size_t n = 20000;
+  auto z = host(rnd::normal<double, 1>(rnd::key(3), {n}));
+  std::vector<double> v(z.data(), z.data() + n);
+  std::sort(v.begin(), v.end());
+  double d = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const double f = 0.5 * std::erfc(-v[i] / std::sqrt(2.0));
+    d = std::max({d, std::abs(f - double(i) / n), std::abs(f - double(i + 1) / n)});
+  }
+  // Critical value at alpha = 0.001: 1.95 / sqrt(n).
+  EXPECT_LT(d, 1.95 / std::sqrt(double(n)));
+}
+
+TEST(Random, FusedCoinTossCount) {
+  const std::size_t n = 1000000;
+  const auto heads = nabla::count(rnd::uniform_expr<double>(rnd::key(11), nabla::Shape<1>{n}) < 0.5);
+  EXPECT_NEAR(double(heads), n / 2.0, 6 * std::sqrt(n * 0.25));
+  // Same count as the materialised array: the lazy leaf is the same stream.
+  EXPECT_EQ(heads, nabla::count(rnd::uniform<double, 1>(rnd::key(11), {n}) < 0.5));
+}
+
+}  // namespace

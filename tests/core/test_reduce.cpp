@@ -1,0 +1,121 @@
+// Fused reductions against host loops: whole-expression (one parallel_reduce each) and along an axis.
+#include "test_util.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+using nabla_test::close;
+using nabla_test::fill_random;
+using nabla_test::host;
+
+namespace {
+
+const std::size_t kSizes[] = {0, 1, 13, 1024, 132231};
+
+TEST(Reduce, WholeExpressionMatchesHostLoops) {
+  for (std::size_t n : kSizes) {
+    SCOPED_TRACE("n=" + std::to_string(n));
+    nabla::Array<double, 1> a({n}), b({n});
+    fill_random(a.view(), -1, 1, 3 + unsigned(n));
+    fill_random(b.view(), 0.5, 1.5, 4 + unsigned(n));
+    const auto ha = host(a), hb = host(b);
+    double s = 0, d = 0, ss = 0, p = 1, mn = INFINITY, mx = -INFINITY;
+    std::int64_t cnt = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      const double e = ha(i) * hb(i) + 1.0;
+      s += e;
+      d += ha(i) * hb(i);
+      ss += ha(i) * ha(i);
+      p *= hb(i) > 1.2 ? 1.0 + (hb(i) - 1.0) * 1e-3 : 1.0;
+      mn = std::min(mn, e);
+      mx = std::max(mx, e);
+      cnt += ha(i) > 0.25;
+    }
+    const double tol = 1e-12 * std::max<double>(1, n);
+    EXPECT_TRUE(close(nabla::sum(a * b + 1.0), s, 1e-12, tol));
+    EXPECT_TRUE(close(nabla::dot(a, b), d, 1e-12, tol));
+    EXPECT_TRUE(close(nabla::norm(a), std::sqrt(ss), 1e-12, tol));
+    EXPECT_TRUE(close(nabla::prod(nabla::where(b > 1.2, 1.0 + (b - 1.0) * 1e-3, 1.0)), p, 1e-10));
+    EXPECT_EQ(nabla::count(a > 0.25), cnt);
+    EXPECT_EQ(nabla::any(a > 0.25), cnt > 0);
+    EXPECT_EQ(nabla::all(a > -2.0), true);
+    EXPECT_EQ(nabla::all(a > 0.25), cnt == std::int64_t(n));
+    if (n > 0) {
+      EXPECT_EQ(nabla::min(a * b + 1.0), mn);
+      EXPECT_EQ(nabla::max(a * b + 1.0), mx);
+      EXPECT_TRUE(close(nabla::mean(a * b + 1.0), s / n, 1e-12, tol));
+    } else {
+      EXPECT_THROW(nabla::min(a), nabla::ValueError);
+      EXPECT_THROW(nabla::max(a), nabla::ValueError);
+      EXPECT_TRUE(std::isnan(nabla::mean(a)));
+    }
+  }
+}
+
+TEST(Reduce, SumOfBoolsCountsAndIntegersStayExact) {
+  auto r = nabla::arange<std::int64_t>(0, 100001);
+  EXPECT_EQ(nabla::sum(r), std::int64_t(100000) * 100001 / 2);
+  EXPECT_EQ(nabla::sum(r < 10), 10);
+}
+
+TEST(Reduce, EachWholeReductionIsOneKernel) {
+  nabla::Array<double, 2> m({50, 40});
+  nabla::Array<double, 1> v({40});
+  nabla::tools::KernelCounter k;
+  (void)nabla::sum(m * v + nabla::exp(m));  // broadcast inside the reduction: strided path
+  EXPECT_EQ(k.count(), 1u);
+  EXPECT_EQ(k.reduces(), 1u);
+  k.reset();
+  (void)nabla::max(m);
+  (void)nabla::dot(m, m);
+  EXPECT_EQ(k.count(), 2u);
+}
+
+template <int R>
+void check_axes() {
+  const std::size_t full[3] = {5, 7, 3};
+  nabla::Shape<R> s{};
+  for (int d = 0; d < R; ++d) s[d] = full[d];
+  nabla::Array<double, R> a(s);
+  fill_random(a.view(), -1, 1, 50 + R);
+  const auto ha = host(a);
+  for (int ax = 0; ax < R; ++ax) {
+    SCOPED_TRACE("rank " + std::to_string(R) + " axis " + std::to_string(ax));
+    auto sm = host(nabla::sum(a, nabla::axis(ax)));
+    auto mx = host(nabla::max(a * 2.0, nabla::axis(ax)));
+    auto me = host(nabla::mean(a, nabla::axis(ax)));
+    // Host reference: loop over all elements, accumulate into the output element without dimension `ax`.
+    std::size_t n = 1;
+    for (int d = 0; d < R; ++d) n *= s[d];
+    std::vector<double> rs(n / s[ax], 0.0), rm(n / s[ax], -INFINITY);
+    for (std::size_t lin = 0; lin < n; ++lin) {
+      std::size_t rem = lin, o = 0, ostr = 1;
+      std::size_t idx[3] = {0, 0, 0};
+      for (int d = 0; d < R; ++d) {
+        idx[d] = rem % s[d];
+        rem /= s[d];
+      }
+      for (int d = 0; d < R; ++d) {
+        if (d == ax) continue;
+        o += idx[d] * ostr;
+        ostr *= s[d];
+      }
+      rs[o] += ha.data()[lin];
+      rm[o] = std::max(rm[o], 2.0 * ha.data()[lin]);
+    }
+    ASSERT_EQ(sm.size(), rs.size());
+    for (std::size_t o = 0; o < rs.size(); ++o) {
+      EXPECT_TRUE(close(sm.data()[o], rs[o], 1e-13, 1e-13));
+      EXPECT_EQ(mx.data()[o], rm[o]);
+      EXPECT_TRUE(close(me.data()[o], rs[o] / s[ax], 1e-13, 1e-13));
+    }
+  }
+  EXPECT_THROW(nabla::sum(a, nabla::axis(R)), nabla::ValueError);
+}
+
+TEST(Reduce, AlongEachAxisRank1) { check_axes<1>(); }
+TEST(Reduce, AlongEachAxisRank2) { check_axes<2>(); }
+TEST(Reduce, AlongEachAxisRank3) { check_axes<3>(); }
+
+}  // namespace
