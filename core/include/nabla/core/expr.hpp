@@ -106,10 +106,18 @@ namespace impl {
 template <class T>
 struct is_kokkos_view : Kokkos::is_view<T> {};
 
-/// Operands: expressions, Arrays and Kokkos Views.
+}  // namespace impl
+
+/// Further operand types other modules lift into expressions (with an `as_expr` found by ADL): the ad
+/// module's Var.
 template <class T>
-struct is_operand
-    : std::integral_constant<bool, is_expression<T>::value || is_array<T>::value || is_kokkos_view<T>::value> {};
+struct is_operand_type : std::false_type {};
+
+namespace impl {
+/// Operands: expressions, Arrays, Kokkos Views and registered operand types.
+template <class T>
+struct is_operand : std::integral_constant<bool, is_expression<T>::value || is_array<T>::value ||
+                                                     is_kokkos_view<T>::value || is_operand_type<T>::value> {};
 
 template <class T>
 using enable_if_operand_t = std::enable_if_t<is_operand<std::decay_t<T>>::value, int>;

@@ -65,23 +65,24 @@ struct SumSquaresOp {
   template <class A> KOKKOS_INLINE_FUNCTION static A identity() { return A(0); }
 };
 
-/// A Kokkos custom reducer wrapping Op, so one functor serves every reduction kind.
-template <class Op, class A, class Space>
+/// A Kokkos custom reducer wrapping Op, so one functor serves every reduction kind. The result lives in
+/// `Mem`: a host scalar, or a rank-0 View in device memory (no host round trip).
+template <class Op, class A, class Mem>
 struct Reducer {
   using reducer = Reducer;
   using value_type = A;
-  using result_view_type = Kokkos::View<A, Kokkos::HostSpace, Kokkos::MemoryUnmanaged>;
-  A* result;
+  using result_view_type = Kokkos::View<A, Mem, Kokkos::MemoryUnmanaged>;
+  result_view_type m_result;
+  bool m_scalar;
   KOKKOS_INLINE_FUNCTION void join(value_type& dst, const value_type& src) const { Op::join(dst, src); }
+  // Kokkos 3.x joins through volatile references; element types like Dual have no volatile members.
   KOKKOS_INLINE_FUNCTION void join(volatile value_type& dst, const volatile value_type& src) const {
-    value_type d = dst;
-    Op::join(d, const_cast<const value_type&>(src));
-    dst = d;
+    Op::join(const_cast<value_type&>(dst), const_cast<const value_type&>(src));
   }
   KOKKOS_INLINE_FUNCTION void init(value_type& v) const { v = Op::template identity<A>(); }
-  KOKKOS_INLINE_FUNCTION value_type& reference() const { return *result; }
-  result_view_type view() const { return result_view_type(result); }
-  KOKKOS_INLINE_FUNCTION bool references_scalar() const { return true; }
+  KOKKOS_INLINE_FUNCTION value_type& reference() const { return *m_result.data(); }
+  result_view_type view() const { return m_result; }
+  KOKKOS_INLINE_FUNCTION bool references_scalar() const { return m_scalar; }
 };
 
 /// Flat map-reduce. On host backends each iteration takes a chunk of U elements into 4 independent partial
@@ -120,9 +121,12 @@ struct ReduceStrided {
   }
 };
 
-/// Whole-expression map-reduce: ONE parallel_reduce over the expression's broadcast shape.
-template <class Op, class ExecSpace, class E>
-auto reduce_all(const ExecSpace& space, const E& expr) {
+/// Whole-expression map-reduce into `result` (a host scalar or a device rank-0 View): ONE parallel_reduce.
+template <class Op, class ExecSpace, class E, class Mem>
+void reduce_into(const ExecSpace& space, const E& expr,
+                 const Kokkos::View<typename Op::template acc_t<typename expr_t<E>::value_type>, Mem,
+                                    Kokkos::MemoryUnmanaged>& result,
+                 bool scalar) {
   const auto e = as_expr(expr);
   using Ex = std::decay_t<decltype(e)>;
   constexpr int N = Ex::rank;
@@ -132,12 +136,11 @@ auto reduce_all(const ExecSpace& space, const E& expr) {
   compat::Region region(Op::label);
   const Shape<N> shape = broadcast_shape(e);
   const std::size_t n = shape_size(shape);
-  A result = Op::template identity<A>();
-  if (n == 0) return result;
   const auto k = instantiate(e, shape);
   using K = std::decay_t<decltype(k)>;
   using Policy = Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<std::size_t>>;
   static const std::string label(Op::label);
+  const Reducer<Op, A, Mem> reducer{result, scalar};
   // Column-major contiguous strides: a leaf with exactly these can be read by flat index.
   Strides<N> left{};
   std::ptrdiff_t stride = 1;
@@ -147,12 +150,19 @@ auto reduce_all(const ExecSpace& space, const E& expr) {
   }
   if (flat_compatible(k, left)) {
     constexpr int U = Kokkos::SpaceAccessibility<Kokkos::HostSpace, typename ExecSpace::memory_space>::accessible ? 16 : 1;
-    Kokkos::parallel_reduce(label, Policy(space, 0, (n + U - 1) / U), ReduceFlat<Op, K, A, U>{k, n},
-                            Reducer<Op, A, ExecSpace>{&result});
+    Kokkos::parallel_reduce(label, Policy(space, 0, (n + U - 1) / U), ReduceFlat<Op, K, A, U>{k, n}, reducer);
   } else {
-    Kokkos::parallel_reduce(label, Policy(space, 0, n), ReduceStrided<Op, K, A, N>{shape, k},
-                            Reducer<Op, A, ExecSpace>{&result});
+    Kokkos::parallel_reduce(label, Policy(space, 0, n), ReduceStrided<Op, K, A, N>{shape, k}, reducer);
   }
+}
+
+/// Whole-expression map-reduce to a host value.
+template <class Op, class ExecSpace, class E>
+auto reduce_all(const ExecSpace& space, const E& expr) {
+  using A = typename Op::template acc_t<typename expr_t<E>::value_type>;
+  A result = Op::template identity<A>();
+  if (shape_size(broadcast_shape(as_expr(expr))) == 0) return result;
+  reduce_into<Op>(space, expr, Kokkos::View<A, Kokkos::HostSpace, Kokkos::MemoryUnmanaged>(&result), true);
   return result;
 }
 
@@ -250,6 +260,13 @@ auto max(const E& e) {
 template <class E, impl::enable_if_operand_t<E> = 0>
 auto max(const E& e, axis ax) {
   return impl::reduce_axis<impl::MaxOp>(Kokkos::DefaultExecutionSpace(), e, ax);
+}
+
+/// \brief Sum of an expression into a rank-0 Array (on the expression's device: no host round trip).
+template <class T, class S, class E, impl::enable_if_operand_t<E> = 0>
+void sum_into(const Array<T, 0, S>& dst, const E& e) {
+  using Exec = typename Array<T, 0, S>::execution_space;
+  impl::reduce_into<impl::SumOp>(Exec(), e, Kokkos::View<T, S, Kokkos::MemoryUnmanaged>(dst.data()), false);
 }
 
 /// \brief Arithmetic mean; NaN for an empty expression (as NumPy).

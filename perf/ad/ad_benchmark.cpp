@@ -1,0 +1,136 @@
+// Reverse mode against its primal, mixed mode against unfused reverse mode (the HM-LSTM cell of Revels,
+// Besard et al.), and forward-mode Dual<double, N> against plain doubles.
+#include "../bench_util.hpp"
+
+#include <nabla/ad.hpp>
+
+namespace {
+
+namespace ad = nabla::ad;
+using Vec = nabla::Array<double, 1>;
+
+Vec random_vec(std::size_t n, std::uint64_t stream) {
+  Vec v({n});
+  nabla::assign(v, nabla::random::uniform_expr<double>(nabla::random::key(stream), v.shape()) + 0.5);
+  return v;
+}
+
+#define NABLA_FUSED8(a, b, c, d) ((a + b) * (c - d) + (a * c - b * d) * a)
+
+// Primal: sum(f(x1..x4)) as one fused reduction.
+void BM_Primal8(benchmark::State& state) {
+  const std::size_t n = std::size_t(1) << state.range(0);
+  auto a = random_vec(n, 1), b = random_vec(n, 2), c = random_vec(n, 3), d = random_vec(n, 4);
+  double s = 0;
+  nabla::bench::time_fenced(state, [&] { s += nabla::sum(NABLA_FUSED8(a, b, c, d)); });
+  benchmark::DoNotOptimize(s);
+  nabla::bench::set_bytes(state, std::int64_t(4 * n * sizeof(double)));
+}
+
+// value_and_grad of the same function: recorded on a tape reused across iterations.
+void BM_ValueAndGrad8(benchmark::State& state) {
+  const std::size_t n = std::size_t(1) << state.range(0);
+  auto a = random_vec(n, 1), b = random_vec(n, 2), c = random_vec(n, 3), d = random_vec(n, 4);
+  ad::Tape tape;
+  double s = 0;
+  nabla::bench::time_fenced(state, [&] {
+    tape.clear();
+    auto va = tape.variable(a), vb = tape.variable(b), vc = tape.variable(c), vd = tape.variable(d);
+    auto y = ad::sum(NABLA_FUSED8(va, vb, vc, vd));
+    tape.backward(y);
+    s += tape.grad(va).size();
+  });
+  benchmark::DoNotOptimize(s);
+  nabla::bench::set_bytes(state, std::int64_t(4 * n * sizeof(double)));
+}
+
+// HM-LSTM cell (thesis Listing 45), forward + backward w.r.t. c, f, i, g; z, zb broadcast n-vectors.
+struct HmLstm {
+  explicit HmLstm(std::size_t n)
+      : c({n, n}), f({n, n}), i({n, n}), g({n, n}), w({n, n}), z({n}), zb({n}) {
+    const auto key = nabla::random::key(7);
+    nabla::assign(c, nabla::random::normal_expr<float>(nabla::random::split(key, 0), c.shape()));
+    nabla::assign(f, nabla::random::normal_expr<float>(nabla::random::split(key, 1), f.shape()));
+    nabla::assign(i, nabla::random::normal_expr<float>(nabla::random::split(key, 2), i.shape()));
+    nabla::assign(g, nabla::random::normal_expr<float>(nabla::random::split(key, 3), g.shape()));
+    nabla::assign(w, nabla::random::normal_expr<float>(nabla::random::split(key, 4), w.shape()));
+    nabla::assign(z, nabla::cast<float>(nabla::random::uniform_expr<float>(nabla::random::split(key, 5), z.shape()) < 0.3f));
+    nabla::assign(zb, nabla::cast<float>(nabla::random::uniform_expr<float>(nabla::random::split(key, 6), zb.shape()) < 0.5f));
+  }
+  nabla::Array<float, 2> c, f, i, g, w;
+  nabla::Array<float, 1> z, zb;
+};
+
+template <class X>
+auto sigm(const X& x) {
+  return 1.0f / (1.0f + ad::exp(-x));
+}
+
+void BM_HmLstmMixed(benchmark::State& state) {
+  HmLstm m{std::size_t(state.range(0))};
+  ad::Tape tape;
+  nabla::bench::time_fenced(state, [&] {
+    tape.clear();
+    auto c = tape.variable(m.c), f = tape.variable(m.f), i = tape.variable(m.i), g = tape.variable(m.g);
+    auto z = tape.constant(m.z), zb = tape.constant(m.zb);
+    auto out = ad::eval(ad::where(z == 1.0f, sigm(i) * ad::tanh(g),
+                                  ad::where(zb == 0.0f, c, sigm(f) * c + sigm(i) * ad::tanh(g))));
+    tape.backward(ad::sum(out * m.w));
+  });
+  state.SetItemsProcessed(state.iterations() * state.range(0) * state.range(0));
+}
+
+void BM_HmLstmUnfused(benchmark::State& state) {
+  HmLstm m{std::size_t(state.range(0))};
+  ad::Tape tape;
+  nabla::bench::time_fenced(state, [&] {
+    tape.clear();
+    auto c = tape.variable(m.c), f = tape.variable(m.f), i = tape.variable(m.i), g = tape.variable(m.g);
+    auto z = tape.constant(m.z), zb = tape.constant(m.zb);
+    // One node per operation, `where` evaluated eagerly, as an op-by-op reverse-mode framework does.
+    auto si = ad::eval(sigm(i));
+    auto tg = ad::eval(ad::tanh(g));
+    auto a = ad::eval(si * tg);
+    auto sf = ad::eval(sigm(f));
+    auto b = ad::eval(sf * c);
+    auto s = ad::eval(b + a);
+    auto inner = ad::eval(ad::where(zb == 0.0f, c, s));
+    auto out = ad::eval(ad::where(z == 1.0f, a, inner));
+    tape.backward(ad::sum(out * m.w));
+  });
+  state.SetItemsProcessed(state.iterations() * state.range(0) * state.range(0));
+}
+
+// Forward mode: the fused 8-op expression on Dual<double, N> elements against plain doubles.
+template <int N>
+void BM_DualFused8(benchmark::State& state) {
+  using D = ad::Dual<double, N>;
+  const std::size_t n = std::size_t(1) << state.range(0);
+  auto seed = [](const Vec& v, int dir) {
+    return nabla::eval(nabla::map(KOKKOS_LAMBDA(double x) { return D(x, dir % N); }, v));
+  };
+  auto a = seed(random_vec(n, 1), 0), b = seed(random_vec(n, 2), 1), c = seed(random_vec(n, 3), 2),
+       d = seed(random_vec(n, 4), 3);
+  nabla::Array<D, 1> out({n});
+  nabla::bench::time_fenced(state, [&] { nabla::assign(out, NABLA_FUSED8(a, b, c, d)); });
+  state.SetItemsProcessed(state.iterations() * std::int64_t(n));
+}
+
+void BM_PrimalFused8(benchmark::State& state) {
+  const std::size_t n = std::size_t(1) << state.range(0);
+  auto a = random_vec(n, 1), b = random_vec(n, 2), c = random_vec(n, 3), d = random_vec(n, 4);
+  Vec out({n});
+  nabla::bench::time_fenced(state, [&] { nabla::assign(out, NABLA_FUSED8(a, b, c, d)); });
+  state.SetItemsProcessed(state.iterations() * std::int64_t(n));
+}
+
+}  // namespace
+
+BENCHMARK(BM_Primal8)->Arg(24)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ValueAndGrad8)->Arg(24)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_HmLstmMixed)->Arg(512)->Arg(1024)->Arg(2048)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_HmLstmUnfused)->Arg(512)->Arg(1024)->Arg(2048)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_PrimalFused8)->Arg(22)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK_TEMPLATE(BM_DualFused8, 1)->Arg(22)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK_TEMPLATE(BM_DualFused8, 4)->Arg(22)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK_TEMPLATE(BM_DualFused8, 8)->Arg(22)->UseManualTime()->Unit(benchmark::kMillisecond);

@@ -1,0 +1,205 @@
+// Reverse mode over arrays: every op's gradient against central finite differences, broadcast adjoints
+// under every extrusion pattern, one forward + one backward kernel per broadcast node, and bad input.
+#include "../core/test_util.hpp"
+
+#include <nabla/ad.hpp>
+
+using nabla_test::close;
+using nabla_test::fill_random;
+using nabla_test::host;
+namespace ad = nabla::ad;
+
+namespace {
+
+/// f's value at xs, through a tape of constants (no adjoints).
+template <class F, class... Xs>
+double value_of(F& f, const Xs&... xs) {
+  ad::Tape tape;
+  auto y = f(tape.constant(xs)...);
+  double h = 0;
+  Kokkos::deep_copy(h, y.value().view());
+  return h;
+}
+
+/// Checks value_and_grad(f, xs...) against central differences in every element of every input.
+/// Bound: |g - fd| <= rtol |fd| + atol with h = 1e-6 (truncation ~1e-12 |f'''|, round-off ~1e-10 |f|).
+template <class F, class... Xs>
+void check_gradients(F f, double rtol, double atol, const Xs&... xs) {
+  auto [value, grads] = ad::value_and_grad(f, xs...);
+  EXPECT_TRUE(close(value, value_of(f, xs...), 1e-14, 1e-14));
+  std::size_t which = 0;
+  auto check_one = [&](const auto& x, const auto& g) {
+    auto hx = host(x);
+    const auto hg = host(g);
+    ASSERT_EQ(hg.size(), hx.size());
+    for (std::size_t j = 0; j < hx.span(); ++j) {
+      const double orig = hx.data()[j], h = 1e-6 * std::max(1.0, std::abs(orig));
+      hx.data()[j] = orig + h;
+      Kokkos::deep_copy(x.view(), hx);
+      const double fp = value_of(f, xs...);
+      hx.data()[j] = orig - h;
+      Kokkos::deep_copy(x.view(), hx);
+      const double fm = value_of(f, xs...);
+      hx.data()[j] = orig;
+      Kokkos::deep_copy(x.view(), hx);
+      ASSERT_TRUE(close(hg.data()[j], (fp - fm) / (2 * h), rtol, atol)) << "input " << which << " element " << j;
+    }
+    ++which;
+  };
+  std::apply([&](const auto&... g) { (check_one(xs, g), ...); }, grads);
+}
+
+nabla::Array<double, 1> rvec(std::size_t n, unsigned seed, double lo = -1, double hi = 1) {
+  nabla::Array<double, 1> a({n});
+  fill_random(a.view(), lo, hi, seed);
+  return a;
+}
+nabla::Array<double, 2> rmat(std::size_t m, std::size_t n, unsigned seed, double lo = -1, double hi = 1) {
+  nabla::Array<double, 2> a({m, n});
+  fill_random(a.view(), lo, hi, seed);
+  return a;
+}
+
+TEST(Tape, FusedEightOpExpressionGradient) {
+  auto f = [](auto a, auto b, auto c, auto d) { return ad::sum((a + b) * (c - d) + (a * c - b * d) * a); };
+  check_gradients(f, 1e-7, 1e-9, rvec(13, 1), rvec(13, 2), rvec(13, 3), rvec(13, 4));
+}
+
+TEST(Tape, EveryMathFunctionThroughABroadcastNode) {
+  auto x = rvec(9, 5, 0.2, 0.9);
+  auto f = [](auto v) {
+    return ad::sum(ad::sqrt(v) + ad::cbrt(v) + ad::exp(v) + ad::expm1(v) + ad::log(v) + ad::log1p(v) + ad::sin(v) +
+                   ad::cos(v) + ad::tan(v) + ad::asin(v) + ad::acos(v) + ad::atan(v) + ad::sinh(v) + ad::cosh(v) +
+                   ad::tanh(v) + ad::erf(v) + ad::erfc(v) + ad::abs(v - 0.5) + ad::pow(v, 2.5) + ad::atan2(v, 0.3) +
+                   ad::hypot(v, 0.7) + ad::max(v, 0.5) + ad::min(v, 0.5) + ad::clamp(v, 0.3, 0.6) + 3.0 / v);
+  };
+  check_gradients(f, 1e-6, 1e-8, x);
+}
+
+TEST(Tape, BranchesDifferentiatePerElement) {
+  auto f = [](auto x) { return ad::sum(ad::where(x > 0.0, x * x, -3.0 * x) + ad::map(KOKKOS_LAMBDA(auto v) {
+                                          return v > 0.5 ? v * v * v : 2.0 * v;
+                                        }, x)); };
+  check_gradients(f, 1e-7, 1e-9, rvec(40, 6));
+}
+
+// Every way a rank-2 operand can broadcast against a (5, 4) result, plus lower-rank operands.
+TEST(Tape, BroadcastAdjointsSumOverEveryExtrusionPattern) {
+  auto m = rmat(5, 4, 7);
+  auto f_row = [](auto a, auto b) { return ad::sum(ad::eval(a * b + ad::sin(b)) * a); };
+  check_gradients(f_row, 1e-7, 1e-9, m, rmat(1, 4, 8));
+  check_gradients(f_row, 1e-7, 1e-9, m, rmat(5, 1, 9));
+  check_gradients(f_row, 1e-7, 1e-9, m, rmat(1, 1, 10));
+  check_gradients(f_row, 1e-7, 1e-9, m, rvec(4, 11));
+  check_gradients(f_row, 1e-7, 1e-9, rmat(1, 4, 12), rmat(5, 1, 13));  // both extruded, result (5, 4)
+  auto f_sum = [](auto a, auto b) { return ad::sum(a * ad::exp(b)); };  // extrusion inside a fused sum
+  check_gradients(f_sum, 1e-7, 1e-9, m, rmat(1, 4, 14));
+  check_gradients(f_sum, 1e-7, 1e-9, m, rvec(4, 15));
+}
+
+TEST(Tape, SameVariableTwiceAndReuse) {
+  auto f = [](auto x) {
+    auto y = ad::eval(x * x + x);
+    auto z = ad::eval(y * x - ad::exp(y));
+    return ad::mean(z * y);
+  };
+  check_gradients(f, 1e-7, 1e-9, rvec(17, 16));
+}
+
+TEST(Tape, MatmulBothAdjoints) {
+  auto f = [](auto a, auto b, auto c) { return ad::sum(ad::tanh(ad::matmul(a, b)) * c); };
+  check_gradients(f, 1e-7, 1e-9, rmat(4, 3, 17), rmat(3, 5, 18), rmat(4, 5, 19));
+}
+
+TEST(Tape, AxisReductionsAndReshape) {
+  auto h = [](auto x) {
+    auto s0 = ad::sum(x, nabla::axis(0));  // (4,)
+    return ad::sum(ad::eval(s0 * s0) * 2.0);
+  };
+  check_gradients(h, 1e-7, 1e-9, rmat(3, 4, 20));
+  auto k = [](auto x) { return ad::sum(ad::exp(ad::mean(x, nabla::axis(1)))); };
+  check_gradients(k, 1e-7, 1e-9, rmat(3, 4, 21));
+  auto r = [](auto x) { return ad::sum(ad::sin(ad::reshape(x, nabla::Shape<1>{12})) * 3.0); };
+  check_gradients(r, 1e-7, 1e-9, rmat(3, 4, 22));
+}
+
+TEST(Tape, LogSoftmaxAndSoftmax) {
+  auto t = rmat(3, 6, 23);
+  auto f = [t](auto x) { return ad::sum(ad::log_softmax(x) * t); };
+  check_gradients(f, 1e-7, 1e-9, rmat(3, 6, 24, -3, 3));
+  auto g = [t](auto x) { return ad::sum(ad::softmax(x) * t); };
+  check_gradients(g, 1e-7, 1e-9, rmat(3, 6, 25, -3, 3));
+  // Columns of softmax sum to one, even for large logits (stability).
+  ad::Tape tape;
+  auto big = nabla::eval(rmat(3, 6, 26) * 800.0);
+  auto s = ad::softmax(tape.constant(big));
+  auto cs = host(nabla::sum(s.value(), nabla::axis(0)));
+  for (int j = 0; j < 6; ++j) EXPECT_NEAR(cs(j), 1.0, 1e-12);
+}
+
+TEST(Tape, VjpMatchesTheTransposedJacobian) {
+  // f(x) = x * sin(x) elementwise: J = diag(sin x + x cos x), so v^T J = v * (sin x + x cos x).
+  auto x = rvec(11, 27), v = rvec(11, 28);
+  auto g = host(ad::vjp([](auto a) { return ad::eval(a * ad::sin(a)); }, x, v));
+  auto hx = host(x), hv = host(v);
+  for (int i = 0; i < 11; ++i)
+    EXPECT_TRUE(close(g(i), hv(i) * (std::sin(hx(i)) + hx(i) * std::cos(hx(i))), 1e-14, 1e-15));
+  EXPECT_THROW(ad::vjp([](auto a) { return ad::eval(a * 2.0); }, x, rvec(3, 1)), nabla::ShapeError);
+}
+
+TEST(Tape, OneForwardAndOneBackwardKernelPerBroadcastNode) {
+  auto a = rvec(1000, 29), b = rvec(1000, 30);
+  ad::Tape tape;
+  auto va = tape.variable(a), vb = tape.variable(b);
+  nabla::tools::KernelCounter k;
+  auto y = ad::sum(ad::exp(va) * vb + va * va - vb / (va + 2.0));
+  EXPECT_EQ(k.count(), 1u) << "forward";
+  EXPECT_EQ(tape.num_nodes(), 1u);
+  k.reset();
+  // backward: the seed fill, then the one fused backward kernel (the adjoints' zero-fills are allocations)
+  tape.backward(y);
+  std::size_t backward_kernels = 0;
+  for (const auto& l : k.labels()) backward_kernels += l == "nabla::ad::broadcast::backward";
+  EXPECT_EQ(backward_kernels, 1u);
+}
+
+TEST(Tape, NoAdjointForConstants) {
+  ad::Tape tape;
+  auto x = tape.variable(rvec(10, 31));
+  auto c = tape.constant(rvec(10, 32));
+  auto y = ad::sum(x * c);
+  tape.backward(y);
+  EXPECT_FALSE(tape.has_adjoint(c));
+  EXPECT_THROW(tape.grad(c), nabla::ValueError);
+  auto gx = host(tape.grad(x)), hc = host(c.value());
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(gx(i), hc(i));
+}
+
+TEST(Tape, BadInputIsAClearError) {
+  ad::Tape t1, t2;
+  auto x = t1.variable(rvec(4, 33));
+  auto y = t2.variable(rvec(4, 34));
+  EXPECT_THROW(ad::sum(x * y), nabla::ValueError);  // two tapes
+  auto s = ad::sum(x * x);
+  EXPECT_THROW(t2.backward(s), nabla::ValueError);  // not on this tape
+  t1.clear();
+  EXPECT_THROW(t1.backward(s), nabla::ValueError);  // cleared
+  EXPECT_THROW(ad::sum(x * 2.0), nabla::ValueError);
+  auto c = t2.constant(rvec(4, 35));
+  EXPECT_THROW(t2.backward(ad::sum(c * 2.0)), nabla::ValueError);  // nothing to differentiate
+  EXPECT_THROW(ad::matmul(t2.variable(rmat(2, 3, 1)), t2.variable(rmat(2, 3, 2))), nabla::ShapeError);
+}
+
+TEST(Tape, ReusedAfterClear) {
+  ad::Tape tape;
+  for (int round = 0; round < 3; ++round) {
+    auto x = tape.variable(rvec(5, 36));
+    tape.backward(ad::sum(x * x * double(round + 1)));
+    auto g = host(tape.grad(x)), hx = host(x.value());
+    for (int i = 0; i < 5; ++i) EXPECT_DOUBLE_EQ(g(i), 2.0 * (round + 1) * hx(i));
+    tape.clear();
+    EXPECT_EQ(tape.num_nodes(), 0u);
+  }
+}
+
+}  // namespace
