@@ -114,6 +114,9 @@ def main():
             continue
         v = values[name]
         verdict = "info" if spec.get("report") else ("ok" if passes(spec, v) else "FAIL")
+        if verdict == "ok" and "goal" in spec:
+            meets = v >= spec["goal"] if "floor" in spec else v <= spec["goal"]
+            verdict = "ok" if meets else "ok (goal missed)"
         ok &= verdict != "FAIL"
         rows.append((name, f"{v:.3f}", bound, str(goal), verdict))
 

@@ -147,20 +147,52 @@ TEST(Tape, VjpMatchesTheTransposedJacobian) {
   EXPECT_THROW(ad::vjp([](auto a) { return ad::eval(a * 2.0); }, x, rvec(3, 1)), nabla::ShapeError);
 }
 
+std::size_t count_label(const nabla::tools::KernelCounter& k, const std::string& label) {
+  std::size_t c = 0;
+  for (const auto& l : k.labels()) c += l == label;
+  return c;
+}
+
 TEST(Tape, OneForwardAndOneBackwardKernelPerBroadcastNode) {
   auto a = rvec(1000, 29), b = rvec(1000, 30);
   ad::Tape tape;
   auto va = tape.variable(a), vb = tape.variable(b);
   nabla::tools::KernelCounter k;
-  auto y = ad::sum(ad::exp(va) * vb + va * va - vb / (va + 2.0));
-  EXPECT_EQ(k.count(), 1u) << "forward";
-  EXPECT_EQ(tape.num_nodes(), 1u);
+  auto y = ad::eval(ad::exp(va) * vb + va * va - vb / (va + 2.0));
+  EXPECT_EQ(k.count(), 1u) << "forward of a broadcast node";
+  auto s = ad::sum(y * y);  // deferred: nothing runs until its value is read or backward() is called
+  EXPECT_EQ(k.count(), 1u);
+  EXPECT_EQ(tape.num_nodes(), 2u);
   k.reset();
-  // backward: the seed fill, then the one fused backward kernel (the adjoints' zero-fills are allocations)
-  tape.backward(y);
-  std::size_t backward_kernels = 0;
-  for (const auto& l : k.labels()) backward_kernels += l == "nabla::ad::broadcast::backward";
-  EXPECT_EQ(backward_kernels, 1u);
+  tape.backward(s);
+  // The sum's forward and backward fused into one kernel, then one backward kernel for the broadcast.
+  EXPECT_EQ(count_label(k, "nabla::ad::sum::forward_backward"), 1u);
+  EXPECT_EQ(count_label(k, "nabla::ad::broadcast::backward"), 1u);
+  EXPECT_EQ(k.fors() + k.reduces(), 3u) << "the two node kernels and the dy/dy = 1 seed";
+  // The deferred value was computed by the fused kernel.
+  const auto hy = host(y.value());
+  double want = 0;
+  for (int i = 0; i < 1000; ++i) want += hy(i) * hy(i);
+  EXPECT_TRUE(close(nabla_test::host(s.value())(), want, 1e-12));
+}
+
+TEST(Tape, ASumReadBeforeBackwardRunsForwardAndBackwardSeparately) {
+  auto a = rvec(100, 31);
+  ad::Tape tape;
+  auto va = tape.variable(a);
+  auto s = ad::sum(ad::sin(va));
+  nabla::tools::KernelCounter k;
+  const double v = nabla_test::host(s.value())();  // forces the forward: one reduction
+  EXPECT_EQ(k.reduces(), 1u);
+  auto ha = host(a);
+  double want = 0;
+  for (int i = 0; i < 100; ++i) want += std::sin(ha(i));
+  EXPECT_TRUE(close(v, want, 1e-13));
+  k.reset();
+  tape.backward(s);
+  EXPECT_EQ(count_label(k, "nabla::ad::sum::backward"), 1u);
+  auto g = host(tape.grad(va));
+  for (int i = 0; i < 100; ++i) EXPECT_TRUE(close(g(i), std::cos(ha(i)), 1e-14));
 }
 
 TEST(Tape, NoAdjointForConstants) {

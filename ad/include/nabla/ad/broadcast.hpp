@@ -12,6 +12,7 @@
 #include <nabla/core/operators.hpp>
 #include <nabla/core/reduce.hpp>
 
+#include <algorithm>
 #include <array>
 #include <vector>
 
@@ -101,47 +102,35 @@ struct var_count<VarLeaf<T, R>> : std::integral_constant<int, 1> {};
 template <class F, class... A>
 struct var_count<Broadcasted<F, A...>> : std::integral_constant<int, (0 + ... + var_count<A>::value)> {};
 
-/// Leaf k of K: its value as Dual<T, K> seeded in direction k.
-template <class T, int N, int K, int k>
+/// A variable leaf as Dual<T, K> seeded in direction `dir` (-1: a constant). Leaves of one variable read
+/// under the same indexing share a direction, so K counts distinct differentiated inputs, not leaves.
+template <class T, int N, int K>
 struct DualLeafKernel {
   const T* ptr;
   Strides<N> stride;
+  int dir;
   KOKKOS_INLINE_FUNCTION Dual<T, K> at(const Index<N>& i) const {
-    return Dual<T, K>(ptr[::nabla::impl::offset(i, stride)], k);
+    return Dual<T, K>(ptr[::nabla::impl::offset(i, stride)], dir);  // dir -1 seeds no direction
   }
 };
 
 namespace impl {
-template <class... A>
-constexpr std::array<int, sizeof...(A) + 1> var_offsets() {
-  std::array<int, sizeof...(A) + 1> o{};
-  const int counts[] = {0, var_count<A>::value...};
-  for (std::size_t j = 1; j <= sizeof...(A); ++j) o[j] = o[j - 1] + counts[j];
-  return o;
-}
-
-template <int K, int Off, int N, class E>
-auto instantiate_dual(const E& e, const Shape<N>& out) {
+template <int K, int N, class E>
+auto instantiate_dual(const E& e, const Shape<N>& out, const int*, int&) {
   return instantiate(e, out);  // no variables below: plain values
 }
-template <int K, int Off, int N, class T, int R>
-DualLeafKernel<T, N, K, Off> instantiate_dual(const VarLeaf<T, R>& l, const Shape<N>& out) {
-  return {l.m_view.data(), ::nabla::impl::broadcast_strides(l.m_view, out)};
+template <int K, int N, class T, int R>
+DualLeafKernel<T, N, K> instantiate_dual(const VarLeaf<T, R>& l, const Shape<N>& out, const int* dirs, int& next) {
+  return {l.m_view.data(), ::nabla::impl::broadcast_strides(l.m_view, out), dirs[next++]};
 }
-template <int K, int Off, int N, class F, class... A>
-auto instantiate_dual(const Broadcasted<F, A...>& e, const Shape<N>& out);
-
-template <int K, int Off, int N, class F, class... A, std::size_t... J>
-auto instantiate_dual_node(const Broadcasted<F, A...>& e, const Shape<N>& out, std::index_sequence<J...>) {
-  constexpr auto offs = var_offsets<A...>();
-  using Node = NodeKernel<F, decltype(instantiate_dual<K, Off + offs[J]>(::nabla::impl::get<J>(e.m_args), out))...>;
-  return Node{e.m_f, ::nabla::impl::Tuple<decltype(instantiate_dual<K, Off + offs[J]>(
-                         ::nabla::impl::get<J>(e.m_args), out))...>(
-                         instantiate_dual<K, Off + offs[J]>(::nabla::impl::get<J>(e.m_args), out)...)};
-}
-template <int K, int Off, int N, class F, class... A>
-auto instantiate_dual(const Broadcasted<F, A...>& e, const Shape<N>& out) {
-  return instantiate_dual_node<K, Off>(e, out, std::index_sequence_for<A...>{});
+template <int K, int N, class F, class... A>
+auto instantiate_dual(const Broadcasted<F, A...>& e, const Shape<N>& out, const int* dirs, int& next) {
+  return ::nabla::impl::apply_indexed(e.m_args, [&](const auto&... args) {
+    // Braced initialisation evaluates left to right, matching for_each_var's numbering.
+    using Node = NodeKernel<F, decltype(instantiate_dual<K>(args, out, dirs, next))...>;
+    return Node{e.m_f, ::nabla::impl::Tuple<decltype(instantiate_dual<K>(args, out, dirs, next))...>{
+                           instantiate_dual<K>(args, out, dirs, next)...}};
+  });
 }
 
 /// The Vars of a tree in the order instantiate_dual numbers them (depth first, left to right).
@@ -156,31 +145,67 @@ void for_each_var(const Broadcasted<F, A...>& e, Fn&& fn) {
   ::nabla::impl::apply_indexed(e.m_args, [&](const auto&... a) { (for_each_var(a, fn), ...); });
 }
 
-/// Where each variable's contributions go: straight into its adjoint (`adj`, when no element of it is
-/// shared by several outputs) or into an output-shaped buffer (`buf`) reduced afterwards.
+/// Where each variable's contributions go: into its adjoint (overwriting it when this is the first write
+/// to a fresh adjoint, adding otherwise), or, for a variable broadcast along some dimensions, into an
+/// output-shaped buffer reduced afterwards.
+enum class Mode : int { write = 1, add = 2, buffer = 3 };
+
 template <class T, int N, int K>
 struct Targets {
-  Kokkos::Array<T*, K> adj;
-  Kokkos::Array<T*, K> buf;
+  Kokkos::Array<T*, K> ptr;
+  Kokkos::Array<int, K> add;  // 1: add into the target, 0: overwrite it
   Kokkos::Array<Strides<N>, K> stride;
+
+  // Branch-free on the element (a select, not a jump), so the compiler may vectorise across elements;
+  // buffers are written through column-major output strides like any other target.
+  KOKKOS_INLINE_FUNCTION void put(int v, const Index<N>& i, const T& c) const {
+    T* p = ptr[v] + ::nabla::impl::offset(i, stride[v]);
+    *p = add[v] ? *p + c : c;
+  }
 };
 
 /// adjoint_out * d out / d var_k for every output element, in one kernel.
-template <class T, int N, int K, class DK, bool ScalarSeed>
+template <class T, int N, int K, class DK>
 struct MixedBackward {
   DK k;
-  const T* adj_out;  // output-shaped, column-major; or one value (ScalarSeed: the output was a sum)
+  const T* adj_out;  // output-shaped, column-major
   Shape<N> ext;
   Targets<T, N, K> t;
   KOKKOS_INLINE_FUNCTION void operator()(std::size_t lin) const {
     const Index<N> i = ::nabla::impl::unravel<true, N>(lin, ext);
     const auto r = k.at(i);
-    const T g = ScalarSeed ? adj_out[0] : adj_out[lin];
-    for (int v = 0; v < K; ++v) {
-      const T c = g * r.grad[v];
-      if (t.buf[v]) t.buf[v][lin] = c;
-      else if (t.adj[v]) t.adj[v][::nabla::impl::offset(i, t.stride[v])] += c;
-    }
+    const T g = adj_out[lin];
+    for (int v = 0; v < K; ++v) t.put(v, i, g * r.grad[v]);
+  }
+};
+
+/// sum(expr) forward and backward in one pass: the value folds into `acc`, seed 1 times each partial goes
+/// to the targets (what the reverse sweep would do with dy/dy = 1).
+template <class T, int N, int K, class DK>
+struct FusedSumBackward {
+  DK k;
+  Shape<N> ext;
+  Targets<T, N, K> t;
+  KOKKOS_INLINE_FUNCTION void operator()(std::size_t lin, T& acc) const {
+    const Index<N> i = ::nabla::impl::unravel<true, N>(lin, ext);
+    const auto r = k.at(i);
+    acc += r.val;
+    for (int v = 0; v < K; ++v) t.put(v, i, r.grad[v]);
+  }
+};
+
+/// A sum's backward with an upstream adjoint that is one number, read on the device.
+template <class T, int N, int K, class DK>
+struct ScalarSeedBackward {
+  DK k;
+  const T* seed;
+  Shape<N> ext;
+  Targets<T, N, K> t;
+  KOKKOS_INLINE_FUNCTION void operator()(std::size_t lin) const {
+    const Index<N> i = ::nabla::impl::unravel<true, N>(lin, ext);
+    const auto r = k.at(i);
+    const T g = seed[0];
+    for (int v = 0; v < K; ++v) t.put(v, i, g * r.grad[v]);
   }
 };
 
@@ -214,58 +239,152 @@ struct SumToShape {
   }
 };
 
-/// The reverse step of a broadcast node over output shape `out`, seeded by `adj_out`.
-template <bool ScalarSeed, class E, int N, class T>
-void broadcast_backward(Tape& tape, const E& e, const Shape<N>& out, const T* adj_out) {
-  constexpr int K = var_count<E>::value;
-  using Exec = Kokkos::DefaultExecutionSpace;
-  const std::size_t n = shape_size(out);
-  if (n == 0) return;
-  Targets<T, N, K> t{};
-  std::vector<Array<T, N>> bufs;
-  struct Pending {
-    int v;
+/// How the variables of `e` are differentiated for an output of shape `out`: a direction per leaf, and per
+/// direction where its contributions go; then the buffer reductions to run after the main kernel.
+template <class T, int N>
+struct Plan {
+  std::vector<int> dirs;  // per leaf, in for_each_var order; -1 for constants
+  std::vector<T*> ptr;    // per direction
+  std::vector<int> mode;
+  std::vector<Strides<N>> stride;
+  struct Reduce {
+    int dir;
     Shape<N> var_shape;  // padded with leading 1s to rank N: the same column-major order as the adjoint
     T* adj;
   };
-  std::vector<Pending> pending;
-  int v = 0;
-  for_each_var(e, [&](const auto& leaf) {
-    const int idx = v++;
-    t.adj[idx] = nullptr;
-    t.buf[idx] = nullptr;
-    if (!leaf.var.requires_grad()) return;
-    auto adj = tape.adjoint(leaf.var);
-    constexpr int R = std::decay_t<decltype(leaf)>::rank;
-    Shape<N> vs{};
-    bool extruded = false;
-    for (int d = 0; d < N; ++d) {
-      const int ld = d - (N - R);
-      vs[d] = ld < 0 ? 1 : leaf.m_view.extent(ld);
-      extruded |= vs[d] != out[d];
-    }
-    if (extruded || ScalarSeed) {
-      if (ScalarSeed && !extruded) {
-        // A sum's seed is one number: every element's contribution is distinct, add directly.
-        t.adj[idx] = adj.data();
-        t.stride[idx] = ::nabla::impl::broadcast_strides(leaf.m_view, out);
+  std::vector<Reduce> reduces;
+  std::vector<Array<T, N>> buffers;
+
+  template <class E>
+  Plan(Tape& tape, const E& e, const Shape<N>& out) {
+    std::vector<std::pair<int, Strides<N>>> keys;  // (variable id, indexing) of each direction
+    for_each_var(e, [&](const auto& leaf) {
+      if (!leaf.var.requires_grad()) {
+        dirs.push_back(-1);
         return;
       }
-      bufs.emplace_back(out, "nabla::ad::broadcast::contributions", uninitialized);
-      t.buf[idx] = bufs.back().data();
-      pending.push_back({idx, vs, adj.data()});
-    } else {
-      t.adj[idx] = adj.data();
-      t.stride[idx] = ::nabla::impl::broadcast_strides(leaf.m_view, out);
+      const Strides<N> st = ::nabla::impl::broadcast_strides(leaf.m_view, out);
+      for (std::size_t d = 0; d < keys.size(); ++d)
+        if (keys[d].first == leaf.var.id() && ::nabla::impl::strides_equal(keys[d].second, st)) {
+          dirs.push_back(int(d));
+          return;
+        }
+      const int dir = int(keys.size());
+      keys.emplace_back(leaf.var.id(), st);
+      dirs.push_back(dir);
+      constexpr int R = std::decay_t<decltype(leaf)>::rank;
+      Shape<N> vs{};
+      bool extruded = false;
+      for (int d = 0; d < N; ++d) {
+        const int ld = d - (N - R);
+        vs[d] = ld < 0 ? 1 : leaf.m_view.extent(ld);
+        extruded |= vs[d] != out[d];
+      }
+      if (extruded) {
+        Strides<N> left{};
+        std::ptrdiff_t step = 1;
+        for (int d = 0; d < N; ++d) {
+          left[d] = step;
+          step *= std::ptrdiff_t(out[d]);
+        }
+        stride.push_back(left);
+        buffers.emplace_back(tape.allocate<T, N>(out, false));
+        ptr.push_back(buffers.back().data());
+        mode.push_back(int(Mode::buffer));
+        reduces.push_back({dir, vs, tape.adjoint(leaf.var).data()});
+      } else {
+        stride.push_back(st);
+        bool fresh = false;
+        auto adj = tape.adjoint_to_write(leaf.var, fresh);  // every element is written: no zero-fill needed
+        ptr.push_back(adj.data());
+        mode.push_back(int(fresh ? Mode::write : Mode::add));
+      }
+    });
+  }
+
+  int directions() const { return int(ptr.size()); }
+
+  template <int K>
+  Targets<T, N, K> targets() const {
+    Targets<T, N, K> t{};
+    for (int d = 0; d < K; ++d) {
+      t.ptr[d] = ptr[d];
+      t.add[d] = mode[d] == int(Mode::add);
+      t.stride[d] = stride[d];
     }
+    return t;
+  }
+
+  void reduce(const Shape<N>& out) const {
+    static const std::string label("nabla::ad::broadcast::sum_to_shape");
+    using Policy = Kokkos::RangePolicy<Kokkos::DefaultExecutionSpace, Kokkos::IndexType<std::size_t>>;
+    for (const auto& r : reduces)
+      Kokkos::parallel_for(label, Policy(0, shape_size(r.var_shape)),
+                           SumToShape<T, N>{ptr[r.dir], r.adj, out, r.var_shape});
+  }
+};
+
+/// Calls fn(std::integral_constant<int, K>) for the runtime k in [1, Kmax]: kernels are compiled for
+/// every width up to the number of leaves, and run at the number of distinct differentiated inputs.
+template <int Kmax, class Fn>
+void with_width(int k, Fn&& fn) {
+  if constexpr (Kmax >= 1) {
+    if (k == Kmax) fn(std::integral_constant<int, Kmax>{});
+    else with_width<Kmax - 1>(k, fn);
+  }
+}
+
+using Policy1 = Kokkos::RangePolicy<Kokkos::DefaultExecutionSpace, Kokkos::IndexType<std::size_t>>;
+
+/// The reverse step of a broadcast node over output shape `out`, seeded by the output's adjoint.
+template <class E, int N, class T>
+void broadcast_backward(Tape& tape, const E& e, const Shape<N>& out, const T* adj_out) {
+  if (shape_size(out) == 0) return;
+  const Plan<T, N> plan(tape, e, out);
+  with_width<var_count<E>::value>(plan.directions(), [&](auto kc) {
+    constexpr int K = decltype(kc)::value;
+    int next = 0;
+    const auto dk = instantiate_dual<K>(e, out, plan.dirs.data(), next);
+    static const std::string label("nabla::ad::broadcast::backward");
+    Kokkos::parallel_for(label, Policy1(0, shape_size(out)),
+                         MixedBackward<T, N, K, std::decay_t<decltype(dk)>>{dk, adj_out, out, plan.template targets<K>()});
   });
-  const auto dk = instantiate_dual<K, 0>(e, out);
-  static const std::string label("nabla::ad::broadcast::backward"), sum_label("nabla::ad::broadcast::sum_to_shape");
-  using Policy = Kokkos::RangePolicy<Exec, Kokkos::IndexType<std::size_t>>;
-  Kokkos::parallel_for(label, Policy(0, n), MixedBackward<T, N, K, std::decay_t<decltype(dk)>, ScalarSeed>{dk, adj_out, out, t});
-  for (const auto& p : pending)
-    Kokkos::parallel_for(sum_label, Policy(0, shape_size(p.var_shape)),
-                         SumToShape<T, N>{t.buf[p.v], p.adj, out, p.var_shape});
+  plan.reduce(out);
+}
+
+/// The reverse step of sum(e), its upstream adjoint one number on the device.
+template <class E, int N, class T>
+void sum_backward(Tape& tape, const E& e, const Shape<N>& out, const T* seed) {
+  if (shape_size(out) == 0) return;
+  const Plan<T, N> plan(tape, e, out);
+  with_width<var_count<E>::value>(plan.directions(), [&](auto kc) {
+    constexpr int K = decltype(kc)::value;
+    int next = 0;
+    const auto dk = instantiate_dual<K>(e, out, plan.dirs.data(), next);
+    static const std::string label("nabla::ad::sum::backward");
+    Kokkos::parallel_for(label, Policy1(0, shape_size(out)),
+                         ScalarSeedBackward<T, N, K, std::decay_t<decltype(dk)>>{dk, seed, out, plan.template targets<K>()});
+  });
+  plan.reduce(out);
+}
+
+/// sum(e)'s value into `y` and its backward for seed 1, in one parallel_reduce.
+template <class E, int N, class T>
+void sum_fused(Tape& tape, const E& e, const Shape<N>& out, const Array<T, 0>& y) {
+  const Plan<T, N> plan(tape, e, out);
+  using Mem = DefaultMemorySpace;
+  const ::nabla::impl::Reducer<::nabla::impl::SumOp, T, Mem> reducer{
+      Kokkos::View<T, Mem, Kokkos::MemoryUnmanaged>(y.data()), false};
+  with_width<var_count<E>::value>(plan.directions(), [&](auto kc) {
+    constexpr int K = decltype(kc)::value;
+    int next = 0;
+    const auto dk = instantiate_dual<K>(e, out, plan.dirs.data(), next);
+    static const std::string label("nabla::ad::sum::forward_backward");
+    Kokkos::parallel_reduce(label, Policy1(0, shape_size(out)),
+                            FusedSumBackward<T, N, K, std::decay_t<decltype(dk)>>{dk, out, plan.template targets<K>()},
+                            reducer);
+  });
+  plan.reduce(out);
 }
 
 template <class E>
@@ -292,13 +411,15 @@ auto eval(const E& expr) {
   constexpr int N = Ex::rank;
   bool requires_grad = false;
   Tape* tape = impl::tape_of(e, requires_grad);
-  Array<T, N> out = ::nabla::eval(e);
+  Array<T, N> out = tape->allocate<T, N>(broadcast_shape(e), false);
+  ::nabla::assign(out, e);
   return tape->record<T, N>(out, requires_grad, [tape, e](const Var<T, N>& y) {
-    impl::broadcast_backward<false>(*tape, e, y.shape(), tape->adjoint(y).data());
+    impl::broadcast_backward(*tape, e, y.shape(), tape->adjoint(y).data());
   }, "broadcast");
 }
 
-/// \brief sum(expr) as ONE tape node: forward is one parallel_reduce, backward one fused kernel.
+/// \brief sum(expr) as ONE tape node: one parallel_reduce forward, one fused kernel backward; and when the
+/// sum is the output of backward() and nothing read it, forward and backward run as ONE kernel.
 template <class E, std::enable_if_t<var_count<std::decay_t<decltype(as_expr(std::declval<const E&>()))>>::value >= 1, int> = 0>
 auto sum(const E& expr) {
   const auto e = as_expr(expr);
@@ -306,12 +427,16 @@ auto sum(const E& expr) {
   using T = typename Ex::value_type;
   bool requires_grad = false;
   Tape* tape = impl::tape_of(e, requires_grad);
-  Array<T, 0> out(Shape<0>{}, "nabla::ad::sum", uninitialized);
-  ::nabla::sum_into(out, e);
+  Array<T, 0> out = tape->allocate<T, 0>(Shape<0>{}, false);
   const auto shape = broadcast_shape(e);
-  return tape->record<T, 0>(out, requires_grad, [tape, e, shape](const Var<T, 0>& y) {
-    impl::broadcast_backward<true>(*tape, e, shape, tape->adjoint(y).data());
-  }, "sum");
+  if (!requires_grad) {
+    ::nabla::sum_into(out, e);
+    return tape->record<T, 0>(out, false, [](const Var<T, 0>&) {}, "sum");
+  }
+  return tape->record_deferred<T>(
+      out, true, [e](const Var<T, 0>& y) { ::nabla::sum_into(y.value_unchecked(), e); },
+      [tape, e, shape](const Var<T, 0>& y) { impl::sum_backward(*tape, e, shape, tape->adjoint(y).data()); },
+      [tape, e, shape](const Var<T, 0>& y) { impl::sum_fused(*tape, e, shape, y.value_unchecked()); }, "sum");
 }
 
 /// \brief mean(expr): sum scaled by 1/size, still one forward and one backward kernel.

@@ -9,6 +9,8 @@
 #include <nabla/core/error.hpp>
 
 #include <any>
+#include <typeinfo>
+#include <unordered_map>
 #include <functional>
 #include <string>
 #include <vector>
@@ -30,7 +32,10 @@ class Var {
   Var(Tape* tape, int id, array_type value, bool requires_grad, std::size_t generation)
       : m_tape(tape), m_id(id), m_value(std::move(value)), m_requires_grad(requires_grad), m_generation(generation) {}
 
-  const array_type& value() const { return m_value; }
+  /// The value; a pending (deferred) result is computed on first access.
+  const array_type& value() const;
+  /// The value's storage without computing a pending result (for the op that computes it).
+  const array_type& value_unchecked() const { return m_value; }
   Shape<R> shape() const { return m_value.shape(); }
   std::size_t size() const { return m_value.size(); }
   Tape* tape() const { return m_tape; }
@@ -51,7 +56,18 @@ struct is_var : std::false_type {};
 template <class T, int R>
 struct is_var<Var<T, R>> : std::true_type {};
 
+namespace impl {
+template <class T, int R>
+long array_use_count(const std::any& a) {
+  return long(std::any_cast<const Array<T, R>&>(a).view().use_count());
+}
+}  // namespace impl
+
 /// \brief The tape: variables (by id) with their adjoints, and nodes in recording order.
+///
+/// Arrays the tape allocates (op results, adjoints) go back to a pool on clear() once nothing else holds
+/// them, so a training loop that records, sweeps and clears the same graph allocates nothing after its
+/// first iteration.
 class Tape {
  public:
   Tape() = default;
@@ -69,14 +85,55 @@ class Tape {
     return make_var(to_left(value), false);
   }
 
+  /// \brief An array for an op's result or an adjoint, from the pool when one of this type and shape is free.
+  template <class T, int R>
+  Array<T, R> allocate(const Shape<R>& shape, bool zero) {
+    const std::string key = std::string(typeid(T).name()) + to_string(shape);
+    auto& free = m_pool[key];
+    Array<T, R> a;
+    if (!free.empty()) {
+      a = std::any_cast<Array<T, R>>(free.back());
+      free.pop_back();
+      if (zero) assign(a, T(0));
+    } else {
+      a = zero ? Array<T, R>(shape, "nabla::ad::tape") : Array<T, R>(shape, "nabla::ad::tape", uninitialized);
+    }
+    m_owned.push_back(Owned{key, a, &impl::array_use_count<T, R>});
+    return a;
+  }
+
   /// \brief Records an op whose result is `output`: `backward(y)` runs during the reverse sweep once y's
   /// adjoint is complete, and adds into the adjoints of the op's inputs (`adjoint(x)`). Other modules add
   /// their own differentiable ops this way. Nothing is recorded when no input requires a gradient.
   template <class T, int R, class Backward>
   Var<T, R> record(Array<T, R> output, bool requires_grad, Backward backward, const char* name = "custom") {
     auto v = make_var(std::move(output), requires_grad);
-    if (requires_grad) m_nodes.push_back(Node{v.id(), [backward, v] { backward(v); }, name});
+    if (requires_grad) m_nodes.push_back(Node{v.id(), [backward, v] { backward(v); }, {}, {}, name});
     return v;
+  }
+
+  /// \brief Records a scalar op whose forward is deferred: `forward(y)` computes y's value when it is first
+  /// read; `fused(y)`, when y is the output of backward() and was never read, computes the value AND the
+  /// input adjoints for seed 1 in one pass (a reduction's forward and backward in one kernel).
+  template <class T, class Forward, class Backward, class Fused>
+  Var<T, 0> record_deferred(Array<T, 0> output, bool requires_grad, Forward forward, Backward backward, Fused fused,
+                            const char* name) {
+    auto v = make_var(std::move(output), requires_grad);
+    m_slots[v.id()].pending = true;
+    m_slots[v.id()].node = int(m_nodes.size());
+    m_nodes.push_back(Node{v.id(), [backward, v] { backward(v); }, [forward, v] { forward(v); },
+                           [fused, v] { fused(v); }, name});
+    return v;
+  }
+
+  /// Computes a deferred value now (Var::value() calls this).
+  template <class T, int R>
+  void materialize(const Var<T, R>& v) {
+    if (v.tape() != this || v.generation() != m_generation) return;
+    auto& slot = m_slots[v.id()];
+    if (!slot.pending) return;
+    slot.pending = false;
+    m_nodes[slot.node].forward();
   }
 
   /// \brief The adjoint of `v` (zero-filled on first use): ops add into it in their backward steps.
@@ -84,7 +141,18 @@ class Tape {
   Array<T, R> adjoint(const Var<T, R>& v) {
     check(v, "adjoint");
     auto& slot = m_slots[v.id()];
-    if (!slot.adjoint.has_value()) slot.adjoint = Array<T, R>(v.shape(), "nabla::ad::adjoint");
+    if (!slot.adjoint.has_value()) slot.adjoint = allocate<T, R>(v.shape(), true);
+    return std::any_cast<Array<T, R>>(slot.adjoint);
+  }
+
+  /// \brief The adjoint of `v` for an op that will write every element: when it does not exist yet it is
+  /// allocated without zero-filling and `fresh` is set (write, don't add); otherwise add as usual.
+  template <class T, int R>
+  Array<T, R> adjoint_to_write(const Var<T, R>& v, bool& fresh) {
+    check(v, "adjoint");
+    auto& slot = m_slots[v.id()];
+    fresh = !slot.adjoint.has_value();
+    if (fresh) slot.adjoint = allocate<T, R>(v.shape(), false);
     return std::any_cast<Array<T, R>>(slot.adjoint);
   }
 
@@ -101,7 +169,17 @@ class Tape {
     check(y, "backward");
     if (!y.requires_grad())
       throw ValueError("nabla::ad::backward: the output does not depend on any differentiated variable");
-    assign(adjoint(y), T(1));
+    bool fresh = false;
+    auto dy = adjoint_to_write(y, fresh);
+    if (fresh) assign(dy, T(1));
+    else assign(dy, dy + T(1));
+    auto& slot = m_slots[y.id()];
+    if (slot.pending) {  // nobody read y: its forward and backward run as one kernel
+      slot.pending = false;
+      Node& node = m_nodes[slot.node];
+      node.fused();
+      node.done = true;
+    }
     sweep();
   }
 
@@ -124,10 +202,14 @@ class Tape {
     return adjoint(x);  // zero if y does not depend on x
   }
 
-  /// Forgets every node and variable; Vars recorded before become invalid (using one throws).
+  /// Forgets every node and variable; Vars recorded before become invalid (using one throws). Arrays
+  /// nobody else holds return to the pool.
   void clear() {
     m_nodes.clear();
     m_slots.clear();
+    for (auto& o : m_owned)
+      if (o.use_count(o.array) == 1) m_pool[o.key].push_back(std::move(o.array));
+    m_owned.clear();
     ++m_generation;
   }
 
@@ -147,10 +229,20 @@ class Tape {
   struct Node {
     int output;
     std::function<void()> backward;
+    std::function<void()> forward;  // deferred ops only
+    std::function<void()> fused;    // deferred ops only
     const char* name;
+    bool done = false;
   };
   struct Slot {
     std::any adjoint;  // Array<T, R> of the variable's type, allocated on first use
+    bool pending = false;
+    int node = -1;
+  };
+  struct Owned {
+    std::string key;
+    std::any array;
+    long (*use_count)(const std::any&);
   };
 
   template <class T, int R, class L>
@@ -171,14 +263,25 @@ class Tape {
   }
 
   void sweep() {
-    for (auto it = m_nodes.rbegin(); it != m_nodes.rend(); ++it)
-      if (m_slots[it->output].adjoint.has_value()) it->backward();
+    for (auto it = m_nodes.rbegin(); it != m_nodes.rend(); ++it) {
+      if (it->done || !m_slots[it->output].adjoint.has_value()) continue;
+      it->backward();
+      it->done = true;
+    }
   }
 
   std::vector<Node> m_nodes;
   std::vector<Slot> m_slots;
+  std::vector<Owned> m_owned;
+  std::unordered_map<std::string, std::vector<std::any>> m_pool;
   std::size_t m_generation = 0;
 };
+
+template <class T, int R>
+const typename Var<T, R>::array_type& Var<T, R>::value() const {
+  if (m_tape) m_tape->materialize(*this);
+  return m_value;
+}
 
 namespace impl {
 /// The one tape shared by the Vars of an operation; throws if they come from different tapes.
