@@ -235,3 +235,68 @@ TEST(Tape, ReusedAfterClear) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(Tape, SliceConcatMinMax) {
+  auto f = [](auto x) {
+    auto top = ad::slice(x, nabla::Shape<2>{0, 1}, nabla::Shape<2>{2, 4});  // (2, 3)
+    auto bottom = ad::slice(x, nabla::Shape<2>{2, 0}, nabla::Shape<2>{4, 3});
+    auto joined = ad::concat(top, bottom, nabla::axis(0));                     // (4, 3)
+    return ad::eval(ad::sum(joined * joined * 0.5) + ad::max(x) * 2.0 - ad::min(x));
+  };
+  auto g = [f](auto x) { return ad::sum(f(x)); };
+  check_gradients(g, 1e-7, 1e-9, rmat(4, 5, 40));
+  ad::Tape tape;
+  auto x = tape.variable(rmat(3, 3, 41));
+  EXPECT_THROW(ad::slice(x, nabla::Shape<2>{0, 0}, nabla::Shape<2>{4, 1}), nabla::ShapeError);
+  EXPECT_THROW(ad::concat(x, tape.variable(rmat(2, 4, 42)), nabla::axis(0)), nabla::ShapeError);
+}
+
+TEST(Tape, PerAxisMinMax) {
+  auto g = [](auto x) { return ad::sum(ad::max(x, nabla::axis(1)) * ad::max(x, nabla::axis(1))); };
+  check_gradients(g, 1e-7, 1e-9, rmat(4, 5, 49));
+  auto h = [](auto x) { return ad::sum(ad::exp(ad::min(x, nabla::axis(0)))); };
+  check_gradients(h, 1e-7, 1e-9, rmat(4, 5, 50));
+}
+
+TEST(Tape, JvpAndVjpAgree) {
+  // <v, J u> computed by forward mode equals <J^T v, u> computed by reverse mode.
+  auto f = [](auto a) { return ad::eval(ad::sin(a) * a + ad::exp(a * 0.3)); };
+  auto x = rvec(20, 43), u = rvec(20, 44), v = rvec(20, 45);
+  auto [y, ju] = ad::jvp(f, x, u);
+  auto jtv = ad::vjp(f, x, v);
+  const double lhs = nabla::dot(v, ju), rhs = nabla::dot(jtv, u);
+  EXPECT_TRUE(close(lhs, rhs, 1e-13, 1e-14));
+  auto hx = host(x), hy = host(y);
+  for (int i = 0; i < 20; ++i) EXPECT_TRUE(close(hy(i), std::sin(hx(i)) * hx(i) + std::exp(0.3 * hx(i)), 1e-14));
+}
+
+TEST(Tape, HessianVectorProductMatchesFiniteDifferencesOfGradients) {
+  // f(a, W) with a matmul: the reverse sweep on Dual elements takes Nabla's generic gemm.
+  auto w = rmat(3, 3, 46);
+  auto f = [w](auto x) {
+    ad::Tape* t = x.tape();
+    auto wm = t->constant(nabla::eval(nabla::map(KOKKOS_LAMBDA(double s) { return typename decltype(x)::value_type(s); }, w)));
+    auto h = ad::matmul(wm, x);
+    return ad::sum(ad::tanh(h) * x + x * x * x);
+  };
+  auto x = rmat(3, 2, 47), v = rmat(3, 2, 48);
+  auto hv = host(ad::hvp(f, x, v));
+  // Central difference of the gradient along v.
+  const double h = 1e-5;
+  auto xp = nabla::eval(x + h * v), xm = nabla::eval(x - h * v);
+  auto fd = [&](const nabla::Array<double, 2>& p) {
+    auto f1 = [w](auto y) {
+      ad::Tape* t = y.tape();
+      auto h2 = ad::matmul(t->constant(w), y);
+      return ad::sum(ad::tanh(h2) * y + y * y * y);
+    };
+    return ad::grad(f1, p);
+  };
+  auto gp = host(fd(xp)), gm = host(fd(xm));
+  for (int i = 0; i < 3; ++i)
+    for (int j = 0; j < 2; ++j) EXPECT_TRUE(close(hv(i, j), (gp(i, j) - gm(i, j)) / (2 * h), 1e-6, 1e-8));
+}
+
+}  // namespace

@@ -119,3 +119,47 @@ TEST(Reduce, AlongEachAxisRank2) { check_axes<2>(); }
 TEST(Reduce, AlongEachAxisRank3) { check_axes<3>(); }
 
 }  // namespace
+
+namespace {
+
+TEST(Reduce, StridedAndRowMajorOperands) {
+  const std::size_t m = 31, n = 17;
+  Kokkos::View<double**, Kokkos::LayoutRight> r("r", m, n);
+  Kokkos::View<double**, Kokkos::LayoutLeft> big("big", 2 * m, n);
+  nabla_test::fill_random(r, -1, 1, 61);
+  nabla_test::fill_random(big, -1, 1, 62);
+  auto every_other = Kokkos::subview(big, Kokkos::make_pair(std::size_t(3), std::size_t(3 + m)), Kokkos::ALL);
+  const auto hr = nabla_test::host(r);
+  const auto hb = nabla_test::host(big);
+  double want = 0, want_max = -INFINITY;
+  for (std::size_t i = 0; i < m; ++i)
+    for (std::size_t j = 0; j < n; ++j) {
+      want += hr(i, j) * hb(3 + i, j);
+      want_max = std::max(want_max, hr(i, j) - hb(3 + i, j));
+    }
+  EXPECT_TRUE(close(nabla::sum(nabla::wrap(r) * nabla::wrap(every_other)), want, 1e-13, 1e-13));
+  EXPECT_EQ(nabla::max(nabla::wrap(r) - nabla::wrap(every_other)), want_max);
+  auto rows = nabla_test::host(nabla::sum(nabla::wrap(r), nabla::axis(1)));
+  for (std::size_t i = 0; i < m; ++i) {
+    double acc = 0;
+    for (std::size_t j = 0; j < n; ++j) acc += hr(i, j);
+    EXPECT_TRUE(close(rows(i), acc, 1e-13, 1e-13));
+  }
+}
+
+TEST(Reduce, RankZeroArrays) {
+  nabla::Array<double, 0> s(nabla::Shape<0>{});
+  nabla::assign(s, 2.5);
+  nabla::Array<double, 1> v({4});
+  nabla::assign(v, s * 2.0);  // a rank-0 operand broadcasts like a scalar
+  EXPECT_EQ(nabla::sum(v), 20.0);
+  auto e = nabla::eval(s * s + 1.0);
+  static_assert(decltype(e)::rank == 0, "");
+  EXPECT_EQ(nabla::sum(e), 7.25);
+  nabla::sum_into(s, v * v);
+  double h = 0;
+  Kokkos::deep_copy(h, s.view());
+  EXPECT_EQ(h, 100.0);
+}
+
+}  // namespace

@@ -148,3 +148,177 @@ auto vjp(F&& f, const X& x, const V& v) {
 
 }  // namespace ad
 }  // namespace nabla
+
+namespace nabla {
+namespace ad {
+
+namespace impl {
+/// The sub-view of `v` covering [lo[d], hi[d]) in every dimension.
+template <class View, int R, std::size_t... I>
+auto box(const View& v, const Shape<R>& lo, const Shape<R>& hi, std::index_sequence<I...>) {
+  return Kokkos::subview(v, Kokkos::make_pair(lo[I], hi[I])...);
+}
+template <class View, int R>
+auto box(const View& v, const Shape<R>& lo, const Shape<R>& hi) {
+  return box(v, lo, hi, std::make_index_sequence<R>{});
+}
+
+template <class T>
+struct MakeDual {
+  KOKKOS_INLINE_FUNCTION Dual<T, 1> operator()(const T& x, const T& dx) const {
+    Dual<T, 1> d(x);
+    d.grad[0] = dx;
+    return d;
+  }
+};
+struct ValuePart {
+  template <class T>
+  KOKKOS_INLINE_FUNCTION T operator()(const Dual<T, 1>& d) const {
+    return d.val;
+  }
+};
+struct TangentPart {
+  template <class T>
+  KOKKOS_INLINE_FUNCTION T operator()(const Dual<T, 1>& d) const {
+    return d.grad[0];
+  }
+};
+}  // namespace impl
+
+/// \brief The box [lo, hi) of x (a copy forward; backward adds the adjoint into that box of x's adjoint).
+template <class T, int R>
+Var<T, R> slice(const Var<T, R>& x, const Shape<R>& lo, const Shape<R>& hi) {
+  Tape* tape = impl::common_tape("slice", x);
+  Shape<R> ext{};
+  for (int d = 0; d < R; ++d) {
+    if (lo[d] > hi[d] || hi[d] > x.shape()[d])
+      throw ShapeError(::nabla::impl::cat("nabla::ad::slice: [", to_string(lo), ", ", to_string(hi),
+                                          ") is not inside shape ", to_string(x.shape())));
+    ext[d] = hi[d] - lo[d];
+  }
+  auto out = tape->allocate<T, R>(ext, false);
+  assign(out, wrap(impl::box(x.value().view(), lo, hi)));
+  return tape->record<T, R>(out, x.requires_grad(), [tape, x, lo, hi](const Var<T, R>& y) {
+    auto dx = impl::box(tape->adjoint(x).view(), lo, hi);
+    assign(dx, wrap(dx) + tape->adjoint(y));
+  }, "slice");
+}
+
+/// \brief a and b joined along `ax` (all other extents equal).
+template <class T, int R>
+Var<T, R> concat(const Var<T, R>& a, const Var<T, R>& b, axis ax) {
+  Tape* tape = impl::common_tape("concat", a, b);
+  const int k = ax.value;
+  if (k < 0 || k >= R) throw ValueError(::nabla::impl::cat("nabla::ad::concat: axis ", k, " out of range for rank ", R));
+  Shape<R> ext = a.shape(), zero{}, split = a.shape(), end{};
+  for (int d = 0; d < R; ++d)
+    if (d != k && a.shape()[d] != b.shape()[d])
+      throw ShapeError(::nabla::impl::cat("nabla::ad::concat: shapes ", to_string(a.shape()), " and ",
+                                          to_string(b.shape()), " differ in dimension ", d));
+  ext[k] += b.shape()[k];
+  for (int d = 0; d < R; ++d) {
+    split[d] = d == k ? a.shape()[k] : 0;
+    end[d] = ext[d];
+  }
+  Shape<R> a_hi = ext;
+  a_hi[k] = a.shape()[k];
+  auto out = tape->allocate<T, R>(ext, false);
+  assign(impl::box(out.view(), zero, a_hi), a.value());
+  assign(impl::box(out.view(), split, end), b.value());
+  return tape->record<T, R>(out, a.requires_grad() || b.requires_grad(),
+                            [tape, a, b, zero, a_hi, split, end](const Var<T, R>& y) {
+    const auto dy = tape->adjoint(y);
+    if (a.requires_grad()) {
+      auto da = tape->adjoint(a);
+      assign(da, da + wrap(impl::box(dy.view(), zero, a_hi)));
+    }
+    if (b.requires_grad()) {
+      auto db = tape->adjoint(b);
+      assign(db, db + wrap(impl::box(dy.view(), split, end)));
+    }
+  }, "concat");
+}
+
+namespace impl {
+template <class Op, class T, int R>
+Var<T, 0> extremum(const Var<T, R>& x, const char* name) {
+  Tape* tape = common_tape(name, x);
+  auto out = tape->allocate<T, 0>(Shape<0>{}, false);
+  if (x.size() == 0) throw ValueError(::nabla::impl::cat("nabla::ad::", name, ": the variable is empty"));
+  ::nabla::impl::reduce_into<Op>(Kokkos::DefaultExecutionSpace(), x.value(),
+                                 Kokkos::View<T, DefaultMemorySpace, Kokkos::MemoryUnmanaged>(out.data()), false);
+  return tape->record<T, 0>(out, x.requires_grad(), [tape, x](const Var<T, 0>& y) {
+    // The adjoint goes to the elements equal to the extremum, shared evenly between ties.
+    const auto hit = x.value() == y.value();
+    const T ties = T(::nabla::count(hit));
+    auto dx = tape->adjoint(x);
+    assign(dx, dx + where(hit, tape->adjoint(y) / ties, T(0)));
+  }, name);
+}
+}  // namespace impl
+
+/// \brief Largest element; its adjoint goes to the maximal elements (split evenly between ties).
+template <class T, int R>
+Var<T, 0> max(const Var<T, R>& x) {
+  return impl::extremum<::nabla::impl::MaxOp>(x, "max");
+}
+/// \brief Smallest element.
+template <class T, int R>
+Var<T, 0> min(const Var<T, R>& x) {
+  return impl::extremum<::nabla::impl::MinOp>(x, "min");
+}
+
+namespace impl {
+template <class Op, class T, int R>
+Var<T, R - 1> extremum_axis(const Var<T, R>& x, axis ax, const char* name) {
+  Tape* tape = common_tape(name, x);
+  auto m = ::nabla::impl::reduce_axis<Op>(Kokkos::DefaultExecutionSpace(), x.value(), ax);
+  return tape->record<T, R - 1>(m, x.requires_grad(), [tape, x, ax](const Var<T, R - 1>& y) {
+    const auto keep = insert_axis(y.shape(), ax.value);
+    const auto hit = x.value() == reshape(y.value(), keep);
+    auto ties = reshape(::nabla::sum(::nabla::cast<T>(hit), ax), keep);
+    auto dx = tape->adjoint(x);
+    assign(dx, dx + where(hit, reshape(tape->adjoint(y), keep) / ties, T(0)));
+  }, name);
+}
+}  // namespace impl
+
+/// \brief Largest element along an axis (adjoint to the maximal elements, ties share it).
+template <class T, int R>
+Var<T, R - 1> max(const Var<T, R>& x, axis ax) {
+  return impl::extremum_axis<::nabla::impl::MaxOp>(x, ax, "max_axis");
+}
+/// \brief Smallest element along an axis.
+template <class T, int R>
+Var<T, R - 1> min(const Var<T, R>& x, axis ax) {
+  return impl::extremum_axis<::nabla::impl::MinOp>(x, ax, "min_axis");
+}
+
+/// \brief Jacobian-vector product J_f(x) u by forward mode: f runs once on Dual<T, 1> elements (value
+/// x, tangent u). Returns (f(x), J u).
+template <class F, class T, int R>
+auto jvp(F&& f, const Array<T, R>& x, const Array<T, R>& u) {
+  if (to_string(x.shape()) != to_string(u.shape()))
+    throw ShapeError(::nabla::impl::cat("nabla::ad::jvp: the tangent has shape ", to_string(u.shape()),
+                                        " but x has shape ", to_string(x.shape())));
+  Tape tape;
+  auto xd = ::nabla::eval(::nabla::map(impl::MakeDual<T>{}, x, u));
+  auto y = f(tape.constant(xd));
+  return std::make_pair(::nabla::eval(::nabla::map(impl::ValuePart{}, y.value())),
+                        ::nabla::eval(::nabla::map(impl::TangentPart{}, y.value())));
+}
+
+/// \brief Hessian-vector product H_f(x) v of a scalar f, forward over reverse: the reverse sweep runs on
+/// Dual<T, 1> elements seeded with v, and the tangent of the gradient is H v.
+template <class F, class T, int R>
+Array<T, R> hvp(F&& f, const Array<T, R>& x, const Array<T, R>& v) {
+  if (to_string(x.shape()) != to_string(v.shape()))
+    throw ShapeError(::nabla::impl::cat("nabla::ad::hvp: v has shape ", to_string(v.shape()), " but x has shape ",
+                                        to_string(x.shape())));
+  auto xd = ::nabla::eval(::nabla::map(impl::MakeDual<T>{}, x, v));
+  auto g = grad(f, xd);
+  return ::nabla::eval(::nabla::map(impl::TangentPart{}, g));
+}
+
+}  // namespace ad
+}  // namespace nabla
