@@ -1,9 +1,23 @@
-# Sourced by the scripts: ccache location, phase timing.
+# Sourced by the scripts: ccache location, phase timing, the shared set-up steps.
+NABLA_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export CCACHE_DIR=${CCACHE_DIR:-${NABLA_CACHE:-$HOME/.cache/nabla}/ccache}
 export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-5G}
 # Hits across clones at different paths: paths under the checkout are hashed relative to it.
-export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$NABLA_ROOT}
 export CCACHE_NOHASHDIR=${CCACHE_NOHASHDIR:-true}
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 _nabla_t0=$(date +%s)
 phase() { echo "[nabla $(($(date +%s) - _nabla_t0))s] == $*" >&2; }
+
+# bootstrap_and_configure BUILD_DIR [cmake options...]: dependencies, then a configured build tree.
+bootstrap_and_configure() {
+  local build=$1
+  shift
+  phase "bootstrap"
+  local prefix
+  prefix=$("$NABLA_ROOT/scripts/bootstrap.sh")
+  phase "configure ($build)"
+  mkdir -p "$build"
+  cmake -S "$NABLA_ROOT" -B "$build" -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_BUILD_TYPE=Release \
+    -DCMAKE_CXX_COMPILER_LAUNCHER=ccache "$@" >"$build.configure.log" 2>&1 || { cat "$build.configure.log"; return 1; }
+}

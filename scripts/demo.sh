@@ -8,13 +8,9 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 source "$root/scripts/common.sh"
 
-phase "bootstrap"
-prefix=$("$root/scripts/bootstrap.sh")
 build=${NABLA_BUILD_DIR:-$root/build/openmp}
-mkdir -p "$build"
-phase "configure and build the examples ($build)"
-cmake -S "$root" -B "$build" -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_BUILD_TYPE=Release \
-  -DCMAKE_CXX_COMPILER_LAUNCHER=ccache >"$build.configure.log" 2>&1 || { cat "$build.configure.log"; false; }
+bootstrap_and_configure "$build"
+phase "build the examples"
 cmake --build "$build" -j "$(nproc)" --target 02_coin_toss
 
 phase "example 2: coin toss, 1 rank"

@@ -9,15 +9,8 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 source "$root/scripts/common.sh"
 
-phase "bootstrap"
-prefix=$("$root/scripts/bootstrap.sh")
-
 build=${NABLA_BUILD_DIR:-$root/build/openmp}
-mkdir -p "$build"
-phase "configure ($build)"
-cmake -S "$root" -B "$build" -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_BUILD_TYPE=Release \
-  -DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DNABLA_ENABLE_TESTS=ON -DNABLA_ENABLE_BENCHMARKS=ON \
-  -DNABLA_ENABLE_EXAMPLES=ON >"$build.configure.log" 2>&1 || { cat "$build.configure.log"; false; }
+bootstrap_and_configure "$build" -DNABLA_ENABLE_TESTS=ON -DNABLA_ENABLE_BENCHMARKS=ON -DNABLA_ENABLE_EXAMPLES=ON
 
 phase "build"
 cmake --build "$build" -j "$(nproc)"

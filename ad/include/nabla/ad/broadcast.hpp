@@ -336,55 +336,53 @@ void with_width(int k, Fn&& fn) {
 
 using Policy1 = Kokkos::RangePolicy<Kokkos::DefaultExecutionSpace, Kokkos::IndexType<std::size_t>>;
 
-/// The reverse step of a broadcast node over output shape `out`, seeded by the output's adjoint.
-template <class E, int N, class T>
-void broadcast_backward(Tape& tape, const E& e, const Shape<N>& out, const T* adj_out) {
-  if (shape_size(out) == 0) return;
+/// Plans the differentiation of `e` over `out`, then calls launch(K-constant, dual kernel form, targets)
+/// at the width of the plan, then runs the buffer reductions: the shape of every reverse step below.
+template <class T, class E, int N, class Launch>
+void with_dual_kernel(Tape& tape, const E& e, const Shape<N>& out, Launch&& launch) {
   const Plan<T, N> plan(tape, e, out);
   with_width<var_count<E>::value>(plan.directions(), [&](auto kc) {
     constexpr int K = decltype(kc)::value;
     int next = 0;
-    const auto dk = instantiate_dual<K>(e, out, plan.dirs.data(), next);
-    static const std::string label("nabla::ad::broadcast::backward");
-    Kokkos::parallel_for(label, Policy1(0, shape_size(out)),
-                         MixedBackward<T, N, K, std::decay_t<decltype(dk)>>{dk, adj_out, out, plan.template targets<K>()});
+    launch(kc, instantiate_dual<K>(e, out, plan.dirs.data(), next), plan.template targets<K>());
   });
   plan.reduce(out);
+}
+
+/// The reverse step of a broadcast node over output shape `out`, seeded by the output's adjoint.
+template <class E, int N, class T>
+void broadcast_backward(Tape& tape, const E& e, const Shape<N>& out, const T* adj_out) {
+  if (shape_size(out) == 0) return;
+  with_dual_kernel<T>(tape, e, out, [&](auto kc, const auto& dk, const auto& t) {
+    static const std::string label("nabla::ad::broadcast::backward");
+    Kokkos::parallel_for(label, Policy1(0, shape_size(out)),
+                         MixedBackward<T, N, decltype(kc)::value, std::decay_t<decltype(dk)>>{dk, adj_out, out, t});
+  });
 }
 
 /// The reverse step of sum(e), its upstream adjoint one number on the device.
 template <class E, int N, class T>
 void sum_backward(Tape& tape, const E& e, const Shape<N>& out, const T* seed) {
   if (shape_size(out) == 0) return;
-  const Plan<T, N> plan(tape, e, out);
-  with_width<var_count<E>::value>(plan.directions(), [&](auto kc) {
-    constexpr int K = decltype(kc)::value;
-    int next = 0;
-    const auto dk = instantiate_dual<K>(e, out, plan.dirs.data(), next);
+  with_dual_kernel<T>(tape, e, out, [&](auto kc, const auto& dk, const auto& t) {
     static const std::string label("nabla::ad::sum::backward");
     Kokkos::parallel_for(label, Policy1(0, shape_size(out)),
-                         ScalarSeedBackward<T, N, K, std::decay_t<decltype(dk)>>{dk, seed, out, plan.template targets<K>()});
+                         ScalarSeedBackward<T, N, decltype(kc)::value, std::decay_t<decltype(dk)>>{dk, seed, out, t});
   });
-  plan.reduce(out);
 }
 
 /// sum(e)'s value into `y` and its backward for seed 1, in one parallel_reduce.
 template <class E, int N, class T>
 void sum_fused(Tape& tape, const E& e, const Shape<N>& out, const Array<T, 0>& y) {
-  const Plan<T, N> plan(tape, e, out);
   using Mem = DefaultMemorySpace;
   const ::nabla::impl::Reducer<::nabla::impl::SumOp, T, Mem> reducer{
       Kokkos::View<T, Mem, Kokkos::MemoryUnmanaged>(y.data()), false};
-  with_width<var_count<E>::value>(plan.directions(), [&](auto kc) {
-    constexpr int K = decltype(kc)::value;
-    int next = 0;
-    const auto dk = instantiate_dual<K>(e, out, plan.dirs.data(), next);
+  with_dual_kernel<T>(tape, e, out, [&](auto kc, const auto& dk, const auto& t) {
     static const std::string label("nabla::ad::sum::forward_backward");
     Kokkos::parallel_reduce(label, Policy1(0, shape_size(out)),
-                            FusedSumBackward<T, N, K, std::decay_t<decltype(dk)>>{dk, out, plan.template targets<K>()},
+                            FusedSumBackward<T, N, decltype(kc)::value, std::decay_t<decltype(dk)>>{dk, out, t},
                             reducer);
   });
-  plan.reduce(out);
 }
 
 template <class E>
