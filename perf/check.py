@@ -20,7 +20,8 @@ def run_exe(exe, out_dir, short, filt):
         cmd += ["--benchmark_min_time=0.05", "--benchmark_repetitions=3"]
     else:
         cmd += ["--benchmark_min_time=0.5", "--benchmark_repetitions=5"]
-    cmd += ["--benchmark_report_aggregates_only=true"]
+    # Interleaved repetitions: a burst of load from a neighbour hits numerator and denominator alike.
+    cmd += ["--benchmark_report_aggregates_only=true", "--benchmark_enable_random_interleaving=true"]
     print("perf-check: running", " ".join(cmd), flush=True)
     res = subprocess.run(cmd, stdout=subprocess.DEVNULL)
     if res.returncode != 0:
@@ -92,14 +93,20 @@ def main():
         except KeyError as e:
             errors[name] = str(e)
 
-    failing = [n for n, v in values.items() if not passes(ratios[n], v)]
-    if failing:
-        print(f"perf-check: {len(failing)} ratio(s) below bound, measuring once more: {', '.join(failing)}")
+    for attempt in range(2):  # shared machines: re-measure a miss, keep the better value
+        failing = [n for n, v in values.items() if not passes(ratios[n], v)]
+        if not failing:
+            break
+        print(f"perf-check: {len(failing)} ratio(s) outside bound, measuring again: {', '.join(failing)}")
+        wanted = "|".join(sorted({ratios[n][k].split("/")[0] for n in failing for k in ("numerator", "denominator")}))
         again = {}
         for exe in args.exe:
-            again.update(run_exe(exe, args.out, args.short, args.filter))
+            again.update(run_exe(exe, args.out, args.short, f"^({wanted})(/|$)"))
         for n in failing:
-            values[n] = better(ratios[n], values[n], evaluate(ratios[n], again))
+            try:
+                values[n] = better(ratios[n], values[n], evaluate(ratios[n], again))
+            except KeyError:
+                pass
 
     rows, ok = [], True
     for name, spec in ratios.items():

@@ -96,7 +96,12 @@ if [ "$backend" = openmp ]; then
   kk_flags+=(-DKokkosKernels_ENABLE_TPL_BLAS=ON
              -DBLAS_LIBRARIES=openblas -DBLAS_LIBRARY_DIRS=/usr/lib/x86_64-linux-gnu/openblas-openmp)
 fi
-patches=$(ls "$root"/cmake/patches/kokkos-*.patch 2>/dev/null || true)
+# Patches are per backend (cmake/patches/kokkos-<version>-<backend>*.patch): the OpenMP build stays pristine.
+patches=$(ls "$root"/cmake/patches/kokkos-$KOKKOS_VERSION-$backend*.patch 2>/dev/null || true)
+if [ "$backend" = cuda ]; then
+  [ -d /usr/local/cuda/bin ] && export PATH=/usr/local/cuda/bin:$PATH
+  command -v nvcc >/dev/null || { echo "bootstrap: --backend cuda needs nvcc on PATH" >&2; exit 2; }
+fi
 cpu=$(grep -m1 -E '^(model name|flags)' /proc/cpuinfo 2>/dev/null; grep -m1 '^flags' /proc/cpuinfo 2>/dev/null)
 key_text="kokkos=$KOKKOS_VERSION backend=$backend arch=$arch ${kokkos_flags[*]} | ${kk_flags[*]} | $(g++ -dumpfullversion) | $cpu"
 for p in $patches; do key_text+=" | $(sha256sum < "$p")"; done

@@ -101,13 +101,19 @@ void BM_HmLstmUnfused(benchmark::State& state) {
   });
 }
 
+template <class D>
+struct Seed {
+  int dir;
+  KOKKOS_INLINE_FUNCTION D operator()(double x) const { return D(x, dir); }
+};
+
 // Forward mode: the fused 8-op expression on Dual<double, N> elements against plain doubles.
 template <int N>
 void BM_DualFused8(benchmark::State& state) {
   using D = ad::Dual<double, N>;
   const std::size_t n = std::size_t(1) << state.range(0);
   auto seed = [](const Vec& v, int dir) {
-    return nabla::eval(nabla::map(KOKKOS_LAMBDA(double x) { return D(x, dir % N); }, v));
+    return nabla::eval(nabla::map(Seed<D>{dir % N}, v));
   };
   auto a = seed(random_vec(n, 1), 0), b = seed(random_vec(n, 2), 1), c = seed(random_vec(n, 3), 2),
        d = seed(random_vec(n, 4), 3);

@@ -134,9 +134,13 @@ void BM_Assign1(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 
+struct Empty {
+  KOKKOS_INLINE_FUNCTION void operator()(int) const {}
+};
+
 void BM_EmptyParallelFor(benchmark::State& state) {
   for (auto _ : state) {
-    Kokkos::parallel_for("nabla::perf::empty", Kokkos::RangePolicy<>(0, 1), KOKKOS_LAMBDA(int) {});
+    Kokkos::parallel_for("nabla::perf::empty", Kokkos::RangePolicy<>(0, 1), Empty{});
     Kokkos::fence();
   }
   state.SetItemsProcessed(state.iterations());

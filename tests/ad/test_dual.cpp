@@ -98,13 +98,18 @@ TEST(Dual, ComparisonsUseTheValue) {
   EXPECT_TRUE(x == 2.0);
 }
 
+template <class D>
+struct SeedFirst {
+  KOKKOS_INLINE_FUNCTION D operator()(double v) const { return D(v, 0); }
+};
+
 TEST(Dual, InsideFusedBroadcastsUnchanged) {
   using D = Dual<double, 3>;
   const std::size_t n = 1024;
   auto xs = nabla::linspace<double>(0.1, 2.0, n);
   nabla::Array<D, 1> x({n});
   // Seed: direction 0 = x itself, 1 = a constant 0.5 shift, 2 unused.
-  nabla::assign(x, nabla::map(KOKKOS_LAMBDA(double v) { return D(v, 0); }, xs));
+  nabla::assign(x, nabla::map(SeedFirst<D>{}, xs));
   auto y = nabla::eval(nabla::sin(x) * x + 2.0 * nabla::exp(-x) + nabla::where(x > 1.0, x * x, x));
   auto hx = host(xs);
   auto hy = host(y);
@@ -165,16 +170,20 @@ struct DoubleWell {
   }
 };
 
+struct Force {
+  Kokkos::View<const double*, Kokkos::LayoutLeft> x;
+  Kokkos::View<double*, Kokkos::LayoutLeft> f;
+  KOKKOS_INLINE_FUNCTION void operator()(std::size_t i) const {
+    const Kokkos::Array<double, 1> p{{x(i)}};
+    f(i) = -nabla::ad::gradient<1>(DoubleWell{}, p)[0];
+  }
+};
+
 TEST(Dual, GradientInsideAKernel) {
   const std::size_t n = 1000;
   auto xs = nabla::linspace<double>(-3, 3, n);
   nabla::Array<double, 1> force({n});
-  auto xv = xs.view();
-  auto fv = force.view();
-  Kokkos::parallel_for("test::ad::force", n, KOKKOS_LAMBDA(std::size_t i) {
-    const Kokkos::Array<double, 1> x{{xv(i)}};
-    fv(i) = -nabla::ad::gradient<1>(DoubleWell{}, x)[0];
-  });
+  Kokkos::parallel_for("test::ad::force", n, Force{xs.view(), force.view()});
   auto hx = host(xs), hf = host(force);
   for (std::size_t i = 0; i < n; ++i) {
     const double v = hx(i);

@@ -76,10 +76,20 @@ TEST(Tape, EveryMathFunctionThroughABroadcastNode) {
   check_gradients(f, 1e-6, 1e-8, x);
 }
 
+struct Branch {
+  template <class V>
+  KOKKOS_INLINE_FUNCTION V operator()(const V& v) const {
+    return v > 0.5 ? v * v * v : 2.0 * v;
+  }
+};
+
+template <class T>
+struct Promote {
+  KOKKOS_INLINE_FUNCTION T operator()(double s) const { return T(s); }
+};
+
 TEST(Tape, BranchesDifferentiatePerElement) {
-  auto f = [](auto x) { return ad::sum(ad::where(x > 0.0, x * x, -3.0 * x) + ad::map(KOKKOS_LAMBDA(auto v) {
-                                          return v > 0.5 ? v * v * v : 2.0 * v;
-                                        }, x)); };
+  auto f = [](auto x) { return ad::sum(ad::where(x > 0.0, x * x, -3.0 * x) + ad::map(Branch{}, x)); };
   check_gradients(f, 1e-7, 1e-9, rvec(40, 6));
 }
 
@@ -277,7 +287,7 @@ TEST(Tape, HessianVectorProductMatchesFiniteDifferencesOfGradients) {
   auto w = rmat(3, 3, 46);
   auto f = [w](auto x) {
     ad::Tape* t = x.tape();
-    auto wm = t->constant(nabla::eval(nabla::map(KOKKOS_LAMBDA(double s) { return typename decltype(x)::value_type(s); }, w)));
+    auto wm = t->constant(nabla::eval(nabla::map(Promote<typename decltype(x)::value_type>{}, w)));
     auto h = ad::matmul(wm, x);
     return ad::sum(ad::tanh(h) * x + x * x * x);
   };

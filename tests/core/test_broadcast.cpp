@@ -313,6 +313,10 @@ struct V2 {
   KOKKOS_INLINE_FUNCTION friend V2 operator*(double s, const V2& a) { return {s * a.x, s * a.y}; }
 };
 
+struct Branchy {
+  KOKKOS_INLINE_FUNCTION double operator()(double s, double t) const { return s > t ? s * t : s - t; }
+};
+
 struct MakeV2 {
   KOKKOS_INLINE_FUNCTION V2 operator()(double a, double b) const { return {a, b}; }
 };
@@ -329,7 +333,7 @@ TEST(Broadcast, UserElementTypesAndFunctors) {
     EXPECT_EQ(w(i).x, 4 * ha(i));
     EXPECT_EQ(w(i).y, 4 * hb(i));
   }
-  auto p = host(nabla::eval(nabla::map(KOKKOS_LAMBDA(double s, double t) { return s > t ? s * t : s - t; }, a, b)));
+  auto p = host(nabla::eval(nabla::map(Branchy{}, a, b)));
   for (std::size_t i = 0; i < n; ++i) EXPECT_EQ(p(i), ha(i) > hb(i) ? ha(i) * hb(i) : ha(i) - hb(i));
 }
 

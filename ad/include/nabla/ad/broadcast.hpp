@@ -400,8 +400,13 @@ Tape* tape_of(const E& e, bool& requires_grad) {
 }
 }  // namespace impl
 
-/// \brief Materialises a fused expression over Vars: ONE forward kernel, ONE tape node.
+/// True when E lifts to an expression holding at least one Var (so ad's overloads never compete with
+/// core's for plain expressions, found through argument-dependent lookup on Dual elements).
 template <class E>
+constexpr bool has_vars = var_count<std::decay_t<decltype(as_expr(std::declval<const E&>()))>>::value >= 1;
+
+/// \brief Materialises a fused expression over Vars: ONE forward kernel, ONE tape node.
+template <class E, std::enable_if_t<has_vars<E>, int> = 0>
 auto eval(const E& expr) {
   const auto e = as_expr(expr);
   using Ex = std::decay_t<decltype(e)>;
@@ -418,7 +423,7 @@ auto eval(const E& expr) {
 
 /// \brief sum(expr) as ONE tape node: one parallel_reduce forward, one fused kernel backward; and when the
 /// sum is the output of backward() and nothing read it, forward and backward run as ONE kernel.
-template <class E, std::enable_if_t<var_count<std::decay_t<decltype(as_expr(std::declval<const E&>()))>>::value >= 1, int> = 0>
+template <class E, std::enable_if_t<has_vars<E>, int> = 0>
 auto sum(const E& expr) {
   const auto e = as_expr(expr);
   using Ex = std::decay_t<decltype(e)>;
@@ -438,7 +443,7 @@ auto sum(const E& expr) {
 }
 
 /// \brief mean(expr): sum scaled by 1/size, still one forward and one backward kernel.
-template <class E, std::enable_if_t<var_count<std::decay_t<decltype(as_expr(std::declval<const E&>()))>>::value >= 1, int> = 0>
+template <class E, std::enable_if_t<has_vars<E>, int> = 0>
 auto mean(const E& expr) {
   const auto e = as_expr(expr);
   using T = typename std::decay_t<decltype(e)>::value_type;
