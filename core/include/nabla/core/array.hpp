@@ -78,7 +78,6 @@ class Array {
   std::size_t size() const { return m_view.size(); }
   Shape<Rank> shape() const { return shape_of(m_view); }
   std::string label() const { return m_view.label(); }
-  bool is_allocated() const { return m_view.data() != nullptr || m_view.size() == 0; }
 
  private:
   view_type m_view;

@@ -40,18 +40,6 @@ class Region {
   bool m_on;
 };
 
-/// Kokkos::is_initialized() became the pair is_initialized()/is_finalized() in 3.7; we only need the first.
-inline bool kokkos_is_initialized() { return Kokkos::is_initialized(); }
-
-/// Thread count of the default host execution space (OpenMP::thread_pool_size was renamed concurrency in 4.x).
-inline int host_concurrency() {
-#if KOKKOS_VERSION >= 40000
-  return Kokkos::DefaultHostExecutionSpace().concurrency();
-#else
-  return Kokkos::DefaultHostExecutionSpace::concurrency();
-#endif
-}
-
 /// Rewrites `--kokkos-num-threads=N` (the 4.x spelling) to `--kokkos-threads=N` for Kokkos before 3.7, so
 /// drivers document one spelling. Call before Kokkos::initialize; argv keeps pointing at valid strings.
 inline void translate_kokkos_args(int argc, char** argv) {

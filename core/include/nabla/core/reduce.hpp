@@ -278,10 +278,9 @@ auto mean(const E& e) {
 }
 template <class E, impl::enable_if_operand_t<E> = 0>
 auto mean(const E& e, axis ax) {
-  const auto n = broadcast_shape(as_expr(e))[ax.value < 0 ? 0 : ax.value];
-  auto s = sum(e, ax);
+  auto s = sum(e, ax);  // validates the axis
   using T = typename decltype(s)::value_type;
-  assign(s, s / T(n));
+  assign(s, s / T(broadcast_shape(as_expr(e))[ax.value]));
   return s;
 }
 
