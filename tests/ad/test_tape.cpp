@@ -310,3 +310,29 @@ TEST(Tape, HessianVectorProductMatchesFiniteDifferencesOfGradients) {
 }
 
 }  // namespace
+
+namespace {
+
+// Float gradients against double-precision central differences of the same function: the bound is
+// float's, ~1e-4 relative (rounding of a few float operations per element plus float's own sum).
+TEST(Tape, FloatGradientsAgainstDoubleReference) {
+  const std::size_t n = 64;
+  auto xd = rvec(n, 60, 0.2, 1.5), wd = rvec(n, 61);
+  nabla::Array<float, 1> x({n}), w({n});
+  nabla::assign(x, nabla::cast<float>(xd));
+  nabla::assign(w, nabla::cast<float>(wd));
+  auto f = [](auto a, auto b) { return ad::sum(ad::exp(a) * ad::sin(b) + a * a * b - ad::log(a) * 3.0f); };
+  auto [value, grads] = ad::value_and_grad(f, x, w);
+  const auto gx = host(std::get<0>(grads)), gw = host(std::get<1>(grads));
+  const auto hx = host(x), hw = host(w);
+  double want = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const double a = hx(i), b = hw(i);  // the float inputs, evaluated in double
+    want += std::exp(a) * std::sin(b) + a * a * b - 3 * std::log(a);
+    EXPECT_TRUE(close(gx(i), std::exp(a) * std::sin(b) + 2 * a * b - 3 / a, 1e-4, 1e-5)) << i;
+    EXPECT_TRUE(close(gw(i), std::exp(a) * std::cos(b) + a * a, 1e-4, 1e-5)) << i;
+  }
+  EXPECT_TRUE(close(value, want, 1e-5, 1e-5));
+}
+
+}  // namespace
