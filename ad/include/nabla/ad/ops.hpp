@@ -97,13 +97,6 @@ Var<T, 2> softmax(const Var<T, 2>& x) {
 }
 
 namespace impl {
-template <class T, int R>
-struct VarOf {
-  using type = Var<T, R>;
-};
-template <class A>
-using var_for = Var<typename A::value_type, A::rank>;
-
 template <class T>
 T read_scalar(const Array<T, 0>& a) {
   T h;

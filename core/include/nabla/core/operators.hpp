@@ -9,9 +9,6 @@
 namespace nabla {
 
 namespace impl {
-template <class T>
-using decay_operand = std::decay_t<T>;
-
 /// Operand pairs a binary operator accepts: two operands, or an operand and a weak scalar (either side).
 template <class A, class B>
 struct binary_ok
