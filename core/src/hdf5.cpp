@@ -1,0 +1,474 @@
+#include <nabla/core/error.hpp>
+#include <nabla/core/hdf5.hpp>
+
+#include <hdf5.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <functional>
+#include <numeric>
+
+namespace nabla {
+namespace hdf5 {
+
+namespace {
+
+// Silences HDF5's own error stack printing for the lifetime of one call; our exceptions say what failed.
+class Quiet {
+ public:
+  Quiet() {
+    H5Eget_auto2(H5E_DEFAULT, &m_func, &m_data);
+    H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+  }
+  ~Quiet() { H5Eset_auto2(H5E_DEFAULT, m_func, m_data); }
+  Quiet(const Quiet&) = delete;
+  Quiet& operator=(const Quiet&) = delete;
+
+ private:
+  H5E_auto2_t m_func = nullptr;
+  void* m_data = nullptr;
+};
+
+// An HDF5 identifier closed by the matching H5?close on scope exit.
+class Id {
+ public:
+  Id() = default;
+  Id(hid_t id, herr_t (*close)(hid_t)) : m_id(id), m_close(close) {}
+  ~Id() { reset(); }
+  Id(Id&& o) noexcept : m_id(o.m_id), m_close(o.m_close) { o.m_id = -1; }
+  Id& operator=(Id&& o) noexcept {
+    if (this != &o) {
+      reset();
+      m_id = o.m_id;
+      m_close = o.m_close;
+      o.m_id = -1;
+    }
+    return *this;
+  }
+  Id(const Id&) = delete;
+  Id& operator=(const Id&) = delete;
+  hid_t get() const { return m_id; }
+  bool valid() const { return m_id >= 0; }
+  void reset() {
+    if (m_id >= 0 && m_close) m_close(m_id);
+    m_id = -1;
+  }
+
+ private:
+  hid_t m_id = -1;
+  herr_t (*m_close)(hid_t) = nullptr;
+};
+
+template <class T>
+hid_t native_type();
+template <>
+hid_t native_type<double>() { return H5T_NATIVE_DOUBLE; }
+template <>
+hid_t native_type<float>() { return H5T_NATIVE_FLOAT; }
+template <>
+hid_t native_type<std::int64_t>() { return H5T_NATIVE_INT64; }
+template <>
+hid_t native_type<std::int32_t>() { return H5T_NATIVE_INT32; }
+template <>
+hid_t native_type<std::uint64_t>() { return H5T_NATIVE_UINT64; }
+template <>
+hid_t native_type<std::uint8_t>() { return H5T_NATIVE_UINT8; }
+
+template <class T>
+H5T_class_t native_class() {
+  return std::is_floating_point<T>::value ? H5T_FLOAT : H5T_INTEGER;
+}
+
+const char* class_name(H5T_class_t c) {
+  switch (c) {
+    case H5T_INTEGER: return "integer";
+    case H5T_FLOAT: return "floating-point";
+    case H5T_STRING: return "string";
+    case H5T_ENUM: return "enum";
+    default: return "compound or other";
+  }
+}
+
+std::size_t product(const Dims& d) {
+  return std::accumulate(d.begin(), d.end(), std::size_t(1), std::multiplies<std::size_t>());
+}
+
+std::string dims_str(const Dims& d) {
+  std::string s = "(";
+  for (std::size_t i = 0; i < d.size(); ++i) s += (i ? ", " : "") + std::to_string(d[i]);
+  return s + (d.size() == 1 ? ",)" : ")");
+}
+
+std::string object_path(const std::string& name) { return name.empty() ? std::string("/") : name; }
+
+}  // namespace
+
+struct File::Impl {
+  Id file;
+  std::string path;
+
+  [[noreturn]] void fail(const std::string& what) const {
+    throw IOError(impl::cat("nabla::hdf5: '", path, "': ", what));
+  }
+
+  Id lcpl() const {  // link creation with intermediate groups, as h5py's f.create_dataset("a/b/c")
+    Id p(H5Pcreate(H5P_LINK_CREATE), H5Pclose);
+    H5Pset_create_intermediate_group(p.get(), 1);
+    return p;
+  }
+
+  Id open_dataset(const std::string& name) const {
+    Id d(H5Dopen2(file.get(), name.c_str(), H5P_DEFAULT), H5Dclose);
+    if (!d.valid()) fail(impl::cat("no dataset '", name, "'"));
+    return d;
+  }
+
+  Id open_object(const std::string& name) const {
+    Id o(H5Oopen(file.get(), object_path(name).c_str(), H5P_DEFAULT), H5Oclose);
+    if (!o.valid()) fail(impl::cat("no object '", object_path(name), "'"));
+    return o;
+  }
+
+  Dims extent(hid_t dset, const std::string& name) const {
+    Id space(H5Dget_space(dset), H5Sclose);
+    const int rank = H5Sget_simple_extent_ndims(space.get());
+    if (rank < 0) fail(impl::cat("cannot read the shape of '", name, "'"));
+    std::vector<hsize_t> d(rank);
+    H5Sget_simple_extent_dims(space.get(), d.data(), nullptr);
+    return Dims(d.begin(), d.end());
+  }
+
+  template <class T>
+  void check_class(hid_t dset, const std::string& name) const {
+    Id type(H5Dget_type(dset), H5Tclose);
+    const H5T_class_t c = H5Tget_class(type.get());
+    if (c != native_class<T>())
+      fail(impl::cat("dataset '", name, "' holds ", class_name(c), " data, expected ", class_name(native_class<T>())));
+  }
+
+  Id create_attribute(const std::string& object, const std::string& attr, hid_t type) {
+    Id obj = open_object(object);
+    if (H5Aexists(obj.get(), attr.c_str()) > 0) H5Adelete(obj.get(), attr.c_str());
+    Id space(H5Screate(H5S_SCALAR), H5Sclose);
+    Id a(H5Acreate2(obj.get(), attr.c_str(), type, space.get(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
+    if (!a.valid()) fail(impl::cat("cannot create attribute '", attr, "' on '", object_path(object), "'"));
+    return a;
+  }
+
+  Id open_attribute(const std::string& object, const std::string& attr) const {
+    Id obj = open_object(object);
+    Id a(H5Aopen(obj.get(), attr.c_str(), H5P_DEFAULT), H5Aclose);
+    if (!a.valid()) fail(impl::cat("no attribute '", attr, "' on '", object_path(object), "'"));
+    return a;
+  }
+
+  template <class T>
+  T read_numeric_attribute(const std::string& object, const std::string& attr) const {
+    Id a = open_attribute(object, attr);
+    Id type(H5Aget_type(a.get()), H5Tclose);
+    const H5T_class_t c = H5Tget_class(type.get());
+    if (c != H5T_INTEGER && c != H5T_FLOAT && c != H5T_ENUM)
+      fail(impl::cat("attribute '", attr, "' on '", object_path(object), "' is ", class_name(c), ", not a number"));
+    Id space(H5Aget_space(a.get()), H5Sclose);
+    if (H5Sget_simple_extent_npoints(space.get()) != 1)
+      fail(impl::cat("attribute '", attr, "' on '", object_path(object), "' is not a scalar"));
+    T v{};
+    herr_t rc;
+    if (c == H5T_ENUM) {  // h5py's bool: an enum over a small signed integer; read its raw value
+      Id native(H5Tget_native_type(type.get(), H5T_DIR_ASCEND), H5Tclose);
+      const std::size_t size = H5Tget_size(native.get());
+      std::int64_t raw = 0;
+      unsigned char buf[8] = {};
+      rc = size <= 8 ? H5Aread(a.get(), native.get(), buf) : herr_t(-1);
+      if (size == 1) { std::int8_t x; std::memcpy(&x, buf, 1); raw = x; }
+      if (size == 2) { std::int16_t x; std::memcpy(&x, buf, 2); raw = x; }
+      if (size == 4) { std::int32_t x; std::memcpy(&x, buf, 4); raw = x; }
+      if (size == 8) { std::int64_t x; std::memcpy(&x, buf, 8); raw = x; }
+      v = T(raw);
+    } else {
+      rc = H5Aread(a.get(), std::is_floating_point<T>::value ? H5T_NATIVE_DOUBLE : H5T_NATIVE_INT64, &v);
+    }
+    if (rc < 0) fail(impl::cat("cannot read attribute '", attr, "' on '", object_path(object), "'"));
+    return v;
+  }
+};
+
+File::File(const std::string& path, Mode mode) : m_impl(std::make_unique<Impl>()), m_path(path) {
+  Quiet quiet;
+  m_impl->path = path;
+  if (mode == Mode::create) {
+    m_impl->file = Id(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose);
+    if (!m_impl->file.valid()) m_impl->fail("cannot create the file (directory missing or not writable?)");
+    return;
+  }
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) m_impl->fail("no such file");
+  if (H5Fis_hdf5(path.c_str()) <= 0) m_impl->fail("not an HDF5 file (truncated or corrupted?)");
+  m_impl->file =
+      Id(H5Fopen(path.c_str(), mode == Mode::read ? H5F_ACC_RDONLY : H5F_ACC_RDWR, H5P_DEFAULT), H5Fclose);
+  if (!m_impl->file.valid())
+    m_impl->fail(mode == Mode::read ? "cannot open for reading (truncated or corrupted?)"
+                                    : "cannot open for writing (read-only, locked by another process, or corrupted?)");
+}
+
+File::~File() {
+  if (m_impl) {
+    Quiet quiet;
+    m_impl->file.reset();
+  }
+}
+File::File(File&&) noexcept = default;
+File& File::operator=(File&&) noexcept = default;
+
+void File::close() {
+  Quiet quiet;
+  if (m_impl && m_impl->file.valid()) {
+    const herr_t rc = H5Fclose(m_impl->file.get());
+    m_impl->file = Id();
+    if (rc < 0) m_impl->fail("error while closing (disk full?)");
+  }
+}
+
+void File::flush() {
+  Quiet quiet;
+  if (H5Fflush(m_impl->file.get(), H5F_SCOPE_GLOBAL) < 0) m_impl->fail("cannot flush (disk full?)");
+}
+
+bool File::exists(const std::string& name) const {
+  Quiet quiet;
+  if (name.empty() || name == "/") return true;
+  // H5Lexists fails (rather than answering false) when a parent is missing, so walk the path.
+  std::size_t pos = 0;
+  while (true) {
+    const std::size_t next = name.find('/', pos + 1);
+    const std::string prefix = name.substr(0, next);
+    if (!prefix.empty() && prefix != "/" && H5Lexists(m_impl->file.get(), prefix.c_str(), H5P_DEFAULT) <= 0)
+      return false;
+    if (next == std::string::npos) return true;
+    pos = next;
+  }
+}
+
+void File::create_group(const std::string& name) {
+  Quiet quiet;
+  if (exists(name)) return;
+  Id lcpl = m_impl->lcpl();
+  Id g(H5Gcreate2(m_impl->file.get(), name.c_str(), lcpl.get(), H5P_DEFAULT, H5P_DEFAULT), H5Gclose);
+  if (!g.valid()) m_impl->fail(impl::cat("cannot create group '", name, "'"));
+}
+
+void File::remove(const std::string& name) {
+  Quiet quiet;
+  if (H5Ldelete(m_impl->file.get(), name.c_str(), H5P_DEFAULT) < 0)
+    m_impl->fail(impl::cat("cannot remove '", name, "'"));
+}
+
+Dims File::dims(const std::string& name) const {
+  Quiet quiet;
+  Id d = m_impl->open_dataset(name);
+  return m_impl->extent(d.get(), name);
+}
+
+template <class T>
+void File::write(const std::string& name, const std::vector<T>& data, const Dims& dims) {
+  Quiet quiet;
+  if (data.size() != product(dims))
+    m_impl->fail(impl::cat("dataset '", name, "': ", data.size(), " values do not fill shape ", dims_str(dims)));
+  if (exists(name)) remove(name);
+  std::vector<hsize_t> d(dims.begin(), dims.end());
+  Id space(dims.empty() ? H5Screate(H5S_SCALAR) : H5Screate_simple(int(d.size()), d.data(), nullptr), H5Sclose);
+  Id lcpl = m_impl->lcpl();
+  Id dset(H5Dcreate2(m_impl->file.get(), name.c_str(), native_type<T>(), space.get(), lcpl.get(), H5P_DEFAULT,
+                     H5P_DEFAULT),
+          H5Dclose);
+  if (!dset.valid()) m_impl->fail(impl::cat("cannot create dataset '", name, "'"));
+  if (!data.empty() && H5Dwrite(dset.get(), native_type<T>(), H5S_ALL, H5S_ALL, H5P_DEFAULT, data.data()) < 0)
+    m_impl->fail(impl::cat("cannot write dataset '", name, "' (disk full?)"));
+}
+
+template <class T>
+std::vector<T> File::read(const std::string& name, Dims* dims) const {
+  Quiet quiet;
+  Id dset = m_impl->open_dataset(name);
+  m_impl->check_class<T>(dset.get(), name);
+  const Dims d = m_impl->extent(dset.get(), name);
+  std::vector<T> out(product(d));
+  if (!out.empty() && H5Dread(dset.get(), native_type<T>(), H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()) < 0)
+    m_impl->fail(impl::cat("cannot read dataset '", name, "' (truncated or corrupted?)"));
+  if (dims) *dims = d;
+  return out;
+}
+
+template <class T>
+void File::create_growable(const std::string& name, const Dims& row_dims, std::size_t chunk_rows) {
+  Quiet quiet;
+  if (exists(name)) remove(name);
+  std::vector<hsize_t> cur{0}, max{H5S_UNLIMITED}, chunk{hsize_t(chunk_rows > 0 ? chunk_rows : 1)};
+  for (std::size_t r : row_dims) {
+    cur.push_back(r);
+    max.push_back(r);
+    chunk.push_back(r > 0 ? r : 1);
+  }
+  Id space(H5Screate_simple(int(cur.size()), cur.data(), max.data()), H5Sclose);
+  Id dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
+  H5Pset_chunk(dcpl.get(), int(chunk.size()), chunk.data());
+  Id lcpl = m_impl->lcpl();
+  Id dset(H5Dcreate2(m_impl->file.get(), name.c_str(), native_type<T>(), space.get(), lcpl.get(), dcpl.get(),
+                     H5P_DEFAULT),
+          H5Dclose);
+  if (!dset.valid()) m_impl->fail(impl::cat("cannot create growable dataset '", name, "'"));
+}
+
+void File::resize(const std::string& name, std::size_t rows) {
+  Quiet quiet;
+  Id dset = m_impl->open_dataset(name);
+  Dims d = m_impl->extent(dset.get(), name);
+  if (d.empty()) m_impl->fail(impl::cat("cannot resize scalar dataset '", name, "'"));
+  d[0] = rows;
+  std::vector<hsize_t> hd(d.begin(), d.end());
+  if (H5Dset_extent(dset.get(), hd.data()) < 0)
+    m_impl->fail(impl::cat("cannot resize '", name, "' to ", rows, " rows (not growable?)"));
+}
+
+namespace {
+// Selects rows [row0, row0 + nrows) of `file_space` and returns the matching memory space.
+Id select_rows(hid_t file_space, const Dims& d, std::size_t row0, std::size_t nrows) {
+  std::vector<hsize_t> start(d.size(), 0), count(d.begin(), d.end());
+  start[0] = row0;
+  count[0] = nrows;
+  H5Sselect_hyperslab(file_space, H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr);
+  return Id(H5Screate_simple(int(count.size()), count.data(), nullptr), H5Sclose);
+}
+}  // namespace
+
+template <class T>
+void File::write_rows(const std::string& name, std::size_t row0, const std::vector<T>& data, std::size_t nrows) {
+  Quiet quiet;
+  Id dset = m_impl->open_dataset(name);
+  const Dims d = m_impl->extent(dset.get(), name);
+  if (d.empty()) m_impl->fail(impl::cat("dataset '", name, "' is a scalar"));
+  if (row0 + nrows > d[0])
+    m_impl->fail(impl::cat("rows [", row0, ", ", row0 + nrows, ") outside dataset '", name, "' of shape ",
+                           dims_str(d), " (resize first)"));
+  const std::size_t per_row = d[0] ? product(d) / d[0] : product(Dims(d.begin() + 1, d.end()));
+  if (data.size() != nrows * per_row)
+    m_impl->fail(impl::cat("dataset '", name, "': ", data.size(), " values for ", nrows, " rows of ", per_row));
+  if (nrows == 0) return;
+  Id space(H5Dget_space(dset.get()), H5Sclose);
+  Id mem = select_rows(space.get(), d, row0, nrows);
+  if (H5Dwrite(dset.get(), native_type<T>(), mem.get(), space.get(), H5P_DEFAULT, data.data()) < 0)
+    m_impl->fail(impl::cat("cannot write rows of '", name, "' (disk full?)"));
+}
+
+template <class T>
+std::vector<T> File::read_rows(const std::string& name, std::size_t row0, std::size_t nrows) const {
+  Quiet quiet;
+  Id dset = m_impl->open_dataset(name);
+  m_impl->check_class<T>(dset.get(), name);
+  const Dims d = m_impl->extent(dset.get(), name);
+  if (d.empty() || row0 + nrows > d[0])
+    m_impl->fail(impl::cat("rows [", row0, ", ", row0 + nrows, ") outside dataset '", name, "' of shape ",
+                           dims_str(d)));
+  std::vector<T> out(nrows * product(Dims(d.begin() + 1, d.end())));
+  if (out.empty()) return out;
+  Id space(H5Dget_space(dset.get()), H5Sclose);
+  Id mem = select_rows(space.get(), d, row0, nrows);
+  if (H5Dread(dset.get(), native_type<T>(), mem.get(), space.get(), H5P_DEFAULT, out.data()) < 0)
+    m_impl->fail(impl::cat("cannot read rows of '", name, "' (truncated or corrupted?)"));
+  return out;
+}
+
+void File::set_attribute(const std::string& object, const std::string& attr, double value) {
+  Quiet quiet;
+  Id a = m_impl->create_attribute(object, attr, H5T_NATIVE_DOUBLE);
+  if (H5Awrite(a.get(), H5T_NATIVE_DOUBLE, &value) < 0) m_impl->fail(impl::cat("cannot write attribute '", attr, "'"));
+}
+
+void File::set_attribute(const std::string& object, const std::string& attr, std::int64_t value) {
+  Quiet quiet;
+  Id a = m_impl->create_attribute(object, attr, H5T_NATIVE_INT64);
+  if (H5Awrite(a.get(), H5T_NATIVE_INT64, &value) < 0) m_impl->fail(impl::cat("cannot write attribute '", attr, "'"));
+}
+
+void File::set_attribute(const std::string& object, const std::string& attr, const std::string& value) {
+  Quiet quiet;
+  Id type(H5Tcopy(H5T_C_S1), H5Tclose);
+  H5Tset_size(type.get(), H5T_VARIABLE);
+  H5Tset_cset(type.get(), H5T_CSET_UTF8);
+  Id a = m_impl->create_attribute(object, attr, type.get());
+  const char* p = value.c_str();
+  if (H5Awrite(a.get(), type.get(), &p) < 0) m_impl->fail(impl::cat("cannot write attribute '", attr, "'"));
+}
+
+void File::set_attribute_bool(const std::string& object, const std::string& attr, bool value) {
+  Quiet quiet;
+  Id type(H5Tenum_create(H5T_NATIVE_INT8), H5Tclose);
+  const std::int8_t f = 0, t = 1;
+  H5Tenum_insert(type.get(), "FALSE", &f);
+  H5Tenum_insert(type.get(), "TRUE", &t);
+  Id a = m_impl->create_attribute(object, attr, type.get());
+  const std::int8_t v = value ? 1 : 0;
+  if (H5Awrite(a.get(), type.get(), &v) < 0) m_impl->fail(impl::cat("cannot write attribute '", attr, "'"));
+}
+
+bool File::has_attribute(const std::string& object, const std::string& attr) const {
+  Quiet quiet;
+  if (!exists(object)) return false;
+  Id obj = m_impl->open_object(object);
+  return H5Aexists(obj.get(), attr.c_str()) > 0;
+}
+
+double File::attribute_double(const std::string& object, const std::string& attr) const {
+  Quiet quiet;
+  return m_impl->read_numeric_attribute<double>(object, attr);
+}
+
+std::int64_t File::attribute_int(const std::string& object, const std::string& attr) const {
+  Quiet quiet;
+  return m_impl->read_numeric_attribute<std::int64_t>(object, attr);
+}
+
+bool File::attribute_bool(const std::string& object, const std::string& attr) const {
+  Quiet quiet;
+  return m_impl->read_numeric_attribute<std::int64_t>(object, attr) != 0;
+}
+
+std::string File::attribute_string(const std::string& object, const std::string& attr) const {
+  Quiet quiet;
+  Id a = m_impl->open_attribute(object, attr);
+  Id type(H5Aget_type(a.get()), H5Tclose);
+  if (H5Tget_class(type.get()) != H5T_STRING)
+    m_impl->fail(impl::cat("attribute '", attr, "' on '", object_path(object), "' is not a string"));
+  if (H5Tis_variable_str(type.get()) > 0) {
+    Id mem(H5Tcopy(H5T_C_S1), H5Tclose);
+    H5Tset_size(mem.get(), H5T_VARIABLE);
+    H5Tset_cset(mem.get(), H5Tget_cset(type.get()));
+    char* p = nullptr;
+    if (H5Aread(a.get(), mem.get(), &p) < 0) m_impl->fail(impl::cat("cannot read attribute '", attr, "'"));
+    std::string s = p ? p : "";
+    H5free_memory(p);
+    return s;
+  }
+  std::string s(H5Tget_size(type.get()), '\0');
+  if (H5Aread(a.get(), type.get(), s.data()) < 0) m_impl->fail(impl::cat("cannot read attribute '", attr, "'"));
+  s.resize(s.find('\0') == std::string::npos ? s.size() : s.find('\0'));
+  return s;
+}
+
+#define NABLA_HDF5_INSTANTIATE(T)                                                                      \
+  template void File::write<T>(const std::string&, const std::vector<T>&, const Dims&);               \
+  template std::vector<T> File::read<T>(const std::string&, Dims*) const;                             \
+  template void File::create_growable<T>(const std::string&, const Dims&, std::size_t);               \
+  template void File::write_rows<T>(const std::string&, std::size_t, const std::vector<T>&, std::size_t); \
+  template std::vector<T> File::read_rows<T>(const std::string&, std::size_t, std::size_t) const;
+NABLA_HDF5_INSTANTIATE(double)
+NABLA_HDF5_INSTANTIATE(float)
+NABLA_HDF5_INSTANTIATE(std::int64_t)
+NABLA_HDF5_INSTANTIATE(std::int32_t)
+NABLA_HDF5_INSTANTIATE(std::uint64_t)
+NABLA_HDF5_INSTANTIATE(std::uint8_t)
+#undef NABLA_HDF5_INSTANTIATE
+
+}  // namespace hdf5
+}  // namespace nabla
