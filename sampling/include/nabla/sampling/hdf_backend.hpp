@@ -1,0 +1,78 @@
+/// \file hdf_backend.hpp
+/// \brief Chains in an HDF5 file in emcee's HDFBackend layout, so `emcee.backends.HDFBackend(path).get_chain()`
+/// reads them unchanged; every step is flushed, and a sampler given an existing file resumes from it.
+///
+/// Layout (emcee 3.1): group `name` (default "mcmc") with attributes version, nwalkers, ndim, has_blobs (False),
+/// iteration; datasets accepted (nwalkers, float64), chain (iteration × nwalkers × ndim, growable along dim 0)
+/// and log_prob (iteration × nwalkers, growable). Nabla adds the attribute `nabla_seed` and the dataset
+/// `nabla_accepted_steps` (iteration × nwalkers uint8, each step's acceptances), which emcee ignores.
+///
+/// Each step writes its chain and log_prob rows and its acceptance flags, then the `iteration` attribute, then
+/// emcee's `accepted` totals, then flushes. A run killed at any point resumes from `iteration` steps; the
+/// acceptance totals of a resumed run are recomputed from the per-step flags, so they too match an uninterrupted
+/// run. (HDF5 without SWMR is not journaled: a kill in the middle of a metadata write can still leave a file that
+/// HDF5 refuses to open; that is reported as an IOError naming the file, never as a wrong chain.)
+/// Available when NABLA_ENABLE_HDF5 is 1.
+#pragma once
+
+#include <nabla/config.hpp>
+#include <nabla/sampling/backend.hpp>
+
+#if NABLA_ENABLE_HDF5
+
+#include <memory>
+#include <string>
+
+namespace nabla {
+namespace hdf5 {
+class File;
+}
+namespace sampling {
+
+/// \brief A Backend stored in an HDF5 file (emcee.backends.HDFBackend).
+class HDFBackend : public Backend {
+ public:
+  /// \param path [in] the file (created on reset if missing; an existing chain there is resumed)
+  /// \param name [in] the group holding the chain
+  /// \param read_only [in] refuse every write
+  explicit HDFBackend(std::string path, std::string name = "mcmc", bool read_only = false);
+  ~HDFBackend() override;
+
+  void reset(std::size_t nwalkers, std::size_t ndim) override;
+  bool initialized() const override;
+  std::size_t iteration() const override;
+  std::size_t nwalkers() const override;
+  std::size_t ndim() const override;
+  void grow(std::size_t nsteps) override;
+  void save_step(const std::vector<double>& coords, const std::vector<double>& log_prob,
+                 const std::vector<std::uint8_t>& accepted) override;
+  std::vector<double> accepted() const override;
+  std::vector<double> read_chain(std::size_t first, std::size_t count) const override;
+  std::vector<double> read_log_prob(std::size_t first, std::size_t count) const override;
+  std::optional<std::uint64_t> seed() const override;
+  void set_seed(std::uint64_t seed) override;
+  std::string describe() const override;
+
+  const std::string& path() const { return m_path; }
+  /// Closes the file (it reopens on the next call).
+  void close();
+
+ private:
+  hdf5::File& file(bool write) const;
+  void check_schema() const;
+  std::vector<double> read_accepted() const;
+  std::string m_path, m_name;
+  bool m_read_only;
+  mutable std::unique_ptr<hdf5::File> m_file;
+  mutable bool m_writable = false;
+  mutable bool m_checked = false;
+  // Cached from the file (valid once checked).
+  mutable std::size_t m_nwalkers = 0, m_ndim = 0, m_iteration = 0;
+  mutable std::vector<double> m_accepted;  // acceptance totals, cached once read
+  mutable bool m_accepted_valid = false;
+};
+
+}  // namespace sampling
+}  // namespace nabla
+
+#endif  // NABLA_ENABLE_HDF5

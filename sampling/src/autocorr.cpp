@@ -1,0 +1,115 @@
+/// \file autocorr.cpp
+/// \brief emcee's integrated autocorrelation time, with a radix-2 FFT.
+#include <nabla/sampling/autocorr.hpp>
+
+#include <nabla/core/error.hpp>
+
+#include <cmath>
+#include <complex>
+#include <iostream>
+#include <sstream>
+
+namespace nabla {
+namespace sampling {
+
+namespace {
+// In-place iterative radix-2 FFT (n a power of two); inverse without the 1/n factor.
+void fft(std::vector<std::complex<double>>& a, bool inverse) {
+  const std::size_t n = a.size();
+  for (std::size_t i = 1, j = 0; i < n; ++i) {
+    std::size_t bit = n >> 1;
+    for (; j & bit; bit >>= 1) j ^= bit;
+    j ^= bit;
+    if (i < j) std::swap(a[i], a[j]);
+  }
+  for (std::size_t len = 2; len <= n; len <<= 1) {
+    const double ang = 2.0 * M_PI / double(len) * (inverse ? 1.0 : -1.0);
+    const std::complex<double> wl(std::cos(ang), std::sin(ang));
+    for (std::size_t i = 0; i < n; i += len) {
+      std::complex<double> w(1.0);
+      for (std::size_t j = 0; j < len / 2; ++j) {
+        const std::complex<double> u = a[i + j], v = a[i + j + len / 2] * w;
+        a[i + j] = u + v;
+        a[i + j + len / 2] = u - v;
+        w *= wl;
+      }
+    }
+  }
+}
+std::size_t next_pow_two(std::size_t n) {
+  std::size_t i = 1;
+  while (i < n) i <<= 1;
+  return i;
+}
+}  // namespace
+
+std::vector<double> autocorr_function(const std::vector<double>& x) {
+  const std::size_t n = x.size();
+  if (n == 0) throw ValueError("nabla::sampling::autocorr_function: empty series");
+  double mean = 0;
+  for (double v : x) mean += v;
+  mean /= double(n);
+  std::vector<std::complex<double>> f(2 * next_pow_two(n), 0.0);
+  for (std::size_t i = 0; i < n; ++i) f[i] = x[i] - mean;
+  fft(f, false);
+  for (auto& c : f) c = c * std::conj(c);
+  fft(f, true);
+  std::vector<double> acf(n);
+  const double a0 = f[0].real();
+  for (std::size_t i = 0; i < n; ++i) acf[i] = a0 != 0.0 ? f[i].real() / a0 : (i == 0 ? 1.0 : 0.0);
+  return acf;
+}
+
+std::vector<double> integrated_time(const Array<double, 3, Kokkos::HostSpace>& chain, double c, double tol,
+                                    bool quiet) {
+  const std::size_t T = chain.extent(0), W = chain.extent(1), D = chain.extent(2);
+  if (T == 0 || W == 0) throw ValueError(nabla::impl::cat("nabla::sampling::integrated_time: empty chain ",
+                                                          to_string(chain.shape())));
+  std::vector<double> tau(D);
+  std::vector<double> x(T);
+  std::size_t flagged = 0;
+  for (std::size_t d = 0; d < D; ++d) {
+    std::vector<double> f(T, 0.0);
+    for (std::size_t w = 0; w < W; ++w) {
+      for (std::size_t t = 0; t < T; ++t) x[t] = chain.view()(t, w, d);
+      const auto a = autocorr_function(x);
+      for (std::size_t t = 0; t < T; ++t) f[t] += a[t];
+    }
+    // taus = 2 cumsum(f / W) - 1; window = first m with m >= c taus[m] (else the last).
+    double cum = 0.0;
+    std::size_t window = T - 1;
+    std::vector<double> taus(T);
+    for (std::size_t t = 0; t < T; ++t) {
+      cum += f[t] / double(W);
+      taus[t] = 2.0 * cum - 1.0;
+    }
+    // As emcee's auto_window: m = arange < c taus; argmin(m) (the first False, 0 if none) if any(m), else T - 1.
+    bool any = false, found = false;
+    std::size_t first_false = 0;
+    for (std::size_t t = 0; t < T; ++t) {
+      const bool m = double(t) < c * taus[t];
+      any = any || m;
+      if (!m && !found) {
+        found = true;
+        first_false = t;
+      }
+    }
+    window = any ? first_false : T - 1;
+    tau[d] = taus[window];
+    if (tol * tau[d] > double(T)) ++flagged;
+  }
+  if (flagged > 0) {
+    std::ostringstream os;
+    os << "The chain is shorter than " << tol << " times the integrated autocorrelation time for " << flagged
+       << " parameter(s). Use this estimate with caution and run a longer chain!\nN/" << tol << " = "
+       << std::llround(double(T) / tol) << ";\ntau: [";
+    for (std::size_t d = 0; d < D; ++d) os << (d ? " " : "") << tau[d];
+    os << "]";
+    if (!quiet) throw AutocorrError(tau, os.str());
+    std::cerr << "nabla::sampling::integrated_time: warning: " << os.str() << "\n";
+  }
+  return tau;
+}
+
+}  // namespace sampling
+}  // namespace nabla

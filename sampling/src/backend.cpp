@@ -1,0 +1,134 @@
+/// \file backend.cpp
+/// \brief Backend accessors (emcee's slicing) and the in-memory backend.
+#include <nabla/sampling/autocorr.hpp>
+#include <nabla/sampling/backend.hpp>
+
+#include <nabla/core/error.hpp>
+
+namespace nabla {
+namespace sampling {
+
+std::vector<std::size_t> Backend::selected(std::size_t thin, std::size_t discard) const {
+  if (thin == 0) throw ValueError("nabla::sampling::Backend::get_chain: thin must be >= 1, got 0");
+  if (!initialized() || iteration() == 0)
+    throw ValueError(nabla::impl::cat("nabla::sampling::Backend: the ", describe(),
+                                      " holds no samples; run the sampler first"));
+  std::vector<std::size_t> rows;
+  for (std::size_t r = discard + thin - 1; r < iteration(); r += thin) rows.push_back(r);
+  return rows;
+}
+
+HostArray<double, 3> Backend::get_chain(std::size_t thin, std::size_t discard) const {
+  const auto rows = selected(thin, discard);
+  const std::size_t W = nwalkers(), D = ndim();
+  HostArray<double, 3> out({rows.size(), W, D}, "nabla::sampling::chain", uninitialized);
+  if (rows.empty()) return out;
+  const std::vector<double> all = read_chain(rows.front(), rows.back() - rows.front() + 1);
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const double* p = all.data() + (rows[i] - rows.front()) * W * D;
+    for (std::size_t w = 0; w < W; ++w)
+      for (std::size_t d = 0; d < D; ++d) out.view()(i, w, d) = p[w * D + d];
+  }
+  return out;
+}
+
+HostArray<double, 2> Backend::get_chain(flat_t, std::size_t thin, std::size_t discard) const {
+  const auto c = get_chain(thin, discard);
+  const std::size_t T = c.extent(0), W = c.extent(1), D = c.extent(2);
+  HostArray<double, 2> out({T * W, D}, "nabla::sampling::flat_chain", uninitialized);
+  for (std::size_t t = 0; t < T; ++t)
+    for (std::size_t w = 0; w < W; ++w)
+      for (std::size_t d = 0; d < D; ++d) out.view()(t * W + w, d) = c.view()(t, w, d);
+  return out;
+}
+
+HostArray<double, 2> Backend::get_log_prob(std::size_t thin, std::size_t discard) const {
+  const auto rows = selected(thin, discard);
+  const std::size_t W = nwalkers();
+  HostArray<double, 2> out({rows.size(), W}, "nabla::sampling::log_prob", uninitialized);
+  if (rows.empty()) return out;
+  const std::vector<double> all = read_log_prob(rows.front(), rows.back() - rows.front() + 1);
+  for (std::size_t i = 0; i < rows.size(); ++i)
+    for (std::size_t w = 0; w < W; ++w) out.view()(i, w) = all[(rows[i] - rows.front()) * W + w];
+  return out;
+}
+
+HostArray<double, 1> Backend::get_log_prob(flat_t, std::size_t thin, std::size_t discard) const {
+  const auto l = get_log_prob(thin, discard);
+  HostArray<double, 1> out({l.size()}, "nabla::sampling::flat_log_prob", uninitialized);
+  for (std::size_t t = 0; t < l.extent(0); ++t)
+    for (std::size_t w = 0; w < l.extent(1); ++w) out.view()(t * l.extent(1) + w) = l.view()(t, w);
+  return out;
+}
+
+HostArray<double, 2> Backend::get_last_sample() const {
+  const auto c = get_chain(1, iteration() - 1);
+  HostArray<double, 2> out({nwalkers(), ndim()}, "nabla::sampling::last_sample", uninitialized);
+  for (std::size_t w = 0; w < nwalkers(); ++w)
+    for (std::size_t d = 0; d < ndim(); ++d) out.view()(w, d) = c.view()(0, w, d);
+  return out;
+}
+
+HostArray<double, 1> Backend::get_last_log_prob() const {
+  const auto l = get_log_prob(1, iteration() - 1);
+  HostArray<double, 1> out({nwalkers()}, "nabla::sampling::last_log_prob", uninitialized);
+  for (std::size_t w = 0; w < nwalkers(); ++w) out.view()(w) = l.view()(0, w);
+  return out;
+}
+
+std::vector<double> Backend::acceptance_fraction() const {
+  std::vector<double> a = accepted();
+  const double n = double(iteration());
+  for (double& v : a) v = n > 0 ? v / n : 0.0;
+  return a;
+}
+
+std::vector<double> Backend::get_autocorr_time(std::size_t discard, std::size_t thin, double c, double tol,
+                                               bool quiet) const {
+  std::vector<double> tau = integrated_time(get_chain(thin, discard), c, tol, quiet);
+  for (double& t : tau) t *= double(thin);
+  return tau;
+}
+
+// ------------------------------------------------------------------------------------------ MemoryBackend
+
+void MemoryBackend::reset(std::size_t nwalkers, std::size_t ndim) {
+  m_initialized = true;
+  m_nwalkers = nwalkers;
+  m_ndim = ndim;
+  m_iteration = 0;
+  m_chain.clear();
+  m_log_prob.clear();
+  m_accepted.assign(nwalkers, 0.0);
+  m_seed.reset();
+}
+
+void MemoryBackend::grow(std::size_t nsteps) {
+  m_chain.reserve((m_iteration + nsteps) * m_nwalkers * m_ndim);
+  m_log_prob.reserve((m_iteration + nsteps) * m_nwalkers);
+}
+
+void MemoryBackend::save_step(const std::vector<double>& coords, const std::vector<double>& log_prob,
+                              const std::vector<std::uint8_t>& accepted) {
+  if (!m_initialized || coords.size() != m_nwalkers * m_ndim || log_prob.size() != m_nwalkers ||
+      accepted.size() != m_nwalkers)
+    throw ShapeError(nabla::impl::cat("nabla::sampling::MemoryBackend::save_step: got ", coords.size(), " coords, ",
+                                      log_prob.size(), " log_prob, ", accepted.size(), " flags for ", m_nwalkers,
+                                      " walkers x ", m_ndim, " dims"));
+  m_chain.insert(m_chain.end(), coords.begin(), coords.end());
+  m_log_prob.insert(m_log_prob.end(), log_prob.begin(), log_prob.end());
+  for (std::size_t w = 0; w < m_nwalkers; ++w) m_accepted[w] += accepted[w] ? 1.0 : 0.0;
+  ++m_iteration;
+}
+
+std::vector<double> MemoryBackend::read_chain(std::size_t first, std::size_t count) const {
+  const std::size_t row = m_nwalkers * m_ndim;
+  return std::vector<double>(m_chain.begin() + first * row, m_chain.begin() + (first + count) * row);
+}
+
+std::vector<double> MemoryBackend::read_log_prob(std::size_t first, std::size_t count) const {
+  return std::vector<double>(m_log_prob.begin() + first * m_nwalkers, m_log_prob.begin() + (first + count) * m_nwalkers);
+}
+
+}  // namespace sampling
+}  // namespace nabla

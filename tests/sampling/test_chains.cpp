@@ -1,0 +1,373 @@
+// HDF5 chains in emcee's layout: read back by emcee itself (skipped if /usr/bin/python3 lacks emcee/h5py),
+// statistics against emcee on the same target, SIGKILL-and-resume bit identity, and clear errors for corrupted,
+// truncated and wrong-schema files.
+#include "targets.hpp"
+
+#include <nabla/core/hdf5.hpp>
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <signal.h>
+#include <spawn.h>
+#include <sstream>
+#include <string>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char** environ;
+
+namespace ns = nabla::sampling;
+namespace fs = std::filesystem;
+
+namespace {
+
+// Removes this process's scratch directory at exit.
+struct ScratchDir {
+  fs::path dir;
+  ~ScratchDir() {
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+  }
+};
+
+std::string scratch(const std::string& name) {
+  static const ScratchDir scratch_dir{fs::temp_directory_path() / ("nabla_sampling_" + std::to_string(::getpid()))};
+  const fs::path& dir = scratch_dir.dir;
+  fs::create_directories(dir);
+  const fs::path p = dir / name;
+  fs::remove(p);
+  return p.string();
+}
+
+// Runs /usr/bin/python3 on a script; returns the exit code and the combined output.
+int python(const std::string& script, const std::vector<std::string>& args, std::string& out) {
+  const std::string file = scratch("script.py");
+  std::ofstream(file) << script;
+  std::string cmd = "/usr/bin/python3 " + file;
+  for (const auto& a : args) cmd += " '" + a + "'";
+  cmd += " 2>&1";
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (!p) return -1;
+  char buf[4096];
+  out.clear();
+  while (std::fgets(buf, sizeof buf, p)) out += buf;
+  const int rc = ::pclose(p);
+  return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+bool have_emcee() {
+  static const int ok = [] {
+    std::string out;
+    return python("import emcee, h5py, numpy\n", {}, out) == 0 ? 1 : 0;
+  }();
+  return ok == 1;
+}
+
+std::vector<double> read_raw(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  std::vector<double> v;
+  double x;
+  while (f.read(reinterpret_cast<char*>(&x), sizeof x)) v.push_back(x);
+  return v;
+}
+
+std::shared_ptr<ns::HDFBackend> sample_to_file(const std::string& path, std::size_t steps, std::uint64_t seed = 11) {
+  ns::SamplerOptions opt;
+  opt.seed = seed;
+  auto b = std::make_shared<ns::HDFBackend>(path);
+  opt.backend = b;
+  ns::EnsembleSampler s(16, 5, nabla_test::Gaussian5{}, opt);
+  s.run_mcmc(nabla_test::initial_state(16, 5, 1), steps);
+  return b;
+}
+
+// posix_spawn of the resume helper, stdout to a pipe; returns the pid and the read end.
+pid_t spawn_helper(const std::string& path, std::size_t total, std::size_t pause_at, int& read_fd) {
+  int fds[2];
+  if (::pipe(fds) != 0) return -1;
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
+  posix_spawn_file_actions_addclose(&fa, fds[0]);
+  const std::string exe = NABLA_SAMPLING_RESUME_HELPER, t = std::to_string(total), p = std::to_string(pause_at);
+  std::vector<char*> argv{const_cast<char*>(exe.c_str()), const_cast<char*>(path.c_str()), const_cast<char*>(t.c_str()),
+                          const_cast<char*>(p.c_str()), nullptr};
+  pid_t pid = -1;
+  const int rc = posix_spawn(&pid, exe.c_str(), &fa, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  ::close(fds[1]);
+  if (rc != 0) {
+    ::close(fds[0]);
+    return -1;
+  }
+  read_fd = fds[0];
+  return pid;
+}
+
+std::string read_line(int fd) {
+  std::string s;
+  char c;
+  while (::read(fd, &c, 1) == 1 && c != '\n') s += c;
+  return s;
+}
+
+// Runs the helper to completion; true on exit code 0.
+bool run_helper(const std::string& path, std::size_t total) {
+  int fd = -1;
+  const pid_t pid = spawn_helper(path, total, 0, fd);
+  if (pid < 0) return false;
+  std::string line, all;
+  while (!(line = read_line(fd)).empty()) all += line;
+  ::close(fd);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+// Starts the helper, waits until it has stored `pause_at` steps, and SIGKILLs it.
+void run_and_kill(const std::string& path, std::size_t total, std::size_t pause_at) {
+  int fd = -1;
+  const pid_t pid = spawn_helper(path, total, pause_at, fd);
+  ASSERT_GT(pid, 0) << "cannot start " << NABLA_SAMPLING_RESUME_HELPER;
+  const std::string line = read_line(fd);
+  EXPECT_EQ(line, "paused " + std::to_string(pause_at));
+  ::kill(pid, SIGKILL);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  ::close(fd);
+  EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+}
+
+}  // namespace
+
+TEST(SamplingChains, HDFBackendRoundTrip) {
+  const std::string path = scratch("roundtrip.h5");
+  sample_to_file(path, 25);
+  ns::HDFBackend b(path, "mcmc", true);
+  ASSERT_TRUE(b.initialized());
+  EXPECT_EQ(b.iteration(), 25u);
+  EXPECT_EQ(b.nwalkers(), 16u);
+  EXPECT_EQ(b.ndim(), 5u);
+  ASSERT_TRUE(b.seed().has_value());
+  EXPECT_EQ(*b.seed(), 11u);
+  // The same run into memory gives the same chain.
+  ns::SamplerOptions opt;
+  opt.seed = 11;
+  ns::EnsembleSampler m(16, 5, nabla_test::Gaussian5{}, opt);
+  m.run_mcmc(nabla_test::initial_state(16, 5, 1), 25);
+  const auto a = b.get_chain(), c = m.get_chain();
+  ASSERT_EQ(a.size(), c.size());
+  for (std::size_t i = 0; i < a.size(); ++i) ASSERT_EQ(a.data()[i], c.data()[i]);
+  EXPECT_EQ(b.acceptance_fraction(), m.acceptance_fraction());
+  EXPECT_THROW(b.reset(16, 5), nabla::IOError);  // read-only
+}
+
+TEST(SamplingChains, EmceeReadsNablaChains) {
+  if (!have_emcee()) GTEST_SKIP() << "/usr/bin/python3 has no emcee/h5py/numpy";
+  const std::string path = scratch("for_emcee.h5");
+  sample_to_file(path, 30);
+  const std::string chain_out = scratch("chain.f8"), lp_out = scratch("lp.f8");
+  const std::string script = R"(
+import sys, numpy as np, emcee
+b = emcee.backends.HDFBackend(sys.argv[1], read_only=True)
+c = b.get_chain()
+lp = b.get_log_prob()
+c.astype('<f8').tofile(sys.argv[2])
+lp.astype('<f8').tofile(sys.argv[3])
+f = b.get_chain(flat=True, thin=2, discard=3)
+print(b.iteration, c.shape[0], c.shape[1], c.shape[2], f.shape[0], int(b.accepted.sum()))
+# emcee can continue the chain in the same file (its own random numbers), and Nabla reads it back.
+bw = emcee.backends.HDFBackend(sys.argv[1])
+P = np.linalg.inv(np.array([[(1 + 0.5 * i) * (1 + 0.5 * j) * 0.5 ** abs(i - j) for j in range(5)] for i in range(5)]))
+s = emcee.EnsembleSampler(16, 5, lambda x: -0.5 * x @ P @ x, backend=bw)
+s.run_mcmc(None, 5)
+print(bw.iteration)
+)";
+  std::string out;
+  ASSERT_EQ(python(script, {path, chain_out, lp_out}, out), 0) << out;
+  std::istringstream is(out);
+  std::size_t it, t, w, d, nflat, acc, it2;
+  is >> it >> t >> w >> d >> nflat >> acc >> it2;
+  EXPECT_EQ(it, 30u);
+  EXPECT_EQ(t, 30u);
+  EXPECT_EQ(w, 16u);
+  EXPECT_EQ(d, 5u);
+  EXPECT_EQ(nflat, 16u * 13);  // rows 4, 6, ..., 28
+  EXPECT_EQ(it2, 35u);
+  ns::HDFBackend b(path);
+  const auto mine = b.get_chain(1, 0);
+  const auto theirs = read_raw(chain_out);
+  ASSERT_EQ(theirs.size(), 30u * 16 * 5);
+  for (std::size_t s = 0; s < 30; ++s)
+    for (std::size_t k = 0; k < 16; ++k)
+      for (std::size_t j = 0; j < 5; ++j) ASSERT_EQ(mine.view()(s, k, j), theirs[(s * 16 + k) * 5 + j]);
+  const auto lp = read_raw(lp_out);
+  const auto mylp = b.get_log_prob();
+  for (std::size_t s = 0; s < 30; ++s)
+    for (std::size_t k = 0; k < 16; ++k) ASSERT_EQ(mylp.view()(s, k), lp[s * 16 + k]);
+  double accepted = 0;
+  for (double a : b.accepted()) accepted += a;
+  EXPECT_GE(accepted, double(acc));
+  EXPECT_EQ(b.iteration(), 35u);  // emcee's 5 more steps
+}
+
+// Acceptance fraction and τ of Nabla's stretch move vs emcee's on the 5-D Gaussian, 32 walkers × 6000 steps.
+// Tolerances (5 sigma of the difference of two independent runs):
+// - acceptance: N = 32·6000 proposals; acceptance indicators are correlated over ~τ_acc ≤ 10 steps, so
+//   SE ≤ sqrt(p(1-p)·10/N) per run;
+// - τ: Sokal's relative error sqrt(2(2M+1)/N_t) with window M ≈ 5τ, averaged over 32 walkers: SE/τ =
+//   sqrt(2(10τ+1)/N_t/32) per run (parameters share walkers, so the mean over dims gets no further credit).
+TEST(SamplingChains, AcceptanceAndTauMatchEmcee) {
+  if (!have_emcee()) GTEST_SKIP() << "/usr/bin/python3 has no emcee/h5py/numpy";
+  const std::string script = R"(
+import numpy as np, emcee
+C = np.array([[(1 + 0.5 * i) * (1 + 0.5 * j) * 0.5 ** abs(i - j) for j in range(5)] for i in range(5)])
+P = np.linalg.inv(C)
+def lp(x):
+    return -0.5 * np.einsum('ij,jk,ik->i', x, P, x)
+rng = np.random.default_rng(1)
+s = emcee.EnsembleSampler(32, 5, lp, vectorize=True)
+np.random.seed(1)
+s.run_mcmc(0.1 * rng.standard_normal((32, 5)), 6000)
+print(np.mean(s.acceptance_fraction), np.mean(s.get_autocorr_time(discard=1000, quiet=True)))
+)";
+  std::string out;
+  ASSERT_EQ(python(script, {}, out), 0) << out;
+  std::istringstream is(out);
+  double acc_e = 0, tau_e = 0;
+  is >> acc_e >> tau_e;
+  ns::SamplerOptions opt;
+  opt.seed = 123;
+  ns::EnsembleSampler s(32, 5, nabla_test::Gaussian5{}, opt);
+  s.run_mcmc(nabla_test::initial_state(32, 5, 1), 6000);
+  const double acc_n = s.mean_acceptance_fraction();
+  const auto taus = s.get_autocorr_time(1000, 1, 5.0, 50.0, true);
+  double tau_n = 0;
+  for (double t : taus) tau_n += t / double(taus.size());
+  const double N = 32.0 * 6000, se_acc = std::sqrt(acc_e * (1 - acc_e) * 10 / N);
+  EXPECT_NEAR(acc_n, acc_e, 5 * std::sqrt(2.0) * se_acc) << "emcee " << acc_e << " nabla " << acc_n;
+  const double rel = std::sqrt(2 * (10 * tau_e + 1) / 5000.0 / 32.0);
+  EXPECT_NEAR(tau_n, tau_e, 5 * std::sqrt(2.0) * rel * tau_e) << "emcee " << tau_e << " nabla " << tau_n;
+  std::cout << "[ acceptance ] emcee " << acc_e << ", nabla " << acc_n << "; tau emcee " << tau_e << ", nabla "
+            << tau_n << "\n";
+}
+
+// SIGKILL after 23 and again after 77 stored steps, resuming each time, gives the bit-identical chain of an
+// uninterrupted run (counter-based random numbers keyed by (seed, step, walker); positions and log_prob read back
+// exactly from the file).
+TEST(SamplingChains, KillAndResumeBitIdentical) {
+  const std::string ref = scratch("uninterrupted.h5"), res = scratch("resumed.h5");
+  ASSERT_TRUE(run_helper(ref, 120)) << "helper failed";
+  run_and_kill(res, 120, 23);
+  {
+    ns::HDFBackend b(res, "mcmc", true);
+    EXPECT_EQ(b.iteration(), 23u);
+  }
+  run_and_kill(res, 120, 77);
+  ASSERT_TRUE(run_helper(res, 120)) << "resume failed";
+  ns::HDFBackend a(ref, "mcmc", true), b(res, "mcmc", true);
+  ASSERT_EQ(a.iteration(), 120u);
+  ASSERT_EQ(b.iteration(), 120u);
+  const auto ca = a.get_chain(), cb = b.get_chain();
+  for (std::size_t i = 0; i < ca.size(); ++i) ASSERT_EQ(ca.data()[i], cb.data()[i]) << "element " << i;
+  const auto la = a.get_log_prob(ns::flat), lb = b.get_log_prob(ns::flat);
+  for (std::size_t i = 0; i < la.size(); ++i) ASSERT_EQ(la.data()[i], lb.data()[i]);
+  EXPECT_EQ(a.accepted(), b.accepted());
+}
+
+// SIGKILL at arbitrary times (not at step boundaries: the helper runs freely and is killed after fixed delays),
+// resuming after each kill: chain, log_prob and acceptance totals equal those of an uninterrupted run.
+TEST(SamplingChains, KillAtArbitraryTimesAndResume) {
+  const std::string ref = scratch("free_ref.h5"), res = scratch("free_resumed.h5");
+  const std::size_t total = 6000;
+  ASSERT_TRUE(run_helper(ref, total));
+  for (int delay_ms : {120, 260, 410, 530}) {
+    int fd = -1;
+    const pid_t pid = spawn_helper(res, total, 0, fd);
+    ASSERT_GT(pid, 0);
+    ::usleep(useconds_t(delay_ms) * 1000);
+    ::kill(pid, SIGKILL);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    ::close(fd);
+    std::error_code ec;
+    if (fs::exists(res, ec))
+      std::cout << "[ killed ] after " << delay_ms << " ms at iteration "
+                << ns::HDFBackend(res, "mcmc", true).iteration() << "\n";
+  }
+  ASSERT_TRUE(run_helper(res, total)) << "resume after the kills failed";
+  ns::HDFBackend a(ref, "mcmc", true), b(res, "mcmc", true);
+  ASSERT_EQ(b.iteration(), total);
+  const auto ca = a.get_chain(), cb = b.get_chain();
+  for (std::size_t i = 0; i < ca.size(); ++i) ASSERT_EQ(ca.data()[i], cb.data()[i]) << "element " << i;
+  const auto la = a.get_log_prob(ns::flat), lb = b.get_log_prob(ns::flat);
+  for (std::size_t i = 0; i < la.size(); ++i) ASSERT_EQ(la.data()[i], lb.data()[i]);
+  EXPECT_EQ(a.accepted(), b.accepted());
+}
+
+TEST(SamplingChains, CorruptedTruncatedAndWrongSchemaFiles) {
+  auto expect_io_error = [](const std::string& path, const std::string& needle) {
+    try {
+      ns::SamplerOptions opt;
+      opt.backend = std::make_shared<ns::HDFBackend>(path);
+      ns::EnsembleSampler s(16, 5, nabla_test::Gaussian5{}, opt);
+      ADD_FAILURE() << "no error for " << path;
+    } catch (const nabla::IOError& e) {
+      const std::string m = e.what();
+      EXPECT_NE(m.find(path), std::string::npos) << m;
+      EXPECT_NE(m.find(needle), std::string::npos) << m;
+    }
+  };
+  // Not HDF5 at all.
+  const std::string garbage = scratch("garbage.h5");
+  std::ofstream(garbage) << "this is not an HDF5 file, just text pretending to be a chain\n";
+  expect_io_error(garbage, "");
+  // Truncated: a valid chain file cut in half.
+  const std::string good = scratch("good.h5"), cut = scratch("truncated.h5");
+  sample_to_file(good, 40);
+  fs::copy_file(good, cut);
+  fs::resize_file(cut, fs::file_size(good) / 2);
+  expect_io_error(cut, "");
+  // A group with emcee's attributes (16 walkers x 5 dims, 3 steps), accepted and log_prob, and optionally a chain
+  // of `chain_dims` dims.
+  auto fake_chain = [&](const std::string& name, int chain_dims) {
+    const std::string path = scratch(name);
+    nabla::hdf5::File f(path, nabla::hdf5::Mode::create);
+    f.create_group("mcmc");
+    f.set_attribute("mcmc", "nwalkers", std::int64_t(16));
+    f.set_attribute("mcmc", "ndim", std::int64_t(5));
+    f.set_attribute("mcmc", "iteration", std::int64_t(3));
+    f.write<double>("mcmc/accepted", std::vector<double>(16, 0.0), {16});
+    f.write<double>("mcmc/log_prob", std::vector<double>(48, 0.0), {3, 16});
+    if (chain_dims > 0)
+      f.write<double>("mcmc/chain", std::vector<double>(3 * 16 * std::size_t(chain_dims), 0.0),
+                      {3, 16, std::size_t(chain_dims)});
+    return path;
+  };
+  expect_io_error(fake_chain("wrong.h5", 0), "'chain' is missing");                       // wrong schema
+  const std::string shape = fake_chain("shape.h5", 4);                                    // 4 dims, attributes say 5
+  expect_io_error(shape, "dataset 'chain' has shape (3, 16, 4)");
+  // A chain of another size, and another seed, are refused with ValueError.
+  try {
+    ns::SamplerOptions opt;
+    opt.backend = std::make_shared<ns::HDFBackend>(good);
+    opt.seed = 11;
+    ns::EnsembleSampler s(20, 5, nabla_test::Gaussian5{}, opt);
+    ADD_FAILURE() << "no error for a size mismatch";
+  } catch (const nabla::ValueError& e) {
+    EXPECT_NE(std::string(e.what()).find("16 walkers x 5 dims"), std::string::npos) << e.what();
+  }
+  try {
+    ns::SamplerOptions opt;
+    opt.backend = std::make_shared<ns::HDFBackend>(good);
+    opt.seed = 12;
+    ns::EnsembleSampler s(16, 5, nabla_test::Gaussian5{}, opt);
+    ADD_FAILURE() << "no error for a seed mismatch";
+  } catch (const nabla::ValueError& e) {
+    EXPECT_NE(std::string(e.what()).find("seed 11"), std::string::npos) << e.what();
+  }
+}

@@ -1,0 +1,278 @@
+// Ensemble MCMC: moments of a correlated 5-D Gaussian and of the Rosenbrock density (tolerances from the
+// effective sample size N / τ), the DE move, batched vs per-walker log_prob, -inf rejection, NaN and size
+// errors, emcee's chain slicing, and the autocorrelation time of an AR(1) series.
+#include "targets.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <string>
+
+namespace ns = nabla::sampling;
+using nabla_test::Gaussian5;
+using nabla_test::Rosenbrock;
+
+namespace {
+
+struct Moments {
+  std::vector<double> mean, cov;  // cov row-major D × D
+};
+Moments moments(const ns::HostArray<double, 2>& flat) {
+  const std::size_t N = flat.extent(0), D = flat.extent(1);
+  Moments m{std::vector<double>(D, 0.0), std::vector<double>(D * D, 0.0)};
+  for (std::size_t i = 0; i < N; ++i)
+    for (std::size_t d = 0; d < D; ++d) m.mean[d] += flat.view()(i, d) / double(N);
+  for (std::size_t i = 0; i < N; ++i)
+    for (std::size_t a = 0; a < D; ++a)
+      for (std::size_t b = 0; b < D; ++b)
+        m.cov[a * D + b] += (flat.view()(i, a) - m.mean[a]) * (flat.view()(i, b) - m.mean[b]) / double(N);
+  return m;
+}
+
+double max_of(const std::vector<double>& v) {
+  double m = 0;
+  for (double x : v) m = std::max(m, x);
+  return m;
+}
+
+// Checks mean and covariance of a Gaussian run against Σ, with 5-sigma tolerances from N_eff = N / τ_max:
+// SE(mean_i) = sqrt(Σ_ii / N_eff), SE(cov_ij) = sqrt((Σ_ii Σ_jj + Σ_ij²) / N_eff).
+void check_gaussian(const ns::EnsembleSampler& s, std::size_t discard) {
+  const auto tau = s.get_autocorr_time(discard, 1, 5.0, 50.0, true);
+  const auto flat = s.get_chain(ns::flat, 1, discard);
+  const double neff = double(flat.extent(0)) / max_of(tau);
+  const auto m = moments(flat);
+  const auto C = Gaussian5::covariance();
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_NEAR(m.mean[i], 0.0, 5 * std::sqrt(C[i * 5 + i] / neff)) << "mean " << i << ", tau " << max_of(tau);
+    for (int j = 0; j < 5; ++j)
+      EXPECT_NEAR(m.cov[i * 5 + j], C[i * 5 + j],
+                  5 * std::sqrt((C[i * 5 + i] * C[j * 5 + j] + C[i * 5 + j] * C[i * 5 + j]) / neff))
+          << "cov " << i << "," << j;
+  }
+}
+
+struct BoxUniform {  // uniform on [0, 1]², -inf outside
+  KOKKOS_INLINE_FUNCTION double operator()(const ns::WalkerPoint& x) const {
+    for (int i = 0; i < x.size(); ++i)
+      if (x[i] < 0.0 || x[i] > 1.0) return -INFINITY;
+    return 0.0;
+  }
+};
+
+struct NaNBeyond {  // NaN once x0 > 0.5
+  KOKKOS_INLINE_FUNCTION double operator()(const ns::WalkerPoint& x) const {
+    return x[0] > 0.5 ? NAN : -0.5 * x[0] * x[0];
+  }
+};
+
+}  // namespace
+
+TEST(SamplingMCMC, CorrelatedGaussianStretch) {
+  ns::SamplerOptions opt;
+  opt.seed = 42;
+  ns::EnsembleSampler s(32, 5, Gaussian5{}, opt);
+  s.run_mcmc(nabla_test::initial_state(32, 5, 1), 6000);
+  EXPECT_EQ(s.iteration(), 6000u);
+  const double acc = s.mean_acceptance_fraction();
+  EXPECT_GT(acc, 0.2);
+  EXPECT_LT(acc, 0.8);
+  check_gaussian(s, 1000);
+}
+
+TEST(SamplingMCMC, CorrelatedGaussianDEMix) {
+  ns::SamplerOptions opt;
+  opt.seed = 7;
+  opt.moves = {ns::WeightedMove{ns::DEMove{}, 0.8}, ns::WeightedMove{ns::StretchMove{}, 0.2}};
+  ns::EnsembleSampler s(33, 5, Gaussian5{}, opt);  // odd count: uneven sub-ensembles
+  s.run_mcmc(nabla_test::initial_state(33, 5, 2), 6000);
+  check_gaussian(s, 1000);
+}
+
+// Rosenbrock (emcee's example density): x1 ~ N(1, 10), E x2 = 11. Tolerances 5 sigma with N_eff = N / τ.
+TEST(SamplingMCMC, RosenbrockMoments) {
+  ns::SamplerOptions opt;
+  opt.seed = 3;
+  ns::EnsembleSampler s(64, 2, Rosenbrock{}, opt);
+  s.run_mcmc(nabla_test::initial_state(64, 2, 4, 1.0, 1.0), 20000);
+  const std::size_t discard = 2000;
+  const auto tau = s.get_autocorr_time(discard, 1, 5.0, 50.0, true);
+  const auto flat = s.get_chain(ns::flat, 1, discard);
+  const double neff = double(flat.extent(0)) / max_of(tau);
+  const auto m = moments(flat);
+  EXPECT_NEAR(m.mean[0], 1.0, 5 * std::sqrt(10.0 / neff)) << "tau " << tau[0] << " " << tau[1];
+  EXPECT_NEAR(m.cov[0], 10.0, 5 * 10.0 * std::sqrt(2.0 / neff));
+  EXPECT_NEAR(m.mean[1], 11.0, 5 * std::sqrt(240.1 / neff));
+}
+
+// A batched host callable computing the same arithmetic gives the bit-identical chain.
+TEST(SamplingMCMC, BatchedEqualsPerWalker) {
+  ns::SamplerOptions opt;
+  opt.seed = 9;
+  ns::EnsembleSampler a(16, 5, Gaussian5{}, opt);
+  const Gaussian5 g;
+  std::size_t calls = 0;
+  ns::EnsembleSampler b(
+      16, 5,
+      [g, &calls](const nabla::Array<double, 2>& x, nabla::Array<double, 1>& lp) {
+        ++calls;
+        auto xh = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), x.view());
+        auto lh = Kokkos::create_mirror_view(lp.view());
+        for (std::size_t i = 0; i < xh.extent(0); ++i)
+          lh(i) = g(ns::WalkerPoint{&xh(i, 0), xh.stride(1), int(xh.extent(1))});
+        Kokkos::deep_copy(lp.view(), lh);
+      },
+      opt);
+  const auto x0 = nabla_test::initial_state(16, 5, 5);
+  a.run_mcmc(x0, 50);
+  b.run_mcmc(x0, 50);
+  EXPECT_EQ(calls, 1u + 2 * 50) << "one call for the initial state, one per half-ensemble per step";
+  const auto ca = a.get_chain(), cb = b.get_chain();
+  for (std::size_t i = 0; i < ca.size(); ++i) ASSERT_EQ(ca.data()[i], cb.data()[i]);
+  const auto la = a.get_log_prob(ns::flat), lb = b.get_log_prob(ns::flat);
+  for (std::size_t i = 0; i < la.size(); ++i) ASSERT_EQ(la.data()[i], lb.data()[i]);
+}
+
+TEST(SamplingMCMC, MinusInfinityRejects) {
+  ns::SamplerOptions opt;
+  opt.seed = 1;
+  ns::EnsembleSampler s(16, 2, BoxUniform{}, opt);
+  s.run_mcmc(nabla_test::initial_state(16, 2, 6, 0.05, 0.5), 4000);
+  const auto flat = s.get_chain(ns::flat, 1, 200);
+  for (std::size_t i = 0; i < flat.size(); ++i) {
+    ASSERT_GE(flat.data()[i], 0.0);
+    ASSERT_LE(flat.data()[i], 1.0);
+  }
+  // Uniform on the box: mean 1/2, var 1/12, 5 sigma with N_eff = N / τ.
+  const auto tau = s.get_autocorr_time(200, 1, 5.0, 50.0, true);
+  const double neff = double(flat.extent(0)) / max_of(tau);
+  const auto m = moments(flat);
+  EXPECT_NEAR(m.mean[0], 0.5, 5 * std::sqrt(1.0 / 12 / neff));
+  EXPECT_NEAR(m.cov[3], 1.0 / 12, 5 * std::sqrt(1.0 / 180 / neff));  // SE of the variance: Var((x-1/2)²) = 1/180
+}
+
+TEST(SamplingMCMC, Errors) {
+  // emcee requires nwalkers >= 2 ndim for the red-blue moves.
+  try {
+    ns::EnsembleSampler s(8, 5, Gaussian5{});
+    ADD_FAILURE() << "no error for 8 walkers in 5-D";
+  } catch (const nabla::ValueError& e) {
+    EXPECT_NE(std::string(e.what()).find("2 x ndim = 10"), std::string::npos) << e.what();
+  }
+  ns::SamplerOptions dangerous;
+  dangerous.live_dangerously = true;
+  EXPECT_NO_THROW(ns::EnsembleSampler(8, 5, Gaussian5{}, dangerous));
+  EXPECT_THROW(ns::EnsembleSampler(0, 1, Gaussian5{}), nabla::ValueError);
+  EXPECT_THROW(ns::EnsembleSampler(4, 0, Gaussian5{}), nabla::ValueError);
+  ns::SamplerOptions badmove;
+  badmove.moves = {ns::WeightedMove{ns::StretchMove{0.5}, 1.0}};
+  EXPECT_THROW(ns::EnsembleSampler(16, 2, Gaussian5{}, badmove), nabla::ValueError);
+  badmove.moves = {ns::WeightedMove{ns::StretchMove{}, -1.0}};
+  EXPECT_THROW(ns::EnsembleSampler(16, 2, Gaussian5{}, badmove), nabla::ValueError);
+
+  ns::EnsembleSampler s(16, 5, Gaussian5{});
+  EXPECT_THROW(s.run_mcmc(nabla_test::initial_state(15, 5, 1), 10), nabla::ShapeError);
+  EXPECT_THROW(s.run_mcmc(10), nabla::ValueError);  // nothing to resume from
+  EXPECT_THROW(s.get_chain(), nabla::ValueError);   // nothing stored yet
+
+  // NaN from log_prob: the error names the step, the walker and its parameters.
+  ns::SamplerOptions o;
+  o.seed = 5;
+  ns::EnsembleSampler n(16, 1, NaNBeyond{}, o);
+  try {
+    n.run_mcmc(nabla_test::initial_state(16, 1, 3, 0.01, 0.0), 1000);
+    ADD_FAILURE() << "no error for NaN";
+  } catch (const nabla::ValueError& e) {
+    const std::string m = e.what();
+    EXPECT_NE(m.find("NaN at step "), std::string::npos) << m;
+    EXPECT_NE(m.find("for walker "), std::string::npos) << m;
+    EXPECT_NE(m.find("at parameters ["), std::string::npos) << m;
+  }
+  EXPECT_GT(n.iteration(), 0u);  // the steps before the NaN are kept
+  ns::EnsembleSampler m(16, 1, NaNBeyond{}, o);
+  EXPECT_THROW(m.run_mcmc(nabla_test::initial_state(16, 1, 3, 0.01, 1.0), 10), nabla::ValueError);  // initial NaN
+}
+
+// get_chain / get_log_prob slice as emcee: rows discard + thin - 1, + thin, ... < iteration.
+TEST(SamplingMCMC, ChainSlicingAsEmcee) {
+  ns::EnsembleSampler s(10, 2, Rosenbrock{});
+  s.run_mcmc(nabla_test::initial_state(10, 2, 8), 10);
+  const auto all = s.get_chain();
+  ASSERT_EQ(all.extent(0), 10u);
+  ASSERT_EQ(all.extent(1), 10u);
+  ASSERT_EQ(all.extent(2), 2u);
+  const auto part = s.get_chain(3, 2);  // rows 4, 7
+  ASSERT_EQ(part.extent(0), 2u);
+  for (std::size_t w = 0; w < 10; ++w)
+    for (std::size_t d = 0; d < 2; ++d) {
+      EXPECT_EQ(part.view()(0, w, d), all.view()(4, w, d));
+      EXPECT_EQ(part.view()(1, w, d), all.view()(7, w, d));
+    }
+  const auto flat = s.get_chain(ns::flat, 3, 2);
+  ASSERT_EQ(flat.extent(0), 20u);
+  EXPECT_EQ(flat.view()(13, 1), all.view()(7, 3, 1));
+  const auto lp = s.get_log_prob(3, 2);
+  const auto lpa = s.get_log_prob();
+  EXPECT_EQ(lp.view()(1, 9), lpa.view()(7, 9));
+  EXPECT_EQ(s.get_chain(1, 10).extent(0), 0u);
+  EXPECT_THROW(s.get_chain(0, 0), nabla::ValueError);
+  // log_prob agrees with the stored positions.
+  const Rosenbrock r;
+  for (std::size_t t = 0; t < 10; ++t)
+    for (std::size_t w = 0; w < 10; ++w) {
+      const double x[2] = {all.view()(t, w, 0), all.view()(t, w, 1)};
+      EXPECT_EQ(lpa.view()(t, w), r(x));
+    }
+  const auto af = s.acceptance_fraction();
+  ASSERT_EQ(af.size(), 10u);
+  for (double a : af) {
+    EXPECT_GE(a, 0.0);
+    EXPECT_LE(a, 1.0);
+  }
+  // Continuing appends.
+  s.run_mcmc(5);
+  EXPECT_EQ(s.iteration(), 15u);
+  // emcee's idiom for initial walkers.
+  const auto ball = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), ns::gaussian_ball({1.0, -2.0}, 1e-3, 10, 4).view());
+  ASSERT_EQ(ball.extent(0), 10u);
+  ASSERT_EQ(ball.extent(1), 2u);
+  for (std::size_t w = 0; w < 10; ++w) {
+    EXPECT_NEAR(ball(w, 0), 1.0, 6e-3);
+    EXPECT_NEAR(ball(w, 1), -2.0, 6e-3);
+  }
+  EXPECT_THROW(ns::gaussian_ball({}, 1.0, 10), nabla::ValueError);
+}
+
+// AR(1) x_t = φ x_{t-1} + ε has τ = (1 + φ) / (1 - φ) = 19 for φ = 0.9. With 32 walkers × 20000 steps Sokal's
+// estimate has relative error ~ sqrt(2 (2M + 1) / N / walkers) with window M ≈ 5τ: 0.018; tolerance 5 sigma.
+TEST(SamplingMCMC, AutocorrTimeOfAR1) {
+  const std::size_t T = 20000, W = 32;
+  const double phi = 0.9;
+  ns::HostArray<double, 3> chain({T, W, 1});
+  std::mt19937_64 gen(17);
+  std::normal_distribution<double> n01;
+  for (std::size_t w = 0; w < W; ++w) {
+    double x = n01(gen) / std::sqrt(1 - phi * phi);
+    for (std::size_t t = 0; t < T; ++t) {
+      x = phi * x + n01(gen);
+      chain.view()(t, w, 0) = x;
+    }
+  }
+  const double tau = ns::integrated_time(chain)[0];
+  const double expected = (1 + phi) / (1 - phi);
+  EXPECT_NEAR(tau, expected, 5 * expected * std::sqrt(2 * (10 * expected + 1) / double(T) / double(W)));
+  // Too short: 50 τ > 500 steps.
+  ns::HostArray<double, 3> short_chain({500, W, 1});
+  for (std::size_t t = 0; t < 500; ++t)
+    for (std::size_t w = 0; w < W; ++w) short_chain.view()(t, w, 0) = chain.view()(t, w, 0);
+  try {
+    ns::integrated_time(short_chain);
+    ADD_FAILURE() << "no AutocorrError for a short chain";
+  } catch (const ns::AutocorrError& e) {
+    EXPECT_NE(std::string(e.what()).find("The chain is shorter than 50 times"), std::string::npos) << e.what();
+    ASSERT_EQ(e.tau.size(), 1u);
+    EXPECT_GT(e.tau[0], 5.0);
+  }
+  EXPECT_NO_THROW(ns::integrated_time(short_chain, 5.0, 50.0, true));
+}
