@@ -4,12 +4,17 @@
 Writes <out>/<exe>.json (Google Benchmark output) and <out>/perf-summary.json ({"<ratio>": value}), prints a
 table (ratio, value, floor or ceiling, goal, verdict) and exits 1 if a ratio misses its bound. A ratio that misses
 is measured once more (the machines are shared); the better of the two counts. Standard library only.
+
+The metric "peak_rss_bytes" is not a benchmark counter: each side's benchmark runs alone in its own process and
+the ratio is of their peak resident memory above that of the same executable running no benchmark.
 """
 import argparse
 import json
 import os
 import subprocess
 import sys
+
+_idle_rss = {}
 
 
 def run_exe(exe, out_dir, short, filt):
@@ -38,7 +43,28 @@ def run_exe(exe, out_dir, short, filt):
             results[strip(b["run_name"])] = b
         else:
             results.setdefault(strip(b["name"]), b)
+    for b in results.values():
+        b["_exe"] = exe
     return results
+
+
+def peak_rss(exe, filt):
+    """Peak resident set size (bytes) of `exe` running the benchmarks matching `filt`, in a process of its own."""
+    cmd = [exe, "--benchmark_filter=" + filt, "--benchmark_min_time=0.05", "--benchmark_repetitions=1"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        sys.exit(f"perf-check: {' '.join(cmd)} exited with {proc.returncode}")
+    return usage.ru_maxrss * 1024  # Linux reports kilobytes
+
+
+def rss_above_idle(bench):
+    exe = bench["_exe"]
+    if exe not in _idle_rss:
+        _idle_rss[exe] = peak_rss(exe, "^$")
+    name = bench.get("run_name", bench["name"]).split("/")[0]
+    return max(peak_rss(exe, f"^{name}(/|$)") - _idle_rss[exe], 1)
 
 
 def metric(bench, key):
@@ -54,6 +80,8 @@ def evaluate(spec, results):
     if num is None or den is None:
         missing = spec["numerator"] if num is None else spec["denominator"]
         raise KeyError(f"benchmark '{missing}' was not run")
+    if spec["metric"] == "peak_rss_bytes":
+        return rss_above_idle(num) / rss_above_idle(den)
     return metric(num, spec["metric"]) / metric(den, spec["metric"])
 
 
