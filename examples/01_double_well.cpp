@@ -353,8 +353,9 @@ int main(int argc, char** argv) {
                           "plot 'loss.dat' u 1:2 w l lw 2 title 'train loss', '' u 1:3 w l lw 2 title 'validation loss', "
                           "'' u 1:5 axes x1y2 w l dt 2 title 'validation accuracy'");
     }
-    std::printf("5. wrote %s: trajectory.%s, points.dat, model.h5, metrics.json, %d PNG plot(s); total %.2f s\n",
-                d.c_str(), NABLA_ENABLE_HDF5 ? "h5 + trajectory.csv" : "csv", plotted, total.seconds());
+    std::printf("5. wrote %s: %s, points.dat, metrics.json, %d PNG plot(s); total %.2f s\n", d.c_str(),
+                NABLA_ENABLE_HDF5 ? "trajectory.h5 + trajectory.csv, model.h5" : "trajectory.csv (no HDF5: no checkpoint)",
+                plotted, total.seconds());
   } catch (const std::exception& e) {
     std::fprintf(stderr, "01_double_well: error: %s\n", e.what());
     return 1;

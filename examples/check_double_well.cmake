@@ -2,7 +2,7 @@
 # <v^2>/2 within 10% of kBT/2 (equipartition), the position histogram within L1 0.25 of the Boltzmann density,
 # well-to-well transitions happened, the tercile labels are balanced, the classifier beats chance (1/3) by a
 # wide margin on held-out points, and every promised file is written (the PNGs when gnuplot is installed).
-# -DEXE=<driver> -DOUT=<dir>
+# -DEXE=<driver> -DOUT=<dir> -DHDF5=<ON|OFF> (NABLA_ENABLE_HDF5: the .h5 files are written only with it)
 file(REMOVE_RECURSE ${OUT})
 execute_process(COMMAND ${EXE} --steps 200000 --epochs 60 --out ${OUT} RESULT_VARIABLE rc OUTPUT_VARIABLE out
                 ERROR_VARIABLE err TIMEOUT 300)
@@ -29,7 +29,11 @@ execute_process(COMMAND /usr/bin/python3 -c "${script}" ${mean_kinetic_energy} $
 if(NOT bad EQUAL 0)
   message(FATAL_ERROR "double-well results out of bounds")
 endif()
-foreach(f trajectory.h5 trajectory.csv points.dat model.h5 loss.dat histogram.dat predicted.dat)
+set(files trajectory.csv points.dat loss.dat histogram.dat predicted.dat metrics.json)
+if(HDF5)
+  list(APPEND files trajectory.h5 model.h5)
+endif()
+foreach(f ${files})
   if(NOT EXISTS ${OUT}/${f})
     message(FATAL_ERROR "${OUT}/${f} was not written")
   endif()

@@ -168,6 +168,7 @@ std::vector<std::vector<double>> state_of(nn::Chain<double>& m, nn::Optimizer<do
   return out;
 }
 
+#if NABLA_ENABLE_HDF5
 TEST(Checkpoint, ResumeContinuesBitIdenticallyAndTheFileIsReadableByH5py) {
   const std::string dir = ::testing::TempDir();
   const std::string path = dir + "nabla_nn_ckpt_" + std::to_string(getpid()) + ".h5";
@@ -274,5 +275,19 @@ TEST(Checkpoint, AWrongModelOrFileIsAClearErrorAndChangesNothing) {
   EXPECT_THROW(nn::load_checkpoint<double>(path + ".missing", a, nullptr), nabla::IOError);
   std::remove(path.c_str());
 }
+#else
+TEST(Checkpoint, WithoutHdf5SavingIsAClearError) {
+  auto m = seed_net<float>();
+  const std::string path = ::testing::TempDir() + "nabla_no_hdf5.h5";
+  try {
+    nn::save_checkpoint<float>(path, m, nullptr, nn::TrainState{});
+    ADD_FAILURE() << "no error";
+  } catch (const nabla::IOError& e) {
+    EXPECT_NE(std::string(e.what()).find("built without HDF5"), std::string::npos) << e.what();
+  }
+  std::ifstream f(path);
+  EXPECT_FALSE(f.good()) << "a file was left behind";
+}
+#endif
 
 }  // namespace
