@@ -134,6 +134,20 @@ void BM_Assign1(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 
+// A matrix plus a column (or row) vector: the vector broadcasts with stride 0, so the flat path does not
+// apply; the kernel should still stream like the flat a + b (2 streams of n instead of 3).
+void BM_BroadcastVector(benchmark::State& state) {
+  const std::size_t side = std::size_t(1) << (state.range(0) / 2);
+  const bool column = state.range(1) == 0;
+  const auto key = nabla::random::key(5);
+  auto a = nabla::random::uniform<double, 2>(key, {side, side});
+  auto v = nabla::random::uniform<double, 2>(nabla::random::split(key, 1), column ? nabla::Shape<2>{side, 1}
+                                                                                  : nabla::Shape<2>{1, side});
+  nabla::Array<double, 2> out({side, side});
+  nabla::bench::time_fenced(state, [&] { nabla::assign(out, a + v); });
+  nabla::bench::set_bytes(state, 2 * std::int64_t(side * side) * kDouble);
+}
+
 struct Empty {
   KOKKOS_INLINE_FUNCTION void operator()(int) const {}
 };
@@ -157,5 +171,6 @@ NABLA_BW(BM_EigenFused8);
 NABLA_BW(BM_Transcendental);
 NABLA_BW(BM_EigenTranscendental);
 NABLA_BW(BM_SumProduct);
+BENCHMARK(BM_BroadcastVector)->Args({kLog2N, 0})->Args({kLog2N, 1})->UseManualTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Assign1)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_EmptyParallelFor)->Unit(benchmark::kMicrosecond);

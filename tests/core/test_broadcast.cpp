@@ -124,8 +124,7 @@ auto drop_leading(const nabla::Array<double, R>& b) {
 
 // Ranks 1-4: every pattern of size-1 dimensions on either operand, and a lower-rank right operand.
 template <int R>
-void check_extrusion() {
-  const std::size_t full[4] = {3, 4, 5, 2};
+void check_extrusion(const std::size_t (&full)[4] = {3, 4, 5, 2}) {
   for (int ma = 0; ma < (1 << R); ++ma) {
     for (int mb = 0; mb < (1 << R); ++mb) {
       for (int drop = 0; drop < 2; ++drop) {  // drop=1: b lacks the leading dimension (rank R-1)
@@ -173,6 +172,11 @@ void check_extrusion() {
 }
 
 TEST(Broadcast, Rank1EveryExtrusionPattern) { check_extrusion<1>(); }
+// Long enough rows (>= 8) for the host's row-wise kernel, into Left and Right destinations below.
+TEST(Broadcast, Rank2And3ExtrusionPatternsWithLongRows) {
+  check_extrusion<2>({17, 9, 1, 1});
+  check_extrusion<3>({12, 9, 10, 1});
+}
 TEST(Broadcast, Rank2EveryExtrusionPattern) { check_extrusion<2>(); }
 TEST(Broadcast, Rank3EveryExtrusionPattern) { check_extrusion<3>(); }
 TEST(Broadcast, Rank4EveryExtrusionPattern) { check_extrusion<4>(); }
@@ -197,6 +201,31 @@ void check_random_shapes(unsigned seed) {
           << nabla::to_string(sa) << " vs " << nabla::to_string(sb);
     }
   }
+}
+
+// Matrix + column and + row vector into a strided subview (Left) and a LayoutRight view: the row-wise path.
+TEST(Broadcast, VectorBroadcastIntoStridedAndRowMajorDestinations) {
+  const std::size_t m = 40, n = 19;
+  nabla::Array<double, 2> a({m, n}), col({m, 1}), row({1, n});
+  fill_random(a.view(), -1, 1, 7);
+  fill_random(col.view(), -1, 1, 8);
+  fill_random(row.view(), -1, 1, 9);
+  Kokkos::View<double**, Kokkos::LayoutLeft> big("big", m + 7, n + 4);
+  auto sub = Kokkos::subview(big, Kokkos::make_pair(std::size_t(3), 3 + m), Kokkos::make_pair(std::size_t(1), 1 + n));
+  Kokkos::View<double**, Kokkos::LayoutRight> right("right", m, n);
+  nabla::assign(sub, a * col - row);
+  nabla::assign(right, a + row * col);
+  const auto ha = host(a), hc = host(col), hr = host(row);
+  const auto hb = host(big);
+  const auto hR = host(right);
+  for (std::size_t i = 0; i < m + 7; ++i)
+    for (std::size_t j = 0; j < n + 4; ++j) {
+      const bool inside = i >= 3 && i < 3 + m && j >= 1 && j < 1 + n;
+      const double want = inside ? ha(i - 3, j - 1) * hc(i - 3, 0) - hr(0, j - 1) : 0.0;
+      ASSERT_EQ(hb(i, j), want) << i << "," << j;  // and nothing outside the subview is touched
+    }
+  for (std::size_t i = 0; i < m; ++i)
+    for (std::size_t j = 0; j < n; ++j) ASSERT_EQ(hR(i, j), ha(i, j) + hr(0, j) * hc(i, 0)) << i << "," << j;
 }
 
 TEST(Broadcast, ShapesFollowNumPyRules) {

@@ -166,6 +166,28 @@ struct AssignStrided {
   }
 };
 
+/// Host path for broadcast/strided destinations: one iteration per row along the fastest dimension, so the
+/// index is unravelled (integer divisions) once per row instead of once per element. (Devices keep the
+/// per-element path: there, neighbouring threads must touch neighbouring elements.)
+template <class T, class K, int N, bool Left>
+struct AssignRows {
+  T* dst;
+  Strides<N> dst_stride;
+  Shape<N> rows;  // the destination's extents with the fastest dimension's set to 1
+  std::size_t len;
+  K k;
+  KOKKOS_INLINE_FUNCTION void operator()(std::size_t row) const {
+    constexpr int f = Left ? 0 : N - 1;
+    Index<N> i = unravel<Left, N>(row, rows);
+    T* out = dst + offset(i, dst_stride);
+    const std::ptrdiff_t s = dst_stride[f];
+    for (std::size_t j = 0; j < len; ++j) {
+      i[f] = std::ptrdiff_t(j);
+      out[std::ptrdiff_t(j) * s] = static_cast<T>(k.at(i));
+    }
+  }
+};
+
 template <class A, class B>
 bool spans_overlap(const A* a, std::size_t na, const B* b, std::size_t nb) {
   const auto a0 = reinterpret_cast<std::uintptr_t>(a), b0 = reinterpret_cast<std::uintptr_t>(b);
@@ -267,9 +289,28 @@ void assign(const ExecSpace& space, const Dst& dst, const E& expr) {
   const Strides<N> ds = impl::dst_strides(dv);
   using Policy = Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<std::size_t>>;
   static const std::string flat_label("nabla::core::assign"), strided_label("nabla::core::assign::strided");
+  constexpr bool host = Kokkos::SpaceAccessibility<ExecSpace, Kokkos::HostSpace>::accessible;
+  const bool left = impl::is_left_fastest(dv);
   if (dv.span_is_contiguous() && dv.span() == n && flat_compatible(k, ds)) {
     Kokkos::parallel_for(flat_label, Policy(space, 0, n), impl::AssignFlat<T, K>{dv.data(), k});
-  } else if (impl::is_left_fastest(dv)) {
+    return;
+  }
+  if constexpr (host && N >= 2) {
+    const int f = left ? 0 : N - 1;
+    const std::size_t len = out[f];
+    if (len >= 8 && n / len >= std::size_t(space.concurrency())) {
+      Shape<N> rows = out;
+      rows[f] = 1;
+      if (left)
+        Kokkos::parallel_for(strided_label, Policy(space, 0, n / len),
+                             impl::AssignRows<T, K, N, true>{dv.data(), ds, rows, len, k});
+      else
+        Kokkos::parallel_for(strided_label, Policy(space, 0, n / len),
+                             impl::AssignRows<T, K, N, false>{dv.data(), ds, rows, len, k});
+      return;
+    }
+  }
+  if (left) {
     Kokkos::parallel_for(strided_label, Policy(space, 0, n), impl::AssignStrided<T, K, N, true>{dv.data(), ds, out, k});
   } else {
     Kokkos::parallel_for(strided_label, Policy(space, 0, n), impl::AssignStrided<T, K, N, false>{dv.data(), ds, out, k});
