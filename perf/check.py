@@ -31,8 +31,11 @@ def run_exe(exe, out_dir, short, filt):
     res = subprocess.run(cmd, stdout=subprocess.DEVNULL)
     if res.returncode != 0:
         sys.exit(f"perf-check: {name} exited with {res.returncode}")
-    with open(out) as f:
-        data = json.load(f)
+    try:
+        with open(out) as f:
+            data = json.load(f)
+    except (OSError, ValueError):  # nothing matched the filter: Google Benchmark leaves no (or an empty) file
+        data = {}
     results = {}
     strip = lambda name: name.replace("/manual_time", "").replace("/real_time", "")
     for b in data.get("benchmarks", []):
@@ -108,7 +111,7 @@ def main():
 
     with open(args.baseline) as f:
         ratios = json.load(f)["ratios"]
-    os.makedirs(args.out, exist_ok=True)
+    os.makedirs(os.path.join(args.out, "again"), exist_ok=True)
 
     results = {}
     for exe in args.exe:
@@ -126,10 +129,11 @@ def main():
         if not failing:
             break
         print(f"perf-check: {len(failing)} ratio(s) outside bound, measuring again: {', '.join(failing)}")
-        wanted = "|".join(sorted({ratios[n][k].split("/")[0] for n in failing for k in ("numerator", "denominator")}))
+        names = {ratios[n][k] for n in failing for k in ("numerator", "denominator")}
+        wanted = "|".join(sorted({name.split("/")[0] for name in names}))
         again = {}
-        for exe in args.exe:
-            again.update(run_exe(exe, args.out, args.short, f"^({wanted})(/|$)"))
+        for exe in sorted({results[name]["_exe"] for name in names if name in results}):  # only those that hold them
+            again.update(run_exe(exe, args.out + "/again", args.short, f"^({wanted})(/|$)"))
         for n in failing:
             try:
                 values[n] = better(ratios[n], values[n], evaluate(ratios[n], again))
