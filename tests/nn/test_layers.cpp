@@ -15,7 +15,6 @@ using nn_test::device;
 using nn_test::host;
 using Mat = nabla::Array<double, 2>;
 
-void set(Mat& a, const std::vector<double>& v) { a = device<double>(v, a.extent(0), a.extent(1)); }
 void copy_into(const Mat& dst, const std::vector<double>& v) {
   auto src = device<double>(v, dst.extent(0), dst.extent(1));
   Kokkos::deep_copy(dst.view(), src.view());
