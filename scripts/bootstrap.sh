@@ -96,6 +96,12 @@ if [ "$backend" = openmp ]; then
   kk_flags+=(-DKokkosKernels_ENABLE_TPL_BLAS=ON
              -DBLAS_LIBRARIES=openblas -DBLAS_LIBRARY_DIRS=/usr/lib/x86_64-linux-gnu/openblas-openmp)
 fi
+if [ "$backend" = cuda ]; then
+  # cuBLAS for gemm. cuSPARSE off: Kokkos Kernels 3.4 calls csrsv2/CSRMV APIs that CUDA 13 removed, and Nabla
+  # uses no sparse kernel. No CudaUVMSpace instantiations (Nabla allocates in CudaSpace): half the build.
+  kk_flags+=(-DKokkosKernels_ENABLE_TPL_CUBLAS=ON -DKokkosKernels_ENABLE_TPL_CUSPARSE=OFF
+             -DKokkosKernels_INST_MEMSPACE_CUDAUVMSPACE=OFF)
+fi
 # Patches are per backend (cmake/patches/kokkos-<version>-<backend>*.patch): the OpenMP build stays pristine.
 patches=$(ls "$root"/cmake/patches/kokkos-$KOKKOS_VERSION-$backend*.patch 2>/dev/null || true)
 if [ "$backend" = cuda ]; then
