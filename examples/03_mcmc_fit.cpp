@@ -62,13 +62,14 @@ struct Data {
     return r * r;
   }
 
-  /// JᵀJ and Jᵀr of the residuals at θ (J = ∂f/∂θ / σ): nine fused reductions, no temporary arrays.
+  /// JᵀJ and Jᵀr of the residuals at θ (J = ∂f/∂θ / σ): nine fused reductions over x^a (1-x)^b, which is
+  /// evaluated once (every derivative and the residual share it).
   void normal_equations(const Vec& t, Mat& jtj, Vec& jtr) const {
-    using nabla::exp;
-    const auto f = t[0] * exp(t[1] * logx + t[2] * log1mx) * inv_sigma;  // f/σ
-    const auto dA = exp(t[1] * logx + t[2] * log1mx) * inv_sigma;
+    const auto e = nabla::eval(nabla::exp(t[1] * logx + t[2] * log1mx));
+    const auto f = t[0] * e * inv_sigma;  // f/σ
+    const auto dA = e * inv_sigma;
     const auto da = f * logx, db = f * log1mx;
-    const auto r = residual(t);
+    const auto r = (y - t[0] * e) * inv_sigma;
     jtj[0][0] = nabla::sum(dA * dA);
     jtj[0][1] = nabla::sum(dA * da);
     jtj[0][2] = nabla::sum(dA * db);
@@ -98,10 +99,10 @@ bool inverse(const Mat& m, Mat& inv) {
 /// Levenberg–Marquardt from `start`; returns the maximum-likelihood θ and JᵀJ there.
 Vec max_likelihood(const Data& data, Vec t, Mat& jtj, int& iterations) {
   double lambda = 1e-3, c = data.chi2(t);
+  Vec g;
+  data.normal_equations(t, jtj, g);
   for (iterations = 1; iterations <= 200; ++iterations) {
-    Vec g;
-    data.normal_equations(t, jtj, g);
-    bool improved = false;
+    bool moved = false, converged = false;
     while (lambda < 1e12) {
       Mat damped = jtj, inv;
       for (int i = 0; i < D; ++i) damped[i][i] *= 1.0 + lambda;
@@ -115,15 +116,15 @@ Vec max_likelihood(const Data& data, Vec t, Mat& jtj, int& iterations) {
         t = next;
         c = cn;
         lambda = std::max(lambda / 10, 1e-12);
-        improved = drop > 1e-9 * c;
+        moved = true;
+        converged = !(drop > 1e-9 * c);
         break;
       }
       lambda *= 10;
     }
-    if (!improved) break;
+    if (moved) data.normal_equations(t, jtj, g);  // at the new θ: the next step's system, or the Laplace covariance
+    if (!moved || converged) break;
   }
-  Vec unused;
-  data.normal_equations(t, jtj, unused);
   return t;
 }
 
