@@ -35,20 +35,6 @@ namespace nn = nabla::nn;
 
 namespace {
 
-struct Options {
-  double a = 2.0, k = 1.0;                       // the well
-  double gamma = 1.0, kbt = 1.0, dt = 0.01;      // BAOAB
-  std::size_t steps = 2000000, save_every = 10;  // the long trajectory
-  std::size_t len = 100, copies = 100, stride = 10;
-  double sigma = 0.01;
-  std::vector<double> thresholds;                // empty: terciles of the spreads
-  std::size_t epochs = 200, batch = 128;
-  double lr = 1e-2, val_fraction = 0.2;
-  std::uint64_t seed = 1;
-  std::string out = "out/double_well";
-  bool plots = true;
-};
-
 template <class T, int R>
 std::vector<T> host_vector(const nabla::Array<T, R>& a) {
   auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), a.view());
@@ -103,35 +89,8 @@ int main(int argc, char** argv) {
   nabla::compat::translate_kokkos_args(argc, argv);
   Kokkos::ScopeGuard kokkos(argc, argv);
 
-  Options o;
-  CLI::App app{"Double well end to end: BAOAB trajectory, perturbed ensembles, spread labels, a 2-8-3 classifier.",
-               "01_double_well"};
-  app.add_option("--a", o.a, "well position a (minima at +-a)")->check(CLI::PositiveNumber)->capture_default_str();
-  app.add_option("--k", o.k, "well stiffness k")->check(CLI::PositiveNumber)->capture_default_str();
-  app.add_option("--gamma", o.gamma, "friction")->check(CLI::PositiveNumber)->capture_default_str();
-  app.add_option("--kbt", o.kbt, "temperature kB T")->check(CLI::PositiveNumber)->capture_default_str();
-  app.add_option("--dt", o.dt, "time step")->check(CLI::PositiveNumber)->capture_default_str();
-  app.add_option("--steps", o.steps, "steps of the long trajectory")->check(CLI::PositiveNumber)->capture_default_str();
-  app.add_option("--save-every", o.save_every, "save every k-th step")->check(CLI::PositiveNumber)->capture_default_str();
-  app.add_option("--len", o.len, "steps of each perturbed trajectory")->check(CLI::PositiveNumber)->capture_default_str();
-  app.add_option("--copies", o.copies, "perturbed copies per point (>= 2)")->check(CLI::Range(2, 1 << 20))->capture_default_str();
-  app.add_option("--stride", o.stride, "every st-th saved point seeds an ensemble")->check(CLI::PositiveNumber)->capture_default_str();
-  app.add_option("--sigma", o.sigma, "perturbation standard deviation")->check(CLI::NonNegativeNumber)->capture_default_str();
-  app.add_option("--thresholds", o.thresholds, "two ascending spread thresholds (default: terciles of the spreads)")
-      ->expected(2);
-  app.add_option("--epochs", o.epochs, "training epochs")->check(CLI::PositiveNumber)->capture_default_str();
-  app.add_option("--batch", o.batch, "batch size")->check(CLI::PositiveNumber)->capture_default_str();
-  app.add_option("--lr", o.lr, "Adam learning rate")->check(CLI::PositiveNumber)->capture_default_str();
-  app.add_option("--val-fraction", o.val_fraction, "held-out fraction")->check(CLI::Range(0.01, 0.9))->capture_default_str();
-  app.add_option("--seed", o.seed, "random seed (noise, perturbations, init, shuffles)")->capture_default_str();
-  app.add_option("-o,--out", o.out, "output directory")->capture_default_str();
-  app.add_flag("!--no-plots", o.plots, "skip the PNG plots");
-  if (int rc = nabla::examples::parse(app, argc, argv); rc >= 0) return rc;
-  if (!o.thresholds.empty() && !(o.thresholds[0] < o.thresholds[1])) {
-    std::fprintf(stderr, "01_double_well: error: --thresholds must be ascending, got %g %g (see --help)\n",
-                 o.thresholds[0], o.thresholds[1]);
-    return 2;
-  }
+  nabla::examples::DoubleWellOptions o;
+  if (int rc = nabla::examples::parse(o, argc, argv); rc >= 0) return rc;
 
   try {
     nabla::io::make_directories(o.out);

@@ -17,15 +17,10 @@ int main(int argc, char** argv) {
   Kokkos::ScopeGuard kokkos(argc, argv);
   nabla::mpi::Comm comm;
 
-  CLI::App app{"Heads in N fair coin tosses: a fused random-number reduction per rank plus an MPI sum.",
-               "02_coin_toss"};
-  std::uint64_t tosses = 200000000;
-  std::uint64_t seed = 42;
-  std::string out_dir = "out/coin_toss";
-  app.add_option("-n,--tosses", tosses, "number of tosses in total")->check(CLI::PositiveNumber)->capture_default_str();
-  app.add_option("--seed", seed, "random seed")->capture_default_str();
-  app.add_option("-o,--out", out_dir, "directory for summary.json")->capture_default_str();
-  if (int rc = nabla::examples::parse(app, argc, argv); rc >= 0) return rc;
+  nabla::examples::CoinTossOptions o;
+  if (int rc = nabla::examples::parse(o, argc, argv); rc >= 0) return rc;
+  const std::uint64_t tosses = o.tosses, seed = o.seed;
+  const std::string& out_dir = o.out;
 
   return nabla::mpi::run_or_abort(comm, [&] {
     // This rank's contiguous share of the global stream.

@@ -32,22 +32,12 @@ namespace ns = nabla::sampling;
 
 namespace {
 
-constexpr int D = 3;  // A, a, b
-using Vec = std::array<double, D>;
+using Options = nabla::examples::McmcFitOptions;
+constexpr int D = Options::D;  // A, a, b
+using Vec = Options::Vec;
 using Mat = std::array<Vec, D>;
-const char* const names[D] = {"A", "a", "b"};
+constexpr auto names = Options::names;
 const char* const keys[D] = {"A", "alpha", "beta"};  // metrics.json keys (JSON readers often fold case)
-
-struct Options {
-  Vec truth{5.0, 0.7, 3.0};
-  std::size_t points = 1000000;
-  double sigma = 0.05;
-  std::size_t walkers = 16, steps = 400, burn = 100, thin = 1;
-  Vec lo{0.0, -1.0, 0.0}, hi{100.0, 5.0, 20.0};  // the flat prior's box
-  std::uint64_t seed = 7;
-  std::string out = "out/mcmc_fit";
-  bool resume = false, plots = true, quiet = false;
-};
 
 /// The data and the fused reductions over it.
 struct Data {
@@ -199,38 +189,8 @@ int main(int argc, char** argv) {
   Kokkos::ScopeGuard kokkos(argc, argv);
 
   Options o;
-  CLI::App app{"Bayesian fit of A x^a (1-x)^b to noisy data with ensemble MCMC; the log-likelihood is one fused "
-               "reduction per walker.",
-               "03_mcmc_fit"};
-  app.add_option("--truth", o.truth, "true A a b of the synthetic data")->expected(3)->capture_default_str();
-  app.add_option("-n,--points", o.points, "data points")->check(CLI::Range(std::size_t(10), std::size_t(1) << 34))
-      ->capture_default_str();
-  app.add_option("--sigma", o.sigma, "Gaussian error of every point")->check(CLI::PositiveNumber)->capture_default_str();
-  app.add_option("-w,--walkers", o.walkers, "walkers (>= 2 x 3 parameters)")->check(CLI::Range(6, 1 << 20))
-      ->capture_default_str();
-  app.add_option("-s,--steps", o.steps, "MCMC steps in total (a resumed run continues up to this)")
-      ->check(CLI::PositiveNumber)->capture_default_str();
-  app.add_option("--burn", o.burn, "steps discarded before the posterior summary")->capture_default_str();
-  app.add_option("--thin", o.thin, "keep every k-th step")->check(CLI::PositiveNumber)->capture_default_str();
-  app.add_option("--seed", o.seed, "random seed (data noise and sampler)")->capture_default_str();
-  app.add_option("-o,--out", o.out, "output directory")->capture_default_str();
-  app.add_flag("--resume", o.resume, "continue the chain in <out>/chain.h5 instead of starting afresh");
-  app.add_flag("!--no-plots", o.plots, "skip the PNG plots");
-  app.add_flag("-q,--quiet", o.quiet, "no progress bar");
-  if (int rc = nabla::examples::parse(app, argc, argv); rc >= 0) return rc;
-  auto usage_error = [](const std::string& msg) {
-    std::fprintf(stderr, "03_mcmc_fit: error: %s (see --help)\n", msg.c_str());
-    return 2;
-  };
-  if (o.burn >= o.steps) return usage_error("--burn " + std::to_string(o.burn) + " must be below --steps " +
-                                            std::to_string(o.steps));
-  for (int d = 0; d < D; ++d)
-    if (!(o.truth[d] > o.lo[d] && o.truth[d] < o.hi[d]))
-      return usage_error("--truth: " + std::string(names[d]) + " = " + std::to_string(o.truth[d]) +
-                         " lies outside the prior box (" + std::to_string(o.lo[d]) + ", " + std::to_string(o.hi[d]) + ")");
-  const std::string chain_path = o.out + "/chain.h5";
-  if (o.resume && !std::filesystem::exists(chain_path))
-    return usage_error("--resume: no chain to resume at '" + chain_path + "'");
+  if (int rc = nabla::examples::parse(o, argc, argv); rc >= 0) return rc;
+  const std::string chain_path = o.chain_path();
 
   try {
     nabla::io::make_directories(o.out);

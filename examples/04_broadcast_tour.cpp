@@ -48,13 +48,10 @@ struct Tour {
 int main(int argc, char** argv) {
   nabla::compat::translate_kokkos_args(argc, argv);
   Kokkos::ScopeGuard kokkos(argc, argv);
-  CLI::App app{"A tour of Nabla's fused broadcasting: kernels per step, fused vs unfused, a gradient.",
-               "04_broadcast_tour"};
-  std::size_t n = 4000000;
-  std::string out_dir = "out/broadcast_tour";
-  app.add_option("-n,--n", n, "elements per array")->check(CLI::Range(std::size_t(1), std::size_t(1) << 28))->capture_default_str();
-  app.add_option("-o,--out", out_dir, "directory for summary.json")->capture_default_str();
-  if (int rc = nabla::examples::parse(app, argc, argv); rc >= 0) return rc;
+  nabla::examples::BroadcastTourOptions o;
+  if (int rc = nabla::examples::parse(o, argc, argv); rc >= 0) return rc;
+  const std::size_t n = o.n;
+  const std::string& out_dir = o.out;
 
   using namespace nabla;
   Tour tour;

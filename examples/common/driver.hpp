@@ -1,29 +1,31 @@
 /// \file driver.hpp
-/// \brief What every example driver shares: MPI + Kokkos lifetime, CLI11 parsing with one-line errors and
-/// exit code 2, a JSON summary writer.
+/// \brief What every example driver shares: option parsing with one-line errors and exit code 2, a JSON
+/// summary writer.
 #pragma once
 
 #include <nabla/core.hpp>
 
-#include <CLI/CLI.hpp>
+#include "common/options.hpp"
 
 #include <cstdio>
 #include <map>
 #include <sstream>
 #include <string>
+#include <vector>
 
 namespace nabla {
 namespace examples {
 
-/// Parses options; returns -1 to go on, or the exit code (0 after --help, 2 on a bad option).
-inline int parse(CLI::App& app, int argc, char** argv) {
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp&) {
-    std::printf("%s", app.help().c_str());
+/// Parses the command line into `o`: -1 to go on, or the exit code (0 after --help, 2 after a one-line error).
+template <class Options>
+int parse(Options& o, int argc, char** argv) {
+  const Parsed r = parse_options(o, std::vector<std::string>(argv + 1, argv + argc));
+  if (r.status == Parsed::help) {
+    std::printf("%s", r.text.c_str());
     return 0;
-  } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "%s: error: %s (see --help)\n", app.get_name().c_str(), e.what());
+  }
+  if (r.status == Parsed::error) {
+    std::fprintf(stderr, "%s: error: %s (see --help)\n", Options::name, r.text.c_str());
     return 2;
   }
   return -1;
