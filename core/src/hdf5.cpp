@@ -3,10 +3,13 @@
 
 #include <hdf5.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <functional>
+#include <limits>
 #include <numeric>
 
 namespace nabla {
@@ -100,7 +103,111 @@ std::string dims_str(const Dims& d) {
   return s + (d.size() == 1 ? ",)" : ")");
 }
 
+// Closing a file closes every object still open in it, so an error path can never leave HDF5 ids behind.
+Id file_access() {
+  Id fapl(H5Pcreate(H5P_FILE_ACCESS), H5Pclose);
+  H5Pset_fclose_degree(fapl.get(), H5F_CLOSE_STRONG);
+  return fapl;
+}
+
 std::string object_path(const std::string& name) { return name.empty() ? std::string("/") : name; }
+
+// Datasets written whole carry this attribute: a 64-bit hash of their values, checked on every read. It catches
+// what the file format does not checksum: raw data, and chunk indexes that, corrupted, read as fill values.
+constexpr const char* kChecksum = "nabla_checksum";
+
+// FNV-1a over 64-bit words, then the tail bytes: corruption detection, not cryptography. Streamable: feed
+// blocks whose sizes are multiples of 8, then any tail.
+class Hasher {
+ public:
+  void add(const unsigned char* p, std::size_t bytes) {
+    std::size_t i = 0;
+    for (; i + 8 <= bytes; i += 8) {
+      std::uint64_t w;
+      std::memcpy(&w, p + i, 8);
+      m_h = (m_h ^ w) * 0x100000001b3ull;
+      m_h ^= m_h >> 29;
+    }
+    for (; i < bytes; ++i) m_h = (m_h ^ p[i]) * 0x100000001b3ull;
+    m_bytes += bytes;
+  }
+  std::uint64_t value() const { return m_h ^ m_bytes; }
+
+ private:
+  std::uint64_t m_h = 0xcbf29ce484222325ull;
+  std::uint64_t m_bytes = 0;
+};
+
+std::uint64_t checksum(const void* data, std::size_t bytes) {
+  Hasher h;
+  h.add(static_cast<const unsigned char*>(data), bytes);
+  return h.value();
+}
+
+// Sealed files: a 512-byte user block holding "NABLA-SEALED-HDF5 1\n<hash hex>\n<bytes>\n" for the bytes after it.
+constexpr std::size_t kUserBlock = 512;
+constexpr const char* kSealMagic = "NABLA-SEALED-HDF5 1\n";
+
+// Hash and size of the file's bytes after the user block.
+std::pair<std::uint64_t, std::uint64_t> hash_after_user_block(std::FILE* f) {
+  Hasher h;
+  std::vector<unsigned char> buf(std::size_t(1) << 20);
+  std::fseek(f, long(kUserBlock), SEEK_SET);
+  std::size_t n;
+  while ((n = std::fread(buf.data(), 1, buf.size(), f)) > 0) h.add(buf.data(), n);
+  std::uint64_t bytes = 0;
+  std::fseek(f, 0, SEEK_END);
+  const long end = std::ftell(f);
+  if (end > long(kUserBlock)) bytes = std::uint64_t(end) - kUserBlock;
+  return {h.value(), bytes};
+}
+
+void write_seal(const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "r+b");
+  if (!f) throw IOError(impl::cat("nabla::hdf5: '", path, "': cannot reopen to seal"));
+  const auto [hash, bytes] = hash_after_user_block(f);
+  char seal[kUserBlock] = {};
+  std::snprintf(seal, sizeof seal, "%s%016llx\n%llu\n", kSealMagic, static_cast<unsigned long long>(hash),
+                static_cast<unsigned long long>(bytes));
+  std::fseek(f, 0, SEEK_SET);
+  const bool ok = std::fwrite(seal, 1, sizeof seal, f) == sizeof seal;
+  if (std::fclose(f) != 0 || !ok) throw IOError(impl::cat("nabla::hdf5: '", path, "': cannot write the seal"));
+}
+
+void verify_seal(const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) throw IOError(impl::cat("nabla::hdf5: '", path, "': cannot open for reading"));
+  char seal[kUserBlock + 1] = {};
+  const std::size_t got = std::fread(seal, 1, kUserBlock, f);
+  unsigned long long want_hash = 0, want_bytes = 0;
+  const std::size_t magic = std::strlen(kSealMagic);
+  const bool parsed = got == kUserBlock && std::memcmp(seal, kSealMagic, magic) == 0 &&
+                      std::sscanf(seal + magic, "%16llx\n%llu\n", &want_hash, &want_bytes) == 2;
+  std::pair<std::uint64_t, std::uint64_t> have{0, 0};
+  if (parsed) have = hash_after_user_block(f);
+  std::fclose(f);
+  if (!parsed)
+    throw IOError(impl::cat("nabla::hdf5: '", path, "': not a sealed Nabla file (truncated, modified, or ",
+                            "written by another program)"));
+  if (have.second != want_bytes)
+    throw IOError(impl::cat("nabla::hdf5: '", path, "': ", have.second + kUserBlock, " bytes, the seal says ",
+                            want_bytes + kUserBlock, " (truncated or extended after writing)"));
+  if (have.first != want_hash)
+    throw IOError(impl::cat("nabla::hdf5: '", path, "': the content does not match its seal (corrupted)"));
+}
+
+// Growable datasets: chunks of whole rows up to about 1 MiB, each with a Fletcher-32 checksum that every read
+// verifies; floating-point ones are filled with NaN, so rows whose chunk is lost read as NaN, not as zeros.
+Id checksummed_layout(const std::vector<hsize_t>& chunk_dims_in, std::size_t elem_size) {
+  std::vector<hsize_t> chunk = chunk_dims_in;
+  std::size_t row = elem_size;
+  for (std::size_t i = 1; i < chunk.size(); ++i) row *= std::size_t(chunk[i]);
+  chunk[0] = std::max<hsize_t>(1, std::min<hsize_t>(chunk[0], hsize_t((std::size_t(1) << 20) / std::max<std::size_t>(row, 1))));
+  Id dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
+  H5Pset_chunk(dcpl.get(), int(chunk.size()), chunk.data());
+  H5Pset_fletcher32(dcpl.get());
+  return dcpl;
+}
 
 }  // namespace
 
@@ -145,6 +252,20 @@ struct File::Impl {
     const H5T_class_t c = H5Tget_class(type.get());
     if (c != native_class<T>())
       fail(impl::cat("dataset '", name, "' holds ", class_name(c), " data, expected ", class_name(native_class<T>())));
+  }
+
+  // Checks the kChecksum attribute of `dset` (if it has one and was stored with the element size read).
+  void verify_checksum(hid_t dset, const std::string& name, const void* data, std::size_t bytes,
+                       std::size_t elem_size) const {
+    if (H5Aexists(dset, kChecksum) <= 0) return;
+    Id type(H5Dget_type(dset), H5Tclose);
+    if (H5Tget_size(type.get()) != elem_size) return;  // read with conversion: the stored hash does not apply
+    Id a(H5Aopen(dset, kChecksum, H5P_DEFAULT), H5Aclose);
+    std::uint64_t stored = 0;
+    if (!a.valid() || H5Aread(a.get(), H5T_NATIVE_UINT64, &stored) < 0)
+      fail(impl::cat("cannot read the checksum of dataset '", name, "' (corrupted?)"));
+    if (stored != checksum(data, bytes))
+      fail(impl::cat("dataset '", name, "' does not match its checksum (the file is corrupted)"));
   }
 
   Id create_attribute(const std::string& object, const std::string& attr, hid_t type) {
@@ -197,18 +318,28 @@ struct File::Impl {
 File::File(const std::string& path, Mode mode) : m_impl(std::make_unique<Impl>()), m_path(path) {
   Quiet quiet;
   m_impl->path = path;
-  if (mode == Mode::create) {
-    m_impl->file = Id(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose);
+  if (mode == Mode::create || mode == Mode::create_sealed) {
+    // The 1.8 file format: the superblock, object headers and heaps carry checksums, so most corruption is an
+    // error on open instead of a wrong value (raw data is covered by kChecksum and Fletcher-32, see below).
+    // Not the 1.10 format: its superblock marks a file open for writing, and a file whose writer was killed
+    // could then not be opened again (by Nabla, h5py or emcee) without h5clear.
+    Id fapl = file_access();
+    H5Pset_libver_bounds(fapl.get(), H5F_LIBVER_V18, H5F_LIBVER_V18);
+    Id fcpl(H5Pcreate(H5P_FILE_CREATE), H5Pclose);
+    if (mode == Mode::create_sealed) H5Pset_userblock(fcpl.get(), kUserBlock);
+    m_seal_on_close = mode == Mode::create_sealed;
+    m_impl->file = Id(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, fcpl.get(), fapl.get()), H5Fclose);
     if (!m_impl->file.valid()) m_impl->fail("cannot create the file (directory missing or not writable?)");
     return;
   }
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) m_impl->fail("no such file");
+  if (mode == Mode::read_sealed) verify_seal(path);
+  const bool read_only = mode != Mode::readwrite;
   if (H5Fis_hdf5(path.c_str()) <= 0) m_impl->fail("not an HDF5 file (truncated or corrupted?)");
-  m_impl->file =
-      Id(H5Fopen(path.c_str(), mode == Mode::read ? H5F_ACC_RDONLY : H5F_ACC_RDWR, H5P_DEFAULT), H5Fclose);
+  m_impl->file = Id(H5Fopen(path.c_str(), read_only ? H5F_ACC_RDONLY : H5F_ACC_RDWR, file_access().get()), H5Fclose);
   if (!m_impl->file.valid())
-    m_impl->fail(mode == Mode::read ? "cannot open for reading (truncated or corrupted?)"
+    m_impl->fail(read_only ? "cannot open for reading (truncated or corrupted?)"
                                     : "cannot open for writing (read-only, locked by another process, or corrupted?)");
 }
 
@@ -227,6 +358,8 @@ void File::close() {
     const herr_t rc = H5Fclose(m_impl->file.get());
     m_impl->file = Id();
     if (rc < 0) m_impl->fail("error while closing (disk full?)");
+    if (m_seal_on_close) write_seal(m_impl->path);
+    m_seal_on_close = false;
   }
 }
 
@@ -285,6 +418,11 @@ void File::write(const std::string& name, const std::vector<T>& data, const Dims
   if (!dset.valid()) m_impl->fail(impl::cat("cannot create dataset '", name, "'"));
   if (!data.empty() && H5Dwrite(dset.get(), native_type<T>(), H5S_ALL, H5S_ALL, H5P_DEFAULT, data.data()) < 0)
     m_impl->fail(impl::cat("cannot write dataset '", name, "' (disk full?)"));
+  const std::uint64_t sum = checksum(data.data(), data.size() * sizeof(T));
+  Id aspace(H5Screate(H5S_SCALAR), H5Sclose);
+  Id attr(H5Acreate2(dset.get(), kChecksum, H5T_NATIVE_UINT64, aspace.get(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
+  if (!attr.valid() || H5Awrite(attr.get(), H5T_NATIVE_UINT64, &sum) < 0)
+    m_impl->fail(impl::cat("cannot write the checksum of dataset '", name, "'"));
 }
 
 template <class T>
@@ -296,6 +434,7 @@ std::vector<T> File::read(const std::string& name, Dims* dims) const {
   std::vector<T> out(product(d));
   if (!out.empty() && H5Dread(dset.get(), native_type<T>(), H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()) < 0)
     m_impl->fail(impl::cat("cannot read dataset '", name, "' (truncated or corrupted?)"));
+  m_impl->verify_checksum(dset.get(), name, out.data(), out.size() * sizeof(T), sizeof(T));
   if (dims) *dims = d;
   return out;
 }
@@ -311,8 +450,11 @@ void File::create_growable(const std::string& name, const Dims& row_dims, std::s
     chunk.push_back(r > 0 ? r : 1);
   }
   Id space(H5Screate_simple(int(cur.size()), cur.data(), max.data()), H5Sclose);
-  Id dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
-  H5Pset_chunk(dcpl.get(), int(chunk.size()), chunk.data());
+  Id dcpl = checksummed_layout(chunk, sizeof(T));
+  if (std::is_floating_point<T>::value) {
+    const T nan = std::numeric_limits<T>::quiet_NaN();
+    H5Pset_fill_value(dcpl.get(), native_type<T>(), &nan);
+  }
   Id lcpl = m_impl->lcpl();
   Id dset(H5Dcreate2(m_impl->file.get(), name.c_str(), native_type<T>(), space.get(), lcpl.get(), dcpl.get(),
                      H5P_DEFAULT),
@@ -375,7 +517,7 @@ std::vector<T> File::read_rows(const std::string& name, std::size_t row0, std::s
   Id space(H5Dget_space(dset.get()), H5Sclose);
   Id mem = select_rows(space.get(), d, row0, nrows);
   if (H5Dread(dset.get(), native_type<T>(), mem.get(), space.get(), H5P_DEFAULT, out.data()) < 0)
-    m_impl->fail(impl::cat("cannot read rows of '", name, "' (truncated or corrupted?)"));
+    m_impl->fail(impl::cat("cannot read rows of '", name, "' (truncated, or corrupted: checksum mismatch?)"));
   return out;
 }
 

@@ -18,7 +18,7 @@ namespace impl {
 
 namespace {
 constexpr const char* kFormat = "nabla.nn.checkpoint";
-constexpr std::int64_t kVersion = 1;
+constexpr std::int64_t kVersion = 2;  // 2: sealed (a hash of the whole file in its user block)
 
 std::string dims_str(const std::vector<std::size_t>& d) {
   std::string s = "(";
@@ -36,7 +36,7 @@ void write_checkpoint(const std::string& path, const std::vector<HostTensor<T>>&
 #if NABLA_ENABLE_HDF5
   const std::string tmp = io::temporary_path_for(path);
   try {
-    hdf5::File f(tmp, hdf5::Mode::create);
+    hdf5::File f(tmp, hdf5::Mode::create_sealed);
     for (const auto& t : tensors) f.write(t.name, t.data, t.dims);
     f.set_attribute("/", "format", kFormat);
     f.set_attribute("/", "version", kVersion);
@@ -67,7 +67,7 @@ void read_checkpoint(const std::string& path, std::vector<HostTensor<T>>& tensor
                      bool want_optimizer) {
 #if NABLA_ENABLE_HDF5
   const std::string fn = "nabla::nn::load_checkpoint: '" + path + "'";
-  hdf5::File f(path, hdf5::Mode::read);
+  hdf5::File f(path, hdf5::Mode::read_sealed);
   if (!f.has_attribute("/", "format") || f.attribute_string("/", "format") != kFormat)
     throw IOError(fn + ": not a Nabla nn checkpoint (no root attribute format = '" + kFormat + "')");
   if (f.attribute_int("/", "version") != kVersion)

@@ -8,6 +8,7 @@
 #include <nabla/core/hdf5.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 
@@ -204,14 +205,29 @@ std::vector<double> HDFBackend::read_accepted() const {
   return f.read<double>(m_name + "/accepted");
 }
 
+namespace {
+// Stored positions and log-probabilities are never NaN (a NaN log-probability stops the sampler), so a NaN read
+// back is a row never written or a chunk lost to corruption (growable datasets are NaN-filled).
+std::vector<double> no_nan(std::vector<double> v, const std::string& what, std::size_t first, std::size_t row,
+                           const std::string& where) {
+  for (std::size_t i = 0; i < v.size(); ++i)
+    if (std::isnan(v[i]))
+      throw IOError(nabla::impl::cat("nabla::sampling::HDFBackend: ", where, ": dataset '", what, "' holds NaN at step ",
+                                     first + i / std::max<std::size_t>(row, 1), " (truncated or corrupted)"));
+  return v;
+}
+}  // namespace
+
 std::vector<double> HDFBackend::read_chain(std::size_t first, std::size_t count) const {
   check_schema();
-  return file(false).read_rows<double>(m_name + "/chain", first, count);
+  return no_nan(file(false).read_rows<double>(m_name + "/chain", first, count), "chain", first, m_nwalkers * m_ndim,
+                describe());
 }
 
 std::vector<double> HDFBackend::read_log_prob(std::size_t first, std::size_t count) const {
   check_schema();
-  return file(false).read_rows<double>(m_name + "/log_prob", first, count);
+  return no_nan(file(false).read_rows<double>(m_name + "/log_prob", first, count), "log_prob", first, m_nwalkers,
+                describe());
 }
 
 std::optional<std::uint64_t> HDFBackend::seed() const {

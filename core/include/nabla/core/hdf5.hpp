@@ -29,6 +29,12 @@ enum class Mode {
   read,       ///< existing file, read only
   readwrite,  ///< existing file, read and write
   create,     ///< new file, truncating any old one
+  /// New file for writing once (checkpoints): close() seals it with a hash of its bytes in a 512-byte user
+  /// block (HDF5 and h5py skip it), so any later change to the file is detected before HDF5 parses it.
+  create_sealed,
+  /// Existing sealed file, read only: refused with IOError, before HDF5 reads a byte of it, unless the seal
+  /// matches (HDF5 itself can crash on corrupted metadata it does not checksum, such as string heaps).
+  read_sealed,
 };
 
 /// \brief An open HDF5 file (movable, closes on destruction).
@@ -54,6 +60,8 @@ class File {
   void remove(const std::string& name);
 
   /// Writes a dataset of shape `dims` (replacing one of the same name); data.size() must equal prod(dims).
+  /// It carries a hash of its values (attribute `nabla_checksum`) that read() verifies: a corrupted file is an
+  /// IOError, never wrong values.
   template <class T>
   void write(const std::string& name, const std::vector<T>& data, const Dims& dims);
   /// Reads a whole dataset; `dims`, if given, receives its shape.
@@ -63,7 +71,8 @@ class File {
   Dims dims(const std::string& name) const;
 
   /// Creates a dataset of shape {0, row_dims...} growable along dim 0 (chunked by `chunk_rows` rows), as
-  /// h5py's `maxshape=(None, ...)`.
+  /// h5py's `maxshape=(None, ...)`. Each chunk has a Fletcher-32 checksum; floating-point data is filled
+  /// with NaN, so rows never written (or whose chunk is lost) read as NaN.
   template <class T>
   void create_growable(const std::string& name, const Dims& row_dims, std::size_t chunk_rows = 64);
   /// Sets dim 0 of a growable dataset to `rows`.
@@ -100,6 +109,7 @@ class File {
   struct Impl;
   std::unique_ptr<Impl> m_impl;
   std::string m_path;
+  bool m_seal_on_close = false;
 };
 
 }  // namespace hdf5

@@ -3,8 +3,10 @@
 /// `model/<i>_<kind>/<param>` (e.g. `model/1_dense/weight`, shaped as the matrix reads: out x in),
 /// `optimizer/<i>_<kind>/<param>/<slot>` — and root attributes `format`, `version`, `dtype`, `epoch`,
 /// `rng_key`; the `optimizer` group carries `type`, `steps`, `learning_rate`. Files are written to a
-/// temporary beside the target and renamed over it (never half-written). Loading checks every tensor's
-/// presence and shape before changing anything, and names the first mismatch.
+/// temporary beside the target, sealed (a hash of the whole file in its 512-byte user block, which h5py
+/// skips) and renamed over it: never half-written, and any later change (truncation, corruption, an edit) is
+/// an IOError on load, detected before HDF5 parses the file. Loading checks every tensor's presence and shape
+/// before changing anything, and names the first mismatch.
 #pragma once
 
 #include <nabla/core/array.hpp>
