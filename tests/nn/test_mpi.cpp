@@ -49,6 +49,32 @@ TEST(Distributed, TwoRanksGiveTheWeightsOfOne) {
   EXPECT_EQ(hd.back().val_accuracy, hr.back().val_accuracy);
 }
 
+TEST(Distributed, RanksThatDisagreeOnDataOrOptionsGetAnErrorOnEveryRank) {
+  auto comm = std::make_shared<nn::MpiCollective>();
+  ASSERT_EQ(comm->size(), 2);
+  nn::FitOptions o;
+  o.epochs = 1;
+  o.batch_size = 32;
+  o.verbose = 0;
+  auto expect_error = [&](const nn::Dataset<double>& ds, const nn::FitOptions& fo, const std::string& what) {
+    auto m = net();
+    nn::SGD<double> opt(0.1);
+    nn::Trainer<double> t(m, opt, nn::Loss::cross_entropy, 1, comm);
+    try {
+      t.fit(ds, nullptr, fo);
+      ADD_FAILURE() << "no error for ranks that disagree on the " << what;
+    } catch (const nabla::ValueError& e) {
+      EXPECT_NE(std::string(e.what()).find("ranks disagree on the " + what), std::string::npos) << e.what();
+    }
+  };
+  // Rank 1 holds one sample more (a data set split unevenly by the user).
+  expect_error(nn_test::dataset<double>(nn_test::make_blobs(100 + std::size_t(comm->rank()), 3, 9)), o,
+               "number of training samples");
+  nn::FitOptions other = o;
+  other.batch_size = 32 + std::size_t(comm->rank());
+  expect_error(nn_test::dataset<double>(nn_test::make_blobs(100, 3, 9)), other, "batch size");
+}
+
 TEST(Distributed, OnlyRankZeroWritesCheckpoints) {
   auto comm = std::make_shared<nn::MpiCollective>();
   auto m = net();

@@ -1,14 +1,22 @@
 // Training end to end: XOR, two moons and Gaussian blobs reach >= 99% validation accuracy; the same seed
 // gives bit-identical weights on 1 and 2 threads (a child process with the other thread count); checkpoints
 // round-trip, resume bit-identically, are readable by h5py and refuse a model of another shape.
+#include "common/subprocess.hpp"
 #include "nn_test_util.hpp"
 
 #include <nabla/nn.hpp>
+#if NABLA_ENABLE_HDF5
+#include <nabla/core/hdf5.hpp>
+#endif
 
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <limits>
+#include <random>
 #include <sstream>
 #include <unistd.h>
 
@@ -82,21 +90,70 @@ TEST(Train, ProgressBarAndEpochLines) {
   EXPECT_THROW(t.fit(wrong, nullptr, o), nabla::ShapeError);
 }
 
-TEST(Train, NonFiniteLossNamesEpochAndBatch) {
+TEST(Train, NonFiniteTrainingDataIsRefusedNamingTheSample) {
   auto pts = nn_test::make_blobs(64, 3, 8);
-  pts.x[2 * 40] = std::nan("");  // sample 40: in some batch of epoch 1
+  pts.x[2 * 40 + 1] = std::numeric_limits<double>::infinity();  // feature 1 of sample 40
+  auto m = seed_net<double>();
+  auto before = host(m.named_parameters()[0].second->value);
+  nn::Adam<double> opt(1e-2);
+  nn::Trainer<double> t(m, opt, nn::Loss::cross_entropy, 1);
+  nn::FitOptions o;
+  o.epochs = 1;
+  o.verbose = 0;
+  try {
+    t.fit(nn_test::dataset<double>(pts), nullptr, o);
+    FAIL() << "no error";
+  } catch (const nabla::ValueError& e) {
+    EXPECT_NE(std::string(e.what()).find("the training data hold inf at feature 1 of sample 40"), std::string::npos)
+        << e.what();
+  }
+  auto clean = nn_test::make_blobs(64, 3, 8), bad_val = clean;
+  bad_val.x[7] = std::nan("");  // feature 1 of sample 3
+  const auto val = nn_test::dataset<double>(bad_val);
+  try {
+    t.fit(nn_test::dataset<double>(clean), &val, o);
+    FAIL() << "no error";
+  } catch (const nabla::ValueError& e) {
+    EXPECT_NE(std::string(e.what()).find("the validation data hold nan at feature 1 of sample 3"), std::string::npos)
+        << e.what();
+  }
+  auto after = host(m.named_parameters()[0].second->value);
+  for (std::size_t i = 0; i < before.size(); ++i) EXPECT_EQ(before.data()[i], after.data()[i]) << "trained anyway";
+}
+
+TEST(Train, BadBatchSizeAndTargetShapeAreClearErrors) {
   auto m = seed_net<double>();
   nn::Adam<double> opt(1e-2);
+  nn::Trainer<double> t(m, opt, nn::Loss::cross_entropy, 1);
+  nn::FitOptions o;
+  o.verbose = 0;
+  o.batch_size = 0;
+  const auto ds = nn_test::dataset<double>(nn_test::make_blobs(32, 3, 8));
+  EXPECT_THROW(t.fit(ds, nullptr, o), nabla::ValueError);
+  o.batch_size = 8;
+  try {
+    t.fit(nn_test::dataset<double>(nn_test::make_blobs(32, 4, 8)), nullptr, o);  // 4 classes, 3 outputs
+    FAIL() << "no error";
+  } catch (const nabla::ShapeError& e) {
+    EXPECT_NE(std::string(e.what()).find("outputs but the targets have 4 rows"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Train, NonFiniteLossNamesEpochAndBatch) {
+  // Clean data, a learning rate that makes the weights overflow within the first epoch.
+  auto m = seed_net<double>();
+  nn::SGD<double> opt(1e300);
   nn::Trainer<double> t(m, opt, nn::Loss::cross_entropy, 1);
   nn::FitOptions o;
   o.epochs = 1;
   o.batch_size = 16;
   o.verbose = 0;
   try {
-    t.fit(nn_test::dataset<double>(pts), nullptr, o);
+    t.fit(nn_test::dataset<double>(nn_test::make_blobs(64, 3, 8)), nullptr, o);
     FAIL() << "no error";
   } catch (const nabla::ValueError& e) {
-    EXPECT_NE(std::string(e.what()).find("the loss is nan at epoch 1, batch "), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find(" at epoch 1, batch "), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("the loss is "), std::string::npos) << e.what();
   }
 }
 
@@ -274,6 +331,136 @@ TEST(Checkpoint, AWrongModelOrFileIsAClearErrorAndChangesNothing) {
   EXPECT_THROW(nn::load_checkpoint<float>(path, f, nullptr), nabla::IOError);
   EXPECT_THROW(nn::load_checkpoint<double>(path + ".missing", a, nullptr), nabla::IOError);
   std::remove(path.c_str());
+}
+TEST(Checkpoint, TruncatedCorruptedForeignAndWrongRankFilesAreErrorsNamingTheFile) {
+  namespace fs = std::filesystem;
+  const std::string base = ::testing::TempDir() + "nabla_nn_ckpt_" + std::to_string(getpid());
+  const std::string good = base + "_good.h5";
+  auto m = seed_net<double>();
+  nn::Adam<double> opt(1e-2);
+  nn::save_checkpoint<double>(good, m, &opt, nn::TrainState{});
+  auto loaded = seed_net<double>();
+  loaded.init(nabla::random::key(99));
+  nn::Adam<double> loaded_opt(1e-2);
+  loaded_opt.ensure_state(loaded.trainable_parameters());
+  auto expect_error = [&](const std::string& path, const std::string& needle) {
+    const auto before = state_of(loaded, loaded_opt);
+    try {
+      nn::load_checkpoint<double>(path, loaded, &loaded_opt);
+      ADD_FAILURE() << "no error for " << path;
+    } catch (const std::invalid_argument& e) {  // ShapeError, ValueError
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
+    } catch (const nabla::IOError& e) {
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
+    }
+    EXPECT_EQ(state_of(loaded, loaded_opt), before) << "a failed load changed the model: " << path;
+  };
+  // Truncated: every cut of the file (a kill during a non-atomic copy) is refused.
+  const auto size = fs::file_size(good);
+  for (std::uintmax_t cut : {std::uintmax_t(0), std::uintmax_t(7), size / 4, size / 2, size - 1}) {
+    const std::string path = base + "_cut" + std::to_string(cut) + ".h5";
+    fs::copy_file(good, path, fs::copy_options::overwrite_existing);
+    fs::resize_file(path, cut);
+    expect_error(path, "");
+    std::remove(path.c_str());
+  }
+  // Corrupted: one flipped byte anywhere (metadata or tensor values) is caught by HDF5's checksums. Flip a
+  // byte every 61 bytes through the whole file, one copy per position.
+  std::ifstream in(good, std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  int flips = 0;
+  for (std::size_t pos = 0; pos < bytes.size(); pos += 61) {
+    std::string bad = bytes;
+    bad[pos] = char(bad[pos] ^ 0x5a);
+    const std::string path = base + "_flip.h5";
+    std::ofstream(path, std::ios::binary) << bad;
+    try {
+      nn::load_checkpoint<double>(path, loaded, &loaded_opt);
+      // A flip in unused space (free space, padding) changes nothing that is read: then the load must be exact.
+      auto fresh = seed_net<double>();
+      nn::Adam<double> fresh_opt(1e-2);
+      nn::load_checkpoint<double>(good, fresh, &fresh_opt);
+      EXPECT_EQ(state_of(loaded, loaded_opt), state_of(fresh, fresh_opt)) << "a flip at byte " << pos << " loaded wrong values";
+      nn::load_checkpoint<double>(good, loaded, &loaded_opt);
+    } catch (const std::exception& e) {
+      EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
+      ++flips;
+    }
+    std::remove(path.c_str());
+  }
+  EXPECT_GT(flips, 0);
+  // Foreign: an HDF5 file from elsewhere (unsealed); a sealed one that is not a checkpoint; a sealed checkpoint
+  // whose first tensor has the wrong rank.
+  const std::string foreign = base + "_foreign.h5";
+  {
+    nabla::hdf5::File f(foreign, nabla::hdf5::Mode::create);
+    f.write<double>("data", {1, 2, 3}, {3});
+  }
+  expect_error(foreign, "not a sealed Nabla file");
+  {
+    nabla::hdf5::File f(foreign, nabla::hdf5::Mode::create_sealed);
+    f.write<double>("data", {1, 2, 3}, {3});
+    f.close();
+  }
+  expect_error(foreign, "not a Nabla nn checkpoint");
+  const std::string rank = base + "_rank.h5";
+  {
+    nabla::hdf5::File in(good, nabla::hdf5::Mode::read_sealed), f(rank, nabla::hdf5::Mode::create_sealed);
+    for (const char* a : {"format", "dtype"}) f.set_attribute("/", a, in.attribute_string("/", a));
+    for (const char* a : {"version", "epoch", "rng_key"}) f.set_attribute("/", a, in.attribute_int("/", a));
+    f.create_group("optimizer");
+    f.set_attribute("optimizer", "type", in.attribute_string("optimizer", "type"));
+    f.write<double>("model/1_dense/weight", std::vector<double>(16, 0.5), {16});
+    f.close();
+  }
+  expect_error(rank, "'model/1_dense/weight' has shape (16,) in the file but (8, 2) in the model");
+  for (const auto& p : {good, foreign, rank}) std::remove(p.c_str());
+}
+// SIGKILL at random points (mid-batch, mid-checkpoint-write, between epochs), resuming from the last checkpoint
+// after each kill: the final weights and optimizer state equal those of an uninterrupted run, bit for bit.
+// Each kill waits for 1-3 epoch lines of the child, then a random fraction of the epoch time it measured, so
+// the kill lands anywhere in the next epoch or its checkpoint write however loaded the machine is.
+TEST(Checkpoint, KillAtRandomPointsAndResumeIsBitIdentical) {
+  const std::string base = ::testing::TempDir() + "nabla_nn_kill_" + std::to_string(getpid());
+  const std::string exe = NABLA_NN_TRAIN_HELPER, epochs = "12";
+  const std::string ref_ckpt = base + "_ref.h5", ref_dump = base + "_ref.txt";
+  const std::string ckpt = base + "_resumed.h5", dump = base + "_resumed.txt";
+  for (const auto& p : {ref_ckpt, ref_dump, ckpt, dump}) std::remove(p.c_str());
+  std::string out;
+  ASSERT_TRUE(nabla_test::finish(nabla_test::spawn({exe, ref_ckpt, epochs, ref_dump}), &out)) << out;
+  const unsigned seed = std::random_device{}();
+  std::mt19937 rng(seed);
+  int killed = 0;
+  for (int k = 0; k < 4; ++k) {
+    const auto child = nabla_test::spawn({exe, ckpt, epochs, dump});
+    ASSERT_GT(child.pid, 0);
+    const int lines = std::uniform_int_distribution<int>(1, 3)(rng);
+    Kokkos::Timer timer;
+    double epoch_seconds = 0;
+    std::string line;
+    for (int l = 0; l < lines && !(line = nabla_test::read_line(child.out)).empty(); ++l) {
+      epoch_seconds = timer.seconds();
+      timer.reset();
+    }
+    const double delay = std::uniform_real_distribution<double>(0, 1.2 * epoch_seconds)(rng);
+    ::usleep(useconds_t(delay * 1e6));
+    killed += nabla_test::kill_now(child);
+    std::int64_t epoch = -1;
+    if (std::filesystem::exists(ckpt)) epoch = nabla::hdf5::File(ckpt, nabla::hdf5::Mode::read).attribute_int("/", "epoch");
+    std::cout << "[ killed ] " << delay << " s after '" << line << "' (epochs take " << epoch_seconds
+              << " s; seeded " << seed << "): checkpoint at epoch " << epoch << "\n";
+  }
+  EXPECT_GT(killed, 0) << "every run finished before its kill";
+  ASSERT_TRUE(nabla_test::finish(nabla_test::spawn({exe, ckpt, epochs, dump}), &out)) << out;
+  std::ifstream a(ref_dump), b(dump);
+  std::stringstream sa, sb;
+  sa << a.rdbuf();
+  sb << b.rdbuf();
+  EXPECT_NE(sa.str().find("epoch 12\n"), std::string::npos);
+  EXPECT_TRUE(sa.str() == sb.str()) << "weights or optimizer state differ after resuming (seeded " << seed << ")";
+  for (const auto& p : {ref_ckpt, ref_dump, ckpt, dump}) std::remove(p.c_str());
 }
 #else
 TEST(Checkpoint, WithoutHdf5SavingIsAClearError) {

@@ -1,6 +1,7 @@
 // HDF5 chains in emcee's layout: read back by emcee itself (skipped if /usr/bin/python3 lacks emcee/h5py),
 // statistics against emcee on the same target, SIGKILL-and-resume bit identity, and clear errors for corrupted,
 // truncated and wrong-schema files.
+#include "common/subprocess.hpp"
 #include "targets.hpp"
 
 #include <nabla/core/hdf5.hpp>
@@ -11,14 +12,9 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <signal.h>
-#include <spawn.h>
 #include <sstream>
 #include <string>
-#include <sys/wait.h>
 #include <unistd.h>
-
-extern char** environ;
 
 namespace ns = nabla::sampling;
 namespace fs = std::filesystem;
@@ -85,61 +81,19 @@ std::shared_ptr<ns::HDFBackend> sample_to_file(const std::string& path, std::siz
   return b;
 }
 
-// posix_spawn of the resume helper, stdout to a pipe; returns the pid and the read end.
-pid_t spawn_helper(const std::string& path, std::size_t total, std::size_t pause_at, int& read_fd) {
-  int fds[2];
-  if (::pipe(fds) != 0) return -1;
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
-  posix_spawn_file_actions_addclose(&fa, fds[0]);
-  const std::string exe = NABLA_SAMPLING_RESUME_HELPER, t = std::to_string(total), p = std::to_string(pause_at);
-  std::vector<char*> argv{const_cast<char*>(exe.c_str()), const_cast<char*>(path.c_str()), const_cast<char*>(t.c_str()),
-                          const_cast<char*>(p.c_str()), nullptr};
-  pid_t pid = -1;
-  const int rc = posix_spawn(&pid, exe.c_str(), &fa, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  ::close(fds[1]);
-  if (rc != 0) {
-    ::close(fds[0]);
-    return -1;
-  }
-  read_fd = fds[0];
-  return pid;
-}
-
-std::string read_line(int fd) {
-  std::string s;
-  char c;
-  while (::read(fd, &c, 1) == 1 && c != '\n') s += c;
-  return s;
+nabla_test::Child spawn_helper(const std::string& path, std::size_t total, std::size_t pause_at) {
+  return nabla_test::spawn({NABLA_SAMPLING_RESUME_HELPER, path, std::to_string(total), std::to_string(pause_at)});
 }
 
 // Runs the helper to completion; true on exit code 0.
-bool run_helper(const std::string& path, std::size_t total) {
-  int fd = -1;
-  const pid_t pid = spawn_helper(path, total, 0, fd);
-  if (pid < 0) return false;
-  std::string line, all;
-  while (!(line = read_line(fd)).empty()) all += line;
-  ::close(fd);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
-}
+bool run_helper(const std::string& path, std::size_t total) { return nabla_test::finish(spawn_helper(path, total, 0)); }
 
 // Starts the helper, waits until it has stored `pause_at` steps, and SIGKILLs it.
 void run_and_kill(const std::string& path, std::size_t total, std::size_t pause_at) {
-  int fd = -1;
-  const pid_t pid = spawn_helper(path, total, pause_at, fd);
-  ASSERT_GT(pid, 0) << "cannot start " << NABLA_SAMPLING_RESUME_HELPER;
-  const std::string line = read_line(fd);
-  EXPECT_EQ(line, "paused " + std::to_string(pause_at));
-  ::kill(pid, SIGKILL);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  ::close(fd);
-  EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+  const auto child = spawn_helper(path, total, pause_at);
+  ASSERT_GT(child.pid, 0);
+  EXPECT_EQ(nabla_test::read_line(child.out), "paused " + std::to_string(pause_at));
+  EXPECT_TRUE(nabla_test::kill_now(child));
 }
 
 }  // namespace
@@ -286,14 +240,10 @@ TEST(SamplingChains, KillAtArbitraryTimesAndResume) {
   const std::size_t total = 6000;
   ASSERT_TRUE(run_helper(ref, total));
   for (int delay_ms : {120, 260, 410, 530}) {
-    int fd = -1;
-    const pid_t pid = spawn_helper(res, total, 0, fd);
-    ASSERT_GT(pid, 0);
+    const auto child = spawn_helper(res, total, 0);
+    ASSERT_GT(child.pid, 0);
     ::usleep(useconds_t(delay_ms) * 1000);
-    ::kill(pid, SIGKILL);
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    ::close(fd);
+    nabla_test::kill_now(child);
     std::error_code ec;
     if (fs::exists(res, ec))
       std::cout << "[ killed ] after " << delay_ms << " ms at iteration "

@@ -53,6 +53,40 @@ void gather_columns(const Array<T, 2>& src, const Kokkos::View<const std::int64_
                        GatherColumns<T>{src.view(), dst.view(), idx, rows});
 }
 
+/// The first (sample-major) position of a NaN or infinity in `a`, or SIZE_MAX; one reduction kernel.
+template <class T>
+std::size_t first_non_finite(const Array<T, 2>& a) {
+  const auto v = a.view();
+  const std::size_t rows = v.extent(0);
+  std::size_t first = SIZE_MAX;
+  Kokkos::parallel_reduce(
+      "nabla::nn::check_finite",
+      Kokkos::RangePolicy<Kokkos::DefaultExecutionSpace, Kokkos::IndexType<std::size_t>>(0, v.extent(1)),
+      KOKKOS_LAMBDA(std::size_t j, std::size_t & m) {
+        for (std::size_t i = 0; i < rows; ++i) {
+          const T d = v(i, j) - v(i, j);  // NaN exactly when v(i, j) is NaN or infinite
+          if (!(d == T(0)) && j * rows + i < m) m = j * rows + i;
+        }
+      },
+      Kokkos::Min<std::size_t>(first));
+  return first;
+}
+
+/// Throws ValueError naming the sample and feature of the first non-finite feature or target in `ds`.
+template <class T>
+void check_finite(const Dataset<T>& ds, const char* fn, const char* which) {
+  for (const auto* a : {&ds.x, &ds.y}) {
+    const std::size_t at = first_non_finite(*a);
+    if (at == SIZE_MAX) continue;
+    const std::size_t rows = a->extent(0), i = at % rows, j = at / rows;
+    T value;
+    Kokkos::deep_copy(value, Kokkos::subview(a->view(), i, j));
+    throw ValueError(::nabla::impl::cat("nabla::nn::", fn, ": the ", which, " data hold ", value, " at ",
+                                        a == &ds.x ? "feature " : "target ", i, " of sample ", j,
+                                        " (0-based); clean or impute it first"));
+  }
+}
+
 inline void check_dataset_shapes(std::size_t nx, std::size_t ny, const char* fn) {
   if (nx != ny)
     throw ShapeError(::nabla::impl::cat("nabla::nn::", fn, ": features have ", nx, " samples (columns) but targets ",

@@ -121,6 +121,15 @@ class Trainer {
       throw ShapeError(::nabla::impl::cat("nabla::nn::Trainer::fit: the model maps ", train.features(),
                                           " features to ", m_model.output_features(train.features()),
                                           " outputs but the targets have ", train.targets(), " rows"));
+    impl::check_finite(train, "Trainer::fit", "training");
+    if (val) impl::check_finite(*val, "Trainer::fit", "validation");
+    if (distributed()) {  // a rank with other data or another model would sum gradients of different things
+      m_comm->check_same(train.size(), "Trainer::fit", "number of training samples");
+      m_comm->check_same(train.features(), "Trainer::fit", "number of features");
+      m_comm->check_same(m_model.num_trainable(), "Trainer::fit", "number of trainable parameters");
+      m_comm->check_same(options.batch_size, "Trainer::fit", "batch size");
+      m_comm->check_same(options.epochs, "Trainer::fit", "number of epochs");
+    }
     const int nranks = m_comm ? m_comm->size() : 1;
     if (distributed() && options.batch_size < std::size_t(nranks))
       throw ValueError(::nabla::impl::cat("nabla::nn::Trainer::fit: batch size ", options.batch_size, " < ", nranks,
