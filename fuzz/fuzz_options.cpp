@@ -1,0 +1,36 @@
+/// \file fuzz_options.cpp
+/// \brief Fuzz target: the example drivers' command lines (the same parse_options the drivers call).
+/// The first byte picks the driver; the rest, split at NUL bytes, is argv without the program name.
+#include <common/options.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace ex = nabla::examples;
+
+template <class Options>
+void parse(const std::vector<std::string>& args) {
+  Options o;
+  const ex::Parsed r = ex::parse_options(o, args);
+  if (r.status == ex::Parsed::error && r.text.empty()) __builtin_trap();  // every error says what is wrong
+}
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  if (size < 1) return 0;
+  std::vector<std::string> args(1);
+  for (std::size_t i = 1; i < size; ++i) {
+    if (data[i] == 0)
+      args.emplace_back();
+    else
+      args.back() += char(data[i]);
+  }
+  switch (data[0] % 5) {
+    case 0: parse<ex::DoubleWellOptions>(args); break;
+    case 1: parse<ex::CoinTossOptions>(args); break;
+    case 2: parse<ex::McmcFitOptions>(args); break;
+    case 3: parse<ex::BroadcastTourOptions>(args); break;
+    default: parse<ex::TrainCsvOptions>(args); break;
+  }
+  return 0;
+}
