@@ -46,6 +46,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libopenmpi-dev openmpi-bin libhdf5-dev librandom123-dev libopenblas-openmp-dev libcli11-dev
   libeigen3-dev libtorch-dev python3-numpy python3-emcee python3-h5py gnuplot-nox
+  clang-14 libclang-rt-14-dev libomp-14-dev
 )
 if [ "$do_apt" = 1 ]; then
   step "packages"

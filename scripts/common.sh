@@ -9,13 +9,15 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 _nabla_t0=$(date +%s)
 phase() { echo "[nabla $(($(date +%s) - _nabla_t0))s] == $*" >&2; }
 
-# bootstrap_and_configure BUILD_DIR [cmake options...]: dependencies, then a configured build tree.
+# bootstrap_and_configure BUILD_DIR [cmake options...]: dependencies (bootstrap.sh with $NABLA_BOOTSTRAP_ARGS),
+# then a configured build tree.
 bootstrap_and_configure() {
   local build=$1
   shift
   phase "bootstrap"
   local prefix
-  prefix=$("$NABLA_ROOT/scripts/bootstrap.sh")
+  # shellcheck disable=SC2086  # NABLA_BOOTSTRAP_ARGS holds several words (e.g. "--debug-bounds")
+  prefix=$("$NABLA_ROOT/scripts/bootstrap.sh" ${NABLA_BOOTSTRAP_ARGS:-})
   phase "configure ($build)"
   mkdir -p "$build"
   cmake -S "$NABLA_ROOT" -B "$build" -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_BUILD_TYPE=Release \
