@@ -196,16 +196,16 @@ void verify_seal(const std::string& path) {
     throw IOError(impl::cat("nabla::hdf5: '", path, "': the content does not match its seal (corrupted)"));
 }
 
-// Growable datasets: chunks of whole rows up to about 1 MiB, each with a Fletcher-32 checksum that every read
-// verifies; floating-point ones are filled with NaN, so rows whose chunk is lost read as NaN, not as zeros.
-Id checksummed_layout(const std::vector<hsize_t>& chunk_dims_in, std::size_t elem_size) {
+// Growable datasets: chunks of whole rows up to about 1 MiB, filled with NaN when floating-point, so rows whose
+// chunk is lost (a corrupted chunk index) read as NaN, not as zeros. No per-chunk checksum: a chunk is rewritten
+// in place as rows are added, and a write torn by a kill would make its committed rows unreadable.
+Id growable_layout(const std::vector<hsize_t>& chunk_dims_in, std::size_t elem_size) {
   std::vector<hsize_t> chunk = chunk_dims_in;
   std::size_t row = elem_size;
   for (std::size_t i = 1; i < chunk.size(); ++i) row *= std::size_t(chunk[i]);
   chunk[0] = std::max<hsize_t>(1, std::min<hsize_t>(chunk[0], hsize_t((std::size_t(1) << 20) / std::max<std::size_t>(row, 1))));
   Id dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
   H5Pset_chunk(dcpl.get(), int(chunk.size()), chunk.data());
-  H5Pset_fletcher32(dcpl.get());
   return dcpl;
 }
 
@@ -320,7 +320,7 @@ File::File(const std::string& path, Mode mode) : m_impl(std::make_unique<Impl>()
   m_impl->path = path;
   if (mode == Mode::create || mode == Mode::create_sealed) {
     // The 1.8 file format: the superblock, object headers and heaps carry checksums, so most corruption is an
-    // error on open instead of a wrong value (raw data is covered by kChecksum and Fletcher-32, see below).
+    // error on open instead of a wrong value (datasets written whole also carry kChecksum, see below).
     // Not the 1.10 format: its superblock marks a file open for writing, and a file whose writer was killed
     // could then not be opened again (by Nabla, h5py or emcee) without h5clear.
     Id fapl = file_access();
@@ -450,7 +450,7 @@ void File::create_growable(const std::string& name, const Dims& row_dims, std::s
     chunk.push_back(r > 0 ? r : 1);
   }
   Id space(H5Screate_simple(int(cur.size()), cur.data(), max.data()), H5Sclose);
-  Id dcpl = checksummed_layout(chunk, sizeof(T));
+  Id dcpl = growable_layout(chunk, sizeof(T));
   if (std::is_floating_point<T>::value) {
     const T nan = std::numeric_limits<T>::quiet_NaN();
     H5Pset_fill_value(dcpl.get(), native_type<T>(), &nan);
@@ -517,7 +517,7 @@ std::vector<T> File::read_rows(const std::string& name, std::size_t row0, std::s
   Id space(H5Dget_space(dset.get()), H5Sclose);
   Id mem = select_rows(space.get(), d, row0, nrows);
   if (H5Dread(dset.get(), native_type<T>(), mem.get(), space.get(), H5P_DEFAULT, out.data()) < 0)
-    m_impl->fail(impl::cat("cannot read rows of '", name, "' (truncated, or corrupted: checksum mismatch?)"));
+    m_impl->fail(impl::cat("cannot read rows of '", name, "' (truncated or corrupted?)"));
   return out;
 }
 

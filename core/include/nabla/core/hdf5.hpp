@@ -71,8 +71,9 @@ class File {
   Dims dims(const std::string& name) const;
 
   /// Creates a dataset of shape {0, row_dims...} growable along dim 0 (chunked by `chunk_rows` rows), as
-  /// h5py's `maxshape=(None, ...)`. Each chunk has a Fletcher-32 checksum; floating-point data is filled
-  /// with NaN, so rows never written (or whose chunk is lost) read as NaN.
+  /// h5py's `maxshape=(None, ...)`. Floating-point data is filled with NaN, so rows never written (or whose
+  /// chunk is lost) read as NaN. No checksum: chunks are rewritten in place, and a torn write must not make
+  /// the rows already committed unreadable.
   template <class T>
   void create_growable(const std::string& name, const Dims& row_dims, std::size_t chunk_rows = 64);
   /// Sets dim 0 of a growable dataset to `rows`.
