@@ -39,27 +39,18 @@ int main(int argc, char** argv) {
     t.fit(nn_test::dataset<float>(nn_test::make_blobs(3000, 3, 5)), nullptr, o);
     std::ostringstream os;
     os << "epoch " << t.state().epoch << "\n";
-    auto named = m.named_parameters();
-    for (auto& [name, p] : named) {
-      auto h = nn_test::host(p->value);
-      os << name;
+    auto bits_line = [&os](const std::string& label, const nabla::Array<float, 2>& a) {
+      auto h = nn_test::host(a);
+      os << label;
       for (std::size_t i = 0; i < h.size(); ++i) {
         std::uint32_t bits;
         std::memcpy(&bits, h.data() + i, 4);
         os << ' ' << bits;
       }
       os << '\n';
-    }
-    for (std::size_t k = 0; k < opt.num_state(); ++k) {
-      auto h = nn_test::host(opt.state(k / 2, k % 2));
-      os << "state " << k;
-      for (std::size_t i = 0; i < h.size(); ++i) {
-        std::uint32_t bits;
-        std::memcpy(&bits, h.data() + i, 4);
-        os << ' ' << bits;
-      }
-      os << '\n';
-    }
+    };
+    for (auto& [name, p] : m.named_parameters()) bits_line(name, p->value);
+    for (std::size_t k = 0; k < opt.num_state(); ++k) bits_line("state " + std::to_string(k), opt.state(k / 2, k % 2));
     nabla::io::write_file_atomic(dump, os.str());
   } catch (const std::exception& e) {
     std::cerr << "train_helper: " << e.what() << "\n";
