@@ -186,6 +186,30 @@ TEST(Tape, OneForwardAndOneBackwardKernelPerBroadcastNode) {
   EXPECT_TRUE(close(nabla_test::host(s.value())(), want, 1e-12));
 }
 
+// Ten distinct inputs: more than one Dual chunk (8 directions), so the backward runs one kernel per chunk.
+TEST(Tape, MoreInputsThanOneDualChunk) {
+  auto f = [](auto a, auto b, auto c, auto d, auto e, auto g, auto h, auto p, auto q, auto r) {
+    return ad::sum(a * b + c * ad::sin(d) + e / (g + 3.0) + h * p * q - ad::exp(r) * a);
+  };
+  std::vector<nabla::Array<double, 1>> x;
+  for (unsigned s = 0; s < 10; ++s) x.push_back(rvec(17, 40 + s));
+  check_gradients(f, 1e-7, 1e-9, x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7], x[8], x[9]);
+  // Through a broadcast node too (its backward, not the fused sum's), and three inputs (a width of 4).
+  auto node = [](auto a, auto b, auto c, auto d, auto e, auto g, auto h, auto p, auto q, auto r) {
+    return ad::sum(ad::eval(a * b + c * ad::sin(d) + e / (g + 3.0) + h * p * q - ad::exp(r) * a) * a);
+  };
+  check_gradients(node, 1e-7, 1e-9, x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7], x[8], x[9]);
+  check_gradients([](auto a, auto b, auto c) { return ad::sum(a * b * ad::cos(c)); }, 1e-7, 1e-9, x[0], x[1], x[2]);
+
+  ad::Tape tape;
+  std::vector<ad::Var<double, 1>> v;
+  for (const auto& xi : x) v.push_back(tape.variable(xi));
+  auto s = f(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9]);
+  nabla::tools::KernelCounter k;
+  tape.backward(s);
+  EXPECT_EQ(count_label(k, "nabla::ad::sum::forward_backward"), 2u) << "directions 0-7, then 8-9";
+}
+
 TEST(Tape, ASumReadBeforeBackwardRunsForwardAndBackwardSeparately) {
   auto a = rvec(100, 31);
   ad::Tape tape;

@@ -155,6 +155,7 @@ struct Targets {
   Kokkos::Array<T*, K> ptr;
   Kokkos::Array<int, K> add;  // 1: add into the target, 0: overwrite it
   Kokkos::Array<Strides<N>, K> stride;
+  int count;  // directions in use: the kernel's width K is rounded up to a power of two
 
   // Branch-free on the element (a select, not a jump), so the compiler may vectorise across elements;
   // buffers are written through column-major output strides like any other target.
@@ -175,7 +176,8 @@ struct MixedBackward {
     const Index<N> i = ::nabla::impl::unravel<true, N>(lin, ext);
     const auto r = k.at(i);
     const T g = adj_out[lin];
-    for (int v = 0; v < K; ++v) t.put(v, i, g * r.grad[v]);
+    for (int v = 0; v < K; ++v)
+      if (v < t.count) t.put(v, i, g * r.grad[v]);
   }
 };
 
@@ -190,7 +192,8 @@ struct FusedSumBackward {
     const Index<N> i = ::nabla::impl::unravel<true, N>(lin, ext);
     const auto r = k.at(i);
     acc += r.val;
-    for (int v = 0; v < K; ++v) t.put(v, i, r.grad[v]);
+    for (int v = 0; v < K; ++v)
+      if (v < t.count) t.put(v, i, r.grad[v]);
   }
 };
 
@@ -205,7 +208,8 @@ struct ScalarSeedBackward {
     const Index<N> i = ::nabla::impl::unravel<true, N>(lin, ext);
     const auto r = k.at(i);
     const T g = seed[0];
-    for (int v = 0; v < K; ++v) t.put(v, i, g * r.grad[v]);
+    for (int v = 0; v < K; ++v)
+      if (v < t.count) t.put(v, i, g * r.grad[v]);
   }
 };
 
@@ -304,15 +308,26 @@ struct Plan {
 
   int directions() const { return int(ptr.size()); }
 
+  /// The targets of directions [first, first + K) that exist.
   template <int K>
-  Targets<T, N, K> targets() const {
+  Targets<T, N, K> targets(int first) const {
     Targets<T, N, K> t{};
-    for (int d = 0; d < K; ++d) {
-      t.ptr[d] = ptr[d];
-      t.add[d] = mode[d] == int(Mode::add);
-      t.stride[d] = stride[d];
+    t.count = std::min(K, directions() - first);
+    for (int d = 0; d < t.count; ++d) {
+      t.ptr[d] = ptr[first + d];
+      t.add[d] = mode[first + d] == int(Mode::add);
+      t.stride[d] = stride[first + d];
     }
     return t;
+  }
+
+  /// Each leaf's direction within the chunk [first, first + K), -1 outside it.
+  template <int K>
+  std::vector<int> chunk_dirs(int first) const {
+    std::vector<int> out(dirs.size());
+    for (std::size_t l = 0; l < dirs.size(); ++l)
+      out[l] = dirs[l] >= first && dirs[l] < first + K ? dirs[l] - first : -1;
+    return out;
   }
 
   void reduce(const Shape<N>& out) const {
@@ -324,27 +339,39 @@ struct Plan {
   }
 };
 
-/// Calls fn(std::integral_constant<int, K>) for the runtime k in [1, Kmax]: kernels are compiled for
-/// every width up to the number of leaves, and run at the number of distinct differentiated inputs.
-template <int Kmax, class Fn>
+/// The widest Dual a backward kernel is compiled for. More distinct inputs are differentiated in chunks of
+/// this many directions, one kernel per chunk (ForwardDiff's chunk mode): the code per kernel stays bounded
+/// however many leaves an expression has.
+constexpr int kMaxDualWidth = 8;
+
+constexpr int pow2_at_least(int k) { return k <= 1 ? 1 : 2 * pow2_at_least((k + 1) / 2); }
+
+/// Calls fn(std::integral_constant<int, W>) for the smallest compiled width W >= k, or the widest one: widths
+/// are the powers of two up to min(kMaxDualWidth, Kmax rounded up), so an expression of L leaves compiles
+/// log2(L) + 1 kernels of each kind rather than L.
+template <int Kmax, int W = 1, class Fn>
 void with_width(int k, Fn&& fn) {
-  if constexpr (Kmax >= 1) {
-    if (k == Kmax) fn(std::integral_constant<int, Kmax>{});
-    else with_width<Kmax - 1>(k, fn);
-  }
+  constexpr int widest = std::min(kMaxDualWidth, pow2_at_least(Kmax));
+  if constexpr (W >= widest) fn(std::integral_constant<int, widest>{});
+  else if (k <= W) fn(std::integral_constant<int, W>{});
+  else with_width<Kmax, 2 * W>(k, fn);
 }
 
 using Policy1 = Kokkos::RangePolicy<Kokkos::DefaultExecutionSpace, Kokkos::IndexType<std::size_t>>;
 
-/// Plans the differentiation of `e` over `out`, then calls launch(K-constant, dual kernel form, targets)
-/// at the width of the plan, then runs the buffer reductions: the shape of every reverse step below.
+/// Plans the differentiation of `e` over `out`, then calls launch(K-constant, dual kernel form, targets,
+/// chunk) for each chunk of K directions (one chunk unless the expression has more than kMaxDualWidth
+/// distinct inputs), then runs the buffer reductions: the shape of every reverse step below.
 template <class T, class E, int N, class Launch>
 void with_dual_kernel(Tape& tape, const E& e, const Shape<N>& out, Launch&& launch) {
   const Plan<T, N> plan(tape, e, out);
   with_width<var_count<E>::value>(plan.directions(), [&](auto kc) {
     constexpr int K = decltype(kc)::value;
-    int next = 0;
-    launch(kc, instantiate_dual<K>(e, out, plan.dirs.data(), next), plan.template targets<K>());
+    for (int first = 0, chunk = 0; first < std::max(1, plan.directions()); first += K, ++chunk) {
+      const std::vector<int> dirs = plan.template chunk_dirs<K>(first);
+      int next = 0;
+      launch(kc, instantiate_dual<K>(e, out, dirs.data(), next), plan.template targets<K>(first), chunk);
+    }
   });
   plan.reduce(out);
 }
@@ -353,7 +380,7 @@ void with_dual_kernel(Tape& tape, const E& e, const Shape<N>& out, Launch&& laun
 template <class E, int N, class T>
 void broadcast_backward(Tape& tape, const E& e, const Shape<N>& out, const T* adj_out) {
   if (shape_size(out) == 0) return;
-  with_dual_kernel<T>(tape, e, out, [&](auto kc, const auto& dk, const auto& t) {
+  with_dual_kernel<T>(tape, e, out, [&](auto kc, const auto& dk, const auto& t, int) {
     static const std::string label("nabla::ad::broadcast::backward");
     Kokkos::parallel_for(label, Policy1(0, shape_size(out)),
                          MixedBackward<T, N, decltype(kc)::value, std::decay_t<decltype(dk)>>{dk, adj_out, out, t});
@@ -364,7 +391,7 @@ void broadcast_backward(Tape& tape, const E& e, const Shape<N>& out, const T* ad
 template <class E, int N, class T>
 void sum_backward(Tape& tape, const E& e, const Shape<N>& out, const T* seed) {
   if (shape_size(out) == 0) return;
-  with_dual_kernel<T>(tape, e, out, [&](auto kc, const auto& dk, const auto& t) {
+  with_dual_kernel<T>(tape, e, out, [&](auto kc, const auto& dk, const auto& t, int) {
     static const std::string label("nabla::ad::sum::backward");
     Kokkos::parallel_for(label, Policy1(0, shape_size(out)),
                          ScalarSeedBackward<T, N, decltype(kc)::value, std::decay_t<decltype(dk)>>{dk, seed, out, t});
@@ -377,11 +404,16 @@ void sum_fused(Tape& tape, const E& e, const Shape<N>& out, const Array<T, 0>& y
   using Mem = DefaultMemorySpace;
   const ::nabla::impl::Reducer<::nabla::impl::SumOp, T, Mem> reducer{
       Kokkos::View<T, Mem, Kokkos::MemoryUnmanaged>(y.data()), false};
-  with_dual_kernel<T>(tape, e, out, [&](auto kc, const auto& dk, const auto& t) {
+  with_dual_kernel<T>(tape, e, out, [&](auto kc, const auto& dk, const auto& t, int chunk) {
     static const std::string label("nabla::ad::sum::forward_backward");
-    Kokkos::parallel_reduce(label, Policy1(0, shape_size(out)),
-                            FusedSumBackward<T, N, decltype(kc)::value, std::decay_t<decltype(dk)>>{dk, out, t},
-                            reducer);
+    using Kernel = FusedSumBackward<T, N, decltype(kc)::value, std::decay_t<decltype(dk)>>;
+    if (chunk == 0) {
+      Kokkos::parallel_reduce(label, Policy1(0, shape_size(out)), Kernel{dk, out, t}, reducer);
+    } else {  // the value is in y already: later chunks only add their partials
+      const Array<T, 0> discard = tape.allocate<T, 0>(Shape<0>{}, false);
+      Kokkos::parallel_reduce(label, Policy1(0, shape_size(out)), Kernel{dk, out, t},
+                              decltype(reducer){Kokkos::View<T, Mem, Kokkos::MemoryUnmanaged>(discard.data()), false});
+    }
   });
 }
 
