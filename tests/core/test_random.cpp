@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 using nabla_test::host;
 namespace rnd = nabla::random;
@@ -118,6 +119,39 @@ TEST(Random, KolmogorovSmirnovNormal) {
   }
   // Critical value at alpha = 0.001: 1.95 / sqrt(n).
   EXPECT_LT(d, 1.95 / std::sqrt(double(n)));
+}
+
+// The normal transform's own log and sin/cos (bit-identical on every backend) against long double libm.
+TEST(Random, NormalTransformMatchesLibm) {
+  const long double two_pi = 6.283185307179586476925286766559005768L;
+  const double eps = std::numeric_limits<double>::epsilon();
+  for (int bits : {24, 32, 33, 53}) {  // float and double normals, sampling's 32-bit pairs
+    const std::uint64_t full = std::uint64_t(1) << bits;
+    std::vector<std::uint64_t> ns = {1, 2, 3, full / 8 - 1, full / 8, full / 8 + 1, full / 4, full / 2 - 1,
+                                     full / 2, full / 2 + 1, 3 * full / 8, 3 * full / 4, full - 2, full - 1};
+    for (std::uint64_t i = 0; i < 200000; ++i) ns.push_back(rnd::impl::bits53(
+        rnd::bits(rnd::key(8), i)[0], rnd::bits(rnd::key(8), i)[1]) >> (53 - bits));
+    for (std::uint64_t n : ns) {
+      if (n == 0) continue;
+      const long double ratio = (long double)n / (long double)full;
+      const double want_log = double(std::log(ratio));
+      const double got_log = rnd::impl::log_ratio(n, bits);
+      ASSERT_LE(std::abs(got_log - want_log), 2 * eps * std::abs(want_log)) << "log(" << n << "/2^" << bits << ")";
+      double s, c;
+      rnd::impl::sincos_turns(n % full, bits, s, c);
+      ASSERT_LE(std::abs(s - double(std::sin(two_pi * ratio))), 2 * eps) << "sin(2 pi " << n << "/2^" << bits << ")";
+      ASSERT_LE(std::abs(c - double(std::cos(two_pi * ratio))), 2 * eps) << "cos(2 pi " << n << "/2^" << bits << ")";
+    }
+  }
+}
+
+TEST(Random, LogOfAnyPositiveDouble) {  // the stretch move's log z and log u
+  const double eps = std::numeric_limits<double>::epsilon();
+  for (int i = 1; i <= 100000; ++i) {
+    const double x = double(i) / 7919.0 * (i % 3 ? 1.0 : 1e-9) * (i % 5 ? 1.0 : 1e12);
+    ASSERT_LE(std::abs(rnd::impl::log_scaled(x, 0) - double(std::log((long double)x))), 2 * eps * std::abs(std::log(x)))
+        << x;
+  }
 }
 
 TEST(Random, FusedCoinTossCount) {

@@ -55,19 +55,111 @@ inline Key split(const Key& key, std::uint64_t i) {
 }
 
 namespace impl {
-KOKKOS_INLINE_FUNCTION double u01_double(std::uint32_t hi, std::uint32_t lo) {
-  // 53 random bits -> [0, 1)
-  return double((std::uint64_t(hi) << 21) ^ (lo >> 11)) * (1.0 / 9007199254740992.0);
+/// The 53 random bits of a double uniform and the 24 of a float one.
+KOKKOS_INLINE_FUNCTION std::uint64_t bits53(std::uint32_t hi, std::uint32_t lo) {
+  return (std::uint64_t(hi) << 21) ^ (lo >> 11);
 }
-KOKKOS_INLINE_FUNCTION float u01_float(std::uint32_t w) { return float(w >> 8) * (1.0f / 16777216.0f); }
+KOKKOS_INLINE_FUNCTION std::uint64_t bits24(std::uint32_t w) { return w >> 8; }
+KOKKOS_INLINE_FUNCTION double u01_double(std::uint32_t hi, std::uint32_t lo) {
+  return double(bits53(hi, lo)) * (1.0 / 9007199254740992.0);  // [0, 1), exact
+}
+KOKKOS_INLINE_FUNCTION float u01_float(std::uint32_t w) { return float(bits24(w)) * (1.0f / 16777216.0f); }
 
-template <class T>
-KOKKOS_INLINE_FUNCTION void box_muller(T u1, T u2, T& z0, T& z1) {
-  // u1 in [0,1) -> 1-u1 in (0,1], so the log is finite.
-  const T r = compat::kmath::sqrt(T(-2) * compat::kmath::log(T(1) - u1));
-  const T t = T(6.283185307179586476925286766559) * u2;
-  z0 = r * compat::kmath::cos(t);
-  z1 = r * compat::kmath::sin(t);
+// The normal transform must round alike on every backend, so it uses neither the backends' log/sin/cos
+// (CUDA's differ from glibc's in the last bit) nor a * b + c that a compiler may contract into an FMA (nvcc
+// and hipcc do by default): products and sums go through these, everything else is exact by construction.
+KOKKOS_INLINE_FUNCTION double mul_rn(double a, double b) {
+#if defined(__CUDA_ARCH__) || defined(__HIP_DEVICE_COMPILE__)
+  return __dmul_rn(a, b);
+#else
+  return a * b;
+#endif
+}
+KOKKOS_INLINE_FUNCTION double add_rn(double a, double b) {
+#if defined(__CUDA_ARCH__) || defined(__HIP_DEVICE_COMPILE__)
+  return __dadd_rn(a, b);
+#else
+  return a + b;
+#endif
+}
+
+KOKKOS_INLINE_FUNCTION double sub_rn(double a, double b) { return add_rn(a, -b); }
+
+/// log(x * 2^scale) for a positive normal double x: the exponent split off exactly, then fdlibm's log
+/// kernel for the mantissa (within 1 ulp). Branch-free: the comparisons are on random data.
+KOKKOS_INLINE_FUNCTION double log_scaled(double x, int scale) {
+  union {
+    double d;
+    std::uint64_t i;
+  } pun;  // type punning through a union: supported by GCC, Clang and nvcc (Kokkos 3.4 has no bit_cast)
+  pun.d = x;
+  int e = int(pun.i >> 52) - 1023 + scale;
+  pun.i = (pun.i & 0x000fffffffffffffull) | 0x3ff0000000000000ull;  // mantissa in [1, 2)
+  double m = pun.d;
+  const int big = m > 1.4142135623730951;  // m in [sqrt(1/2), sqrt(2)): halve it, bump e
+  m = mul_rn(m, 1.0 - 0.5 * double(big));  // exact
+  e += big;
+  const double f = m - 1.0, s = f / (2.0 + f), z = mul_rn(s, s), w = mul_rn(z, z);  // f exact
+  const double t1 =
+      mul_rn(w, add_rn(3.999999999940941908e-01,
+                       mul_rn(w, add_rn(2.222219843214978396e-01, mul_rn(w, 1.531383769920937332e-01)))));
+  const double t2 = mul_rn(
+      z, add_rn(6.666666666666735130e-01,
+                mul_rn(w, add_rn(2.857142874366239149e-01,
+                                 mul_rn(w, add_rn(1.818357216161805012e-01, mul_rn(w, 1.479819860511658591e-01)))))));
+  const double hfsq = mul_rn(0.5 * f, f);
+  // e ln2 with ln 2 split (fdlibm's): e * ln2_hi is exact for |e| < 2^20.
+  const double de = double(e);
+  return add_rn(mul_rn(de, 6.93147180369123816490e-01),
+                sub_rn(f, sub_rn(hfsq, add_rn(mul_rn(s, add_rn(hfsq, add_rn(t2, t1))),
+                                              mul_rn(de, 1.90821492927058770002e-10)))));
+}
+
+/// log(n / 2^bits) for 1 <= n <= 2^bits, bits <= 53 (n converts exactly).
+KOKKOS_INLINE_FUNCTION double log_ratio(std::uint64_t n, int bits) { return log_scaled(double(n), -bits); }
+
+/// sin and cos of 2 pi n / 2^bits for 0 <= n < 2^bits, bits <= 53: the nearest quarter turn from the integer
+/// (no argument-reduction error), then fdlibm's sin and cos kernels rewritten in g, the remaining fraction of
+/// a quarter turn (|g| <= 1/2). Within 1 ulp; branch-free.
+KOKKOS_INLINE_FUNCTION void sincos_turns(std::uint64_t n, int bits, double& sin_out, double& cos_out) {
+  const int qb = bits - 2;
+  const std::uint64_t q = (n + (std::uint64_t(1) << (qb - 1))) >> qb;  // nearest quarter turn, 0..4
+  const double g = double(std::int64_t(n) - std::int64_t(q << qb)) * (1.0 / double(std::uint64_t(1) << qb));
+  const double z = mul_rn(g, g);
+  // sin(pi/2 g) = g (S0 + S1 z + ... + S6 z^6), cos(pi/2 g) = 1 + C1 z + ... + C7 z^7
+  double ps = 5.634704113884751e-08;
+  ps = add_rn(mul_rn(ps, z), -3.598649570240692e-06);
+  ps = add_rn(mul_rn(ps, z), 0.00016044115266738095);
+  ps = add_rn(mul_rn(ps, z), -0.0046817541326259334);
+  ps = add_rn(mul_rn(ps, z), 0.07969262624606334);
+  ps = add_rn(mul_rn(ps, z), -0.645964097506245);
+  ps = add_rn(mul_rn(ps, z), 1.5707963267948966);
+  double pc = -6.32474667886607e-09;
+  pc = add_rn(mul_rn(pc, z), 4.710641505803502e-07);
+  pc = add_rn(mul_rn(pc, z), -2.520203791691774e-05);
+  pc = add_rn(mul_rn(pc, z), 0.0009192602743905533);
+  pc = add_rn(mul_rn(pc, z), -0.02086348076333076);
+  pc = add_rn(mul_rn(pc, z), 0.25366950790104764);
+  pc = add_rn(mul_rn(pc, z), -1.2337005501361697);
+  pc = add_rn(mul_rn(pc, z), 1.0);
+  const double sg = mul_rn(g, ps);
+  // Quarter turn k: (sin, cos) = (sg, pc), (pc, -sg), (-sg, -pc), (-pc, sg), selected by exact products with
+  // 0, 1 and -1 (a branch on random data would mispredict or diverge).
+  const int k = int(q & 3u);
+  const double swap = double(k & 1), keep = 1.0 - swap;
+  const double ss = 1.0 - double(k & 2), sc = 1.0 - 2.0 * double(((k + 1) >> 1) & 1);
+  sin_out = ss * (keep * sg + swap * pc);
+  cos_out = sc * (keep * pc + swap * sg);
+}
+
+/// Box-Muller from integers: radius uniform r / 2^rbits in (0, 1], angle uniform a / 2^abits in [0, 1):
+/// sqrt(-2 log(radius)) (cos, sin)(2 pi angle), in double for float streams too.
+KOKKOS_INLINE_FUNCTION void box_muller(std::uint64_t r, int rbits, std::uint64_t a, int abits, double& z0, double& z1) {
+  const double rho = compat::kmath::sqrt(-2.0 * log_ratio(r, rbits));  // IEEE sqrt: exact rounding everywhere
+  double s, c;
+  sincos_turns(a, abits, s, c);
+  z0 = mul_rn(rho, c);
+  z1 = mul_rn(rho, s);
 }
 }  // namespace impl
 
@@ -97,11 +189,16 @@ struct NormalDist {
   template <class T>
   KOKKOS_INLINE_FUNCTION static void block(const Key& key, std::uint64_t b, T* out) {
     const Block w = bits(key, b, 1u);
+    double z[4];
     if constexpr (sizeof(T) == 8) {
-      impl::box_muller(impl::u01_double(w[0], w[1]), impl::u01_double(w[2], w[3]), out[0], out[1]);
+      // 1 - u1 in (0, 1]: the log is finite.
+      impl::box_muller((std::uint64_t(1) << 53) - impl::bits53(w[0], w[1]), 53, impl::bits53(w[2], w[3]), 53, z[0], z[1]);
+      out[0] = z[0];
+      out[1] = z[1];
     } else {
-      impl::box_muller(impl::u01_float(w[0]), impl::u01_float(w[1]), out[0], out[1]);
-      impl::box_muller(impl::u01_float(w[2]), impl::u01_float(w[3]), out[2], out[3]);
+      impl::box_muller((1u << 24) - impl::bits24(w[0]), 24, impl::bits24(w[1]), 24, z[0], z[1]);
+      impl::box_muller((1u << 24) - impl::bits24(w[2]), 24, impl::bits24(w[3]), 24, z[2], z[3]);
+      for (int j = 0; j < 4; ++j) out[j] = T(z[j]);
     }
   }
 };

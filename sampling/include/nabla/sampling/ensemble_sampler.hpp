@@ -124,7 +124,7 @@ KOKKOS_INLINE_FUNCTION void propose(const SplitArgs& s, std::size_t i, double& f
     const double z = r * r / s.a;
     const std::size_t c = 2 * std::size_t(below(b[1], s.ncomp)) + (1 - s.k);
     for (std::size_t d = 0; d < ndim; ++d) s.q(i, d) = s.x(c, d) - (s.x(c, d) - s.x(w, d)) * z;
-    factor = double(ndim - 1) * fast_log(z);
+    factor = double(ndim - 1) * random::impl::log_scaled(z, 0);
     u = (double(b[2]) + 0.5) * two32;  // accept() takes its log only when it matters
   } else {
     std::size_t c1 = 3 * std::size_t(below(b[0], s.n1)) + (s.k + 1) % 3;
@@ -148,7 +148,7 @@ KOKKOS_INLINE_FUNCTION void propose(const SplitArgs& s, std::size_t i, double& f
 KOKKOS_INLINE_FUNCTION void accept(const SplitArgs& s, std::size_t i, double lq, double factor, double u) {
   const std::size_t w = s.nsplits * i + s.k;
   const double diff = factor + lq - s.lp(w);
-  const bool yes = diff >= 0.0 || diff > fast_log(u);
+  const bool yes = diff >= 0.0 || diff > random::impl::log_scaled(u, 0);
   if (yes) {
     for (std::size_t d = 0; d < s.x.extent(1); ++d) s.x(w, d) = s.q(i, d);
     s.lp(w) = lq;
