@@ -48,6 +48,8 @@ packages=(
   libeigen3-dev libtorch-dev python3-numpy python3-emcee python3-h5py gnuplot-nox
   clang-14 libclang-rt-14-dev libomp-14-dev
 )
+# HIP: Debian's ROCm 5.2 compiler, runtime and device libraries (~350 MB), only when asked for.
+[ "$backend" = hip ] && packages+=(hipcc libamdhip64-dev rocm-device-libs)
 if [ "$do_apt" = 1 ]; then
   step "packages"
   missing=()
@@ -156,7 +158,11 @@ for p in $patches; do log "applying $(basename "$p")"; patch -s -d "$work/kokkos
 
 cxx=()
 [ "$backend" = cuda ] && cxx=(-DCMAKE_CXX_COMPILER="$work/kokkos-src/bin/nvcc_wrapper")
-[ "$backend" = hip ] && cxx=(-DCMAKE_CXX_COMPILER=hipcc)
+if [ "$backend" = hip ]; then
+  cxx=(-DCMAKE_CXX_COMPILER=hipcc)
+  # Without a GPU, hipcc's agent enumerator prints tracebacks; name the target instead.
+  export HCC_AMDGPU_TARGET=${HCC_AMDGPU_TARGET:-$(echo "$arch" | sed 's/^VEGA908$/gfx908/; s/^VEGA90A$/gfx90a/; s/^VEGA906$/gfx906/; s/^VEGA900$/gfx900/')}
+fi
 
 step "configure kokkos ($backend)"
 cmake -S "$work/kokkos-src" -B "$work/kokkos" -DCMAKE_INSTALL_PREFIX="$prefix" "${cxx[@]}" "${launcher[@]}" \

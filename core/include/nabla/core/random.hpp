@@ -13,6 +13,10 @@
 #if (defined(__CUDACC__) || defined(__HIPCC__)) && !defined(R123_CUDA_DEVICE)
 #define R123_CUDA_DEVICE __host__ __device__
 #endif
+// Under HIP (clang), Random123's SSE overloads are host-only and clash with the __host__ __device__ ones.
+#if defined(__HIPCC__) && !defined(R123_USE_SSE)
+#define R123_USE_SSE 0
+#endif
 #include <Random123/philox.h>
 
 #include <cstdint>
@@ -68,17 +72,26 @@ KOKKOS_INLINE_FUNCTION float u01_float(std::uint32_t w) { return float(bits24(w)
 // The normal transform must round alike on every backend, so it uses neither the backends' log/sin/cos
 // (CUDA's differ from glibc's in the last bit) nor a * b + c that a compiler may contract into an FMA (nvcc
 // and hipcc do by default): products and sums go through these, everything else is exact by construction.
+// (HIP's __dmul_rn is a plain a * b, so clang, HIP's compiler, gets the pragma that its default
+// -ffp-contract=fast-honor-pragmas honours. GCC fuses only for targets with FMA, and only if the user turns
+// NABLA_FP_CONTRACT on.)
 KOKKOS_INLINE_FUNCTION double mul_rn(double a, double b) {
-#if defined(__CUDA_ARCH__) || defined(__HIP_DEVICE_COMPILE__)
+#if defined(__CUDA_ARCH__)
   return __dmul_rn(a, b);
 #else
+#if defined(__clang__)
+#pragma clang fp contract(off)
+#endif
   return a * b;
 #endif
 }
 KOKKOS_INLINE_FUNCTION double add_rn(double a, double b) {
-#if defined(__CUDA_ARCH__) || defined(__HIP_DEVICE_COMPILE__)
+#if defined(__CUDA_ARCH__)
   return __dadd_rn(a, b);
 #else
+#if defined(__clang__)
+#pragma clang fp contract(off)
+#endif
   return a + b;
 #endif
 }
