@@ -5,6 +5,8 @@ export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-5G}
 # Hits across clones at different paths: paths under the checkout are hashed relative to it.
 export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$NABLA_ROOT}
 export CCACHE_NOHASHDIR=${CCACHE_NOHASHDIR:-true}
+# CPU builds use -march=native, which ccache hashes as written: key the cache by what it means on this machine.
+export CCACHE_NAMESPACE=${CCACHE_NAMESPACE:-cpu-$(c++ -march=native -### -x c++ -c /dev/null 2>&1 | grep -o -- ' -m[a-z0-9=-]*' | cksum | cut -d' ' -f1)}
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 _nabla_t0=$(date +%s)
 phase() { echo "[nabla $(($(date +%s) - _nabla_t0))s] == $*" >&2; }
