@@ -147,6 +147,40 @@ TEST(Random, NormalTransformMatchesLibm) {
   }
 }
 
+// The lane-wise Philox that CPUs vectorise, against Random123 itself.
+TEST(Random, LaneWisePhiloxEqualsRandom123) {
+  constexpr int L = 8;
+  for (std::uint64_t t = 0; t < 2000; ++t) {
+    std::uint32_t k0[L], k1[L], out[4][L];
+    for (int l = 0; l < L; ++l) {
+      const rnd::Block r = rnd::bits(rnd::key(t), std::uint64_t(l), 3u);
+      k0[l] = r[0];
+      k1[l] = t % 7 ? r[1] : 0xffffffffu;  // a saturated key word too
+    }
+    const std::uint64_t counter = t % 3 ? t * 0x9E3779B97F4A7C15ull : ~std::uint64_t(0);
+    const std::uint32_t domain = std::uint32_t(t % 5);
+    rnd::bits_lanes<L>(k0, k1, counter, domain, out);
+    for (int l = 0; l < L; ++l) {
+      const rnd::Block want = rnd::bits(rnd::Key{k0[l], k1[l]}, counter, domain);
+      for (int j = 0; j < 4; ++j) ASSERT_EQ(out[j][l], want[j]) << "trial " << t << " lane " << l << " word " << j;
+    }
+  }
+}
+
+// The normal transform's integer -> double conversion (a bit trick on CPUs) against the plain conversion, up to
+// the +-2^50 it is used for.
+TEST(Random, SmallIntegersConvertExactly) {
+  const std::int64_t big = std::int64_t(1) << 50;
+  std::vector<std::int64_t> vs = {0, 1, -1, 2, -2, big, -big, big - 1, -big + 1, big / 3, -big / 3};
+  for (std::uint64_t i = 0; i < 100000; ++i) {
+    const rnd::Block b = rnd::bits(rnd::key(9), i);
+    const std::int64_t m = std::int64_t(rnd::impl::bits53(b[0], b[1]) >> (3 + i % 50));  // below 2^50, all scales
+    vs.push_back(b[2] & 1u ? m : -m);
+  }
+  for (std::int64_t v : vs) ASSERT_EQ(rnd::impl::to_double(v, 50), double(v)) << v;
+  for (std::int64_t v : {std::int64_t(1) << 53, -(std::int64_t(1) << 53) + 1}) ASSERT_EQ(rnd::impl::to_double(v, 53), double(v));
+}
+
 TEST(Random, LogOfAnyPositiveDouble) {  // the stretch move's log z and log u
   const double eps = std::numeric_limits<double>::epsilon();
   for (int i = 1; i <= 100000; ++i) {

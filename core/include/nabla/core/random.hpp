@@ -19,6 +19,14 @@
 #endif
 #include <Random123/philox.h>
 
+/// Marks a loop over independent lanes (walkers, elements) that CPUs should vectorise whatever their cost
+/// model says: the random transforms below are branch- and call-free so that they can. Empty on GPUs.
+#if defined(_OPENMP) && !defined(__CUDA_ARCH__) && !defined(__HIP_DEVICE_COMPILE__)
+#define NABLA_SIMD _Pragma("omp simd")
+#else
+#define NABLA_SIMD
+#endif
+
 #include <cstdint>
 
 namespace nabla {
@@ -41,6 +49,42 @@ KOKKOS_INLINE_FUNCTION Block bits(const Key& key, std::uint64_t counter, std::ui
   const r123::Philox4x32::key_type k = {{key.k0, key.k1}};
   const auto r = rng(c, k);
   return Block{{r[0], r[1], r[2], r[3]}};
+}
+
+/// \brief bits() of L keys at one counter: out[j][l] = bits(Key{k0[l], k1[l]}, counter, domain)[j].
+/// Philox4x32-10 written lane by lane, because Random123's code, called per lane, does not vectorise across
+/// lanes; the tests check it against Random123 bit for bit.
+template <int L>
+KOKKOS_INLINE_FUNCTION void bits_lanes(const std::uint32_t* k0, const std::uint32_t* k1, std::uint64_t counter,
+                                       std::uint32_t domain, std::uint32_t (*out)[L]) {
+  std::uint32_t c0[L], c1[L], c2[L], c3[L], a[L], b[L];
+  for (int l = 0; l < L; ++l) {
+    c0[l] = std::uint32_t(counter);
+    c1[l] = std::uint32_t(counter >> 32);
+    c2[l] = domain;
+    c3[l] = 0x6e61626cu;  // as in bits()
+    a[l] = k0[l];
+    b[l] = k1[l];
+  }
+  for (int r = 0; r < 10; ++r) {
+    NABLA_SIMD
+    for (int l = 0; l < L; ++l) {
+      const std::uint64_t p0 = std::uint64_t(0xD2511F53u) * c0[l], p1 = std::uint64_t(0xCD9E8D57u) * c2[l];
+      const std::uint32_t n0 = std::uint32_t(p1 >> 32) ^ c1[l] ^ a[l], n2 = std::uint32_t(p0 >> 32) ^ c3[l] ^ b[l];
+      c0[l] = n0;
+      c1[l] = std::uint32_t(p1);
+      c2[l] = n2;
+      c3[l] = std::uint32_t(p0);
+      a[l] += 0x9E3779B9u;  // the Weyl key schedule
+      b[l] += 0xBB67AE85u;
+    }
+  }
+  for (int l = 0; l < L; ++l) {
+    out[0][l] = c0[l];
+    out[1][l] = c1[l];
+    out[2][l] = c2[l];
+    out[3][l] = c3[l];
+  }
 }
 
 /// The key for an integer seed.
@@ -128,8 +172,28 @@ KOKKOS_INLINE_FUNCTION double log_scaled(double x, int scale) {
                                               mul_rn(de, 1.90821492927058770002e-10)))));
 }
 
+/// double(v), exactly, for |v| < 2^51 (`bits` bounds |v| by 2^bits): CPUs without AVX-512 have no vector
+/// instruction for int64 -> double, so on the host small values go through the exponent of 1.5 * 2^52.
+KOKKOS_INLINE_FUNCTION double to_double(std::int64_t v, int bits) {
+#if defined(__CUDA_ARCH__) || defined(__HIP_DEVICE_COMPILE__)
+  (void)bits;
+  return double(v);
+#else
+  if (bits > 50) return double(v);
+  union {
+    double d;
+    std::uint64_t i;
+  } pun;
+  pun.d = 6755399441055744.0;  // 1.5 * 2^52: its ulp is 1, so adding v to its bits adds v to its value
+  pun.i += std::uint64_t(v);
+  return pun.d - 6755399441055744.0;
+#endif
+}
+
 /// log(n / 2^bits) for 1 <= n <= 2^bits, bits <= 53 (n converts exactly).
-KOKKOS_INLINE_FUNCTION double log_ratio(std::uint64_t n, int bits) { return log_scaled(double(n), -bits); }
+KOKKOS_INLINE_FUNCTION double log_ratio(std::uint64_t n, int bits) {
+  return log_scaled(to_double(std::int64_t(n), bits), -bits);
+}
 
 /// sin and cos of 2 pi n / 2^bits for 0 <= n < 2^bits, bits <= 53: the nearest quarter turn from the integer
 /// (no argument-reduction error), then fdlibm's sin and cos kernels rewritten in g, the remaining fraction of
@@ -137,7 +201,7 @@ KOKKOS_INLINE_FUNCTION double log_ratio(std::uint64_t n, int bits) { return log_
 KOKKOS_INLINE_FUNCTION void sincos_turns(std::uint64_t n, int bits, double& sin_out, double& cos_out) {
   const int qb = bits - 2;
   const std::uint64_t q = (n + (std::uint64_t(1) << (qb - 1))) >> qb;  // nearest quarter turn, 0..4
-  const double g = double(std::int64_t(n) - std::int64_t(q << qb)) * (1.0 / double(std::uint64_t(1) << qb));
+  const double g = to_double(std::int64_t(n) - std::int64_t(q << qb), bits) * (1.0 / double(std::uint64_t(1) << qb));
   const double z = mul_rn(g, g);
   // sin(pi/2 g) = g (S0 + S1 z + ... + S6 z^6), cos(pi/2 g) = 1 + C1 z + ... + C7 z^7
   double ps = 5.634704113884751e-08;
