@@ -99,6 +99,26 @@ TEST(SamplingLangevin, NormalGenerator) {
   EXPECT_NEAR(m4 / N, 3.0, 5 * std::sqrt(96 / N));
 }
 
+// The lane-wise generator the BAOAB kernel uses on CPUs gives each lane exactly its own stream's normals.
+TEST(SamplingLangevin, LaneWiseNormalsEqualNormal4) {
+  constexpr int L = 8;
+  std::uint32_t k0[L], k1[L];
+  for (int l = 0; l < L; ++l) {
+    const auto k = nabla::random::fold_in(nabla::random::key(5), std::uint64_t(l));
+    k0[l] = k.k0;
+    k1[l] = k.k1;
+  }
+  for (std::uint64_t b = 0; b < 20000; b += 7) {
+    double lanes[4][L];
+    ns::normal4_lanes<L>(k0, k1, b, lanes);
+    for (int l = 0; l < L; ++l) {
+      double z[4];
+      ns::normal4(nabla::random::Key{k0[l], k1[l]}, b, z);
+      for (int j = 0; j < 4; ++j) ASSERT_EQ(lanes[j][l], z[j]) << "block " << b << " lane " << l;
+    }
+  }
+}
+
 TEST(SamplingLangevin, RejectsBadParameters) {
   const ns::DoubleWell dw;
   auto expect_error = [&](ns::BAOABParams p, const std::string& name) {

@@ -32,14 +32,33 @@ KOKKOS_INLINE_FUNCTION std::uint64_t below(std::uint32_t w, std::uint64_t n) {
 
 }  // namespace impl
 
+namespace impl {
+/// Four normals from one Philox block: radius uniforms (w + 1/2) / 2^32 in (0, 1), so the log is finite;
+/// angle uniforms w / 2^32.
+KOKKOS_INLINE_FUNCTION void box_muller4(std::uint32_t w0, std::uint32_t w1, std::uint32_t w2, std::uint32_t w3,
+                                        double& z0, double& z1, double& z2, double& z3) {
+  random::impl::box_muller(2 * std::uint64_t(w0) + 1, 33, w1, 32, z0, z1);
+  random::impl::box_muller(2 * std::uint64_t(w2) + 1, 33, w3, 32, z2, z3);
+}
+}  // namespace impl
+
 /// \brief Standard normals 4b .. 4b+3 of the stream `key` (one Philox4x32-10 call, domain 2): the module's
 /// generator for Langevin noise and perturbations. Usable on the host and in kernels.
 KOKKOS_INLINE_FUNCTION void normal4(const random::Key& key, std::uint64_t b, double* out) {
   const random::Block w = random::bits(key, b, 2u);
-  for (int j = 0; j < 2; ++j) {
-    // Radius uniform (w + 1/2) / 2^32 in (0, 1), so the log is finite; angle uniform w / 2^32.
-    random::impl::box_muller(2 * std::uint64_t(w[2 * j]) + 1, 33, w[2 * j + 1], 32, out[2 * j], out[2 * j + 1]);
-  }
+  impl::box_muller4(w[0], w[1], w[2], w[3], out[0], out[1], out[2], out[3]);
+}
+
+/// \brief normal4 for L streams at once, lane l keyed (k0[l], k1[l]): out[j][l] is normal 4b + j of lane l.
+/// The same numbers as normal4, laid out so that CPUs compute the lanes in vector registers.
+template <int L>
+KOKKOS_INLINE_FUNCTION void normal4_lanes(const std::uint32_t* k0, const std::uint32_t* k1, std::uint64_t b,
+                                          double (*out)[L]) {
+  std::uint32_t w[4][L];
+  random::bits_lanes<L>(k0, k1, b, 2u, w);
+  NABLA_SIMD
+  for (int l = 0; l < L; ++l)
+    impl::box_muller4(w[0][l], w[1][l], w[2][l], w[3][l], out[0][l], out[1][l], out[2][l], out[3][l]);
 }
 
 /// \brief Standard normal number i of the stream `key` (computes its whole block of 4).
