@@ -112,35 +112,57 @@ struct SplitArgs {
   double sigma, g0;    // DE jitter and stretch of the difference vector
 };
 
-/// Writes the proposal of sub-ensemble walker i into q(i, :) and returns its log factor and its uniform u in (0, 1).
-KOKKOS_INLINE_FUNCTION void propose(const SplitArgs& s, std::size_t i, double& factor, double& u) {
-  const std::size_t ndim = s.x.extent(1);
-  const std::size_t w = s.nsplits * i + s.k;
-  const random::Key wk = s.keys(w);
-  const random::Block b = random::bits(wk, s.step, 0);
+/// Writes the proposals of sub-ensemble walkers i0 .. i0 + L - 1 (those below n; i0 < n) into their rows of q,
+/// with each one's log factor and uniform u in (0, 1). The random numbers and log z of all L come from lane
+/// loops, which CPUs vectorise; the L walkers' arithmetic is the same as one at a time.
+template <int L>
+KOKKOS_INLINE_FUNCTION void propose_lanes(const SplitArgs& s, std::size_t i0, double* factor, double* u) {
+  const std::size_t ndim = s.x.extent(1), m = s.n - i0 < std::size_t(L) ? s.n - i0 : std::size_t(L);
+  std::uint32_t k0[L], k1[L], b[4][L];
+  for (int l = 0; l < L; ++l) {
+    const random::Key wk = s.keys(s.nsplits * (i0 + (std::size_t(l) < m ? std::size_t(l) : m - 1)) + s.k);
+    k0[l] = wk.k0;
+    k1[l] = wk.k1;
+  }
+  random::bits_lanes<L>(k0, k1, s.step, 0u, b);
   constexpr double two32 = 1.0 / 4294967296.0;
   if (s.move == 0) {
-    const double r = (s.a - 1.0) * u01(b[0]) + 1.0;
-    const double z = r * r / s.a;
-    const std::size_t c = 2 * std::size_t(below(b[1], s.ncomp)) + (1 - s.k);
-    for (std::size_t d = 0; d < ndim; ++d) s.q(i, d) = s.x(c, d) - (s.x(c, d) - s.x(w, d)) * z;
-    factor = double(ndim - 1) * random::impl::log_scaled(z, 0);
-    u = (double(b[2]) + 0.5) * two32;  // accept() takes its log only when it matters
-  } else {
-    std::size_t c1 = 3 * std::size_t(below(b[0], s.n1)) + (s.k + 1) % 3;
-    std::size_t c2 = 3 * std::size_t(below(b[1], s.n2)) + (s.k + 2) % 3;
-    if (b[2] & 1u) {
-      const std::size_t t = c1;
-      c1 = c2;
-      c2 = t;
+    double z[L];
+    NABLA_SIMD
+    for (int l = 0; l < L; ++l) {
+      const double r = (s.a - 1.0) * u01(b[0][l]) + 1.0;
+      z[l] = r * r / s.a;
+      factor[l] = double(ndim - 1) * random::impl::log_scaled(z[l], 0);
+      u[l] = (double(b[2][l]) + 0.5) * two32;  // accept() takes its log only when it matters
     }
-    double z[2];
-    random::NormalDist::block<double>(wk, s.step, z);
-    const double f = s.sigma * z[0];
-    for (std::size_t d = 0; d < ndim; ++d) s.q(i, d) = s.x(w, d) + (s.x(c2, d) - s.x(c1, d)) * s.g0 + f;
-    factor = 0.0;
-    u = (double(b[3]) + 0.5) * two32;
+    for (std::size_t l = 0; l < m; ++l) {
+      const std::size_t i = i0 + l, w = s.nsplits * i + s.k;
+      const std::size_t c = 2 * std::size_t(below(b[1][l], s.ncomp)) + (1 - s.k);
+      for (std::size_t d = 0; d < ndim; ++d) s.q(i, d) = s.x(c, d) - (s.x(c, d) - s.x(w, d)) * z[l];
+    }
+  } else {
+    for (std::size_t l = 0; l < m; ++l) {
+      const std::size_t i = i0 + l, w = s.nsplits * i + s.k;
+      std::size_t c1 = 3 * std::size_t(below(b[0][l], s.n1)) + (s.k + 1) % 3;
+      std::size_t c2 = 3 * std::size_t(below(b[1][l], s.n2)) + (s.k + 2) % 3;
+      if (b[2][l] & 1u) {
+        const std::size_t t = c1;
+        c1 = c2;
+        c2 = t;
+      }
+      double z[2];
+      random::NormalDist::block<double>(random::Key{k0[l], k1[l]}, s.step, z);
+      const double f = s.sigma * z[0];
+      for (std::size_t d = 0; d < ndim; ++d) s.q(i, d) = s.x(w, d) + (s.x(c2, d) - s.x(c1, d)) * s.g0 + f;
+      factor[l] = 0.0;
+      u[l] = (double(b[3][l]) + 0.5) * two32;
+    }
   }
+}
+
+/// The proposal of sub-ensemble walker i alone (see propose_lanes).
+KOKKOS_INLINE_FUNCTION void propose(const SplitArgs& s, std::size_t i, double& factor, double& u) {
+  propose_lanes<1>(s, i, &factor, &u);
 }
 
 /// Accepts or rejects the proposal of sub-ensemble walker i (emcee: accept if factor + lq - lp > log u; log u < 0,
@@ -158,20 +180,24 @@ KOKKOS_INLINE_FUNCTION void accept(const SplitArgs& s, std::size_t i, double lq,
 
 /// Propose, evaluate and accept a whole sub-ensemble in one kernel (per-walker log_prob, one rank); reduces the
 /// index of the first NaN log_prob (n if none).
-template <class F>
+template <class F, int L>
 struct FusedSplit {
   F f;
   SplitArgs s;
-  KOKKOS_INLINE_FUNCTION void operator()(std::size_t i, std::size_t& bad) const {
-    double factor, u;
-    propose(s, i, factor, u);
-    const double lq = f(WalkerPoint{&s.q(i, 0), s.q.stride(1), int(s.q.extent(1))});
-    s.lq(i) = lq;
-    if (lq != lq) {
-      if (i < bad) bad = i;
-      return;
+  KOKKOS_INLINE_FUNCTION void operator()(std::size_t g, std::size_t& bad) const {
+    double factor[L], u[L];
+    propose_lanes<L>(s, g * L, factor, u);
+    for (int l = 0; l < L; ++l) {
+      const std::size_t i = g * L + std::size_t(l);
+      if (i >= s.n) break;
+      const double lq = f(WalkerPoint{&s.q(i, 0), s.q.stride(1), int(s.q.extent(1))});
+      s.lq(i) = lq;
+      if (lq != lq) {
+        if (i < bad) bad = i;
+        continue;
+      }
+      accept(s, i, lq, factor[l], u[l]);
     }
-    accept(s, i, lq, factor, u);
   }
 };
 
@@ -180,9 +206,10 @@ std::function<std::size_t(const SplitArgs&)> fused_split(F f) {
   return [f](const SplitArgs& s) {
     std::size_t bad = s.n;
     if (s.n == 0) return bad;
+    constexpr int L = lanes_for<Kokkos::DefaultExecutionSpace>::value;
     Kokkos::parallel_reduce(s.move == 0 ? "nabla::sampling::stretch::fused" : "nabla::sampling::de::fused",
-                            Kokkos::RangePolicy<Kokkos::IndexType<std::size_t>>(0, s.n), FusedSplit<F>{f, s},
-                            Kokkos::Min<std::size_t>(bad));
+                            Kokkos::RangePolicy<Kokkos::IndexType<std::size_t>>(0, (s.n + L - 1) / L),
+                            FusedSplit<F, L>{f, s}, Kokkos::Min<std::size_t>(bad));
     return bad;
   };
 }

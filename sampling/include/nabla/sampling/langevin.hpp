@@ -125,19 +125,6 @@ struct SavePoints {
   }
 };
 
-/// Walkers one work item advances together: on CPUs every lane loop vectorises (noise included, through
-/// normal4_lanes) and 16 independent dependency chains hide the latency of the BAOAB recurrence (16 is 14 %
-/// faster than 8 on AVX-512, 32 no better within noise); one walker per thread on GPUs.
-template <class ExecSpace>
-struct lanes_for : std::integral_constant<int, 16> {};
-#if defined(KOKKOS_ENABLE_CUDA)
-template <>
-struct lanes_for<Kokkos::Cuda> : std::integral_constant<int, 1> {};
-#endif
-#if defined(KOKKOS_ENABLE_HIP)
-template <>
-struct lanes_for<Kokkos::Experimental::HIP> : std::integral_constant<int, 1> {};
-#endif
 
 /// \brief Advances L walkers (work item g: walkers g·L .. g·L + L - 1) `nsteps` BAOAB steps in lockstep; each
 /// walker's arithmetic is exactly that of `baoab_steps`, so results do not depend on L.
