@@ -125,7 +125,6 @@ struct SavePoints {
   }
 };
 
-
 /// \brief Advances L walkers (work item g: walkers g·L .. g·L + L - 1) `nsteps` BAOAB steps in lockstep; each
 /// walker's arithmetic is exactly that of `baoab_steps`, so results do not depend on L.
 template <class P, bool Save, int L>

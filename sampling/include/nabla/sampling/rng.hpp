@@ -31,9 +31,6 @@ KOKKOS_INLINE_FUNCTION std::uint64_t below(std::uint32_t w, std::uint64_t n) {
   return (std::uint64_t(w) * n) >> 32;
 }
 
-}  // namespace impl
-
-namespace impl {
 /// Four normals from one Philox block: radius uniforms (w + 1/2) / 2^32 in (0, 1), so the log is finite;
 /// angle uniforms w / 2^32.
 KOKKOS_INLINE_FUNCTION void box_muller4(std::uint32_t w0, std::uint32_t w1, std::uint32_t w2, std::uint32_t w3,
@@ -41,6 +38,7 @@ KOKKOS_INLINE_FUNCTION void box_muller4(std::uint32_t w0, std::uint32_t w1, std:
   random::impl::box_muller(2 * std::uint64_t(w0) + 1, 33, w1, 32, z0, z1);
   random::impl::box_muller(2 * std::uint64_t(w2) + 1, 33, w3, 32, z2, z3);
 }
+
 }  // namespace impl
 
 /// \brief Standard normals 4b .. 4b+3 of the stream `key` (one Philox4x32-10 call, domain 2): the module's
