@@ -102,6 +102,21 @@ auto instantiate(const Broadcasted<F, A...>& e, const Shape<N>& out) {
   });
 }
 
+namespace impl {
+/// Column-major contiguous strides of `shape`, 0 for extent-1 dimensions (as leaves' are): a kernel form
+/// with exactly these may be read by the column-major linear index.
+template <int N>
+Strides<N> column_major_strides(const Shape<N>& shape) {
+  Strides<N> s{};
+  std::ptrdiff_t step = 1;
+  for (int d = 0; d < N; ++d) {
+    s[d] = shape[d] == 1 ? 0 : step;
+    step *= std::ptrdiff_t(shape[d]);
+  }
+  return s;
+}
+}  // namespace impl
+
 /// Whether the kernel form may be indexed by the destination's flat index (all strides equal `dst`'s).
 template <int N, class T>
 bool flat_compatible(const LeafKernel<T, N>& k, const Strides<N>& dst) {

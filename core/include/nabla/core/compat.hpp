@@ -13,6 +13,15 @@
 #error "nabla: KOKKOS_VERSION is not defined; is Kokkos_Core.hpp the Kokkos 3.4+ header?"
 #endif
 
+/// Marks a loop over independent lanes (walkers, elements) that CPUs should vectorise whatever their cost
+/// model says, and whose iterations may be reordered (no loop-carried dependence, no aliasing between what
+/// one lane writes and another reads). Empty on GPUs.
+#if defined(_OPENMP) && !defined(__CUDA_ARCH__) && !defined(__HIP_DEVICE_COMPILE__)
+#define NABLA_SIMD _Pragma("omp simd")
+#else
+#define NABLA_SIMD
+#endif
+
 namespace nabla {
 namespace compat {
 

@@ -19,14 +19,6 @@
 #endif
 #include <Random123/philox.h>
 
-/// Marks a loop over independent lanes (walkers, elements) that CPUs should vectorise whatever their cost
-/// model says: the random transforms below are branch- and call-free so that they can. Empty on GPUs.
-#if defined(_OPENMP) && !defined(__CUDA_ARCH__) && !defined(__HIP_DEVICE_COMPILE__)
-#define NABLA_SIMD _Pragma("omp simd")
-#else
-#define NABLA_SIMD
-#endif
-
 #include <cstdint>
 
 namespace nabla {

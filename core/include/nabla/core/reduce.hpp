@@ -141,14 +141,7 @@ void reduce_into(const ExecSpace& space, const E& expr,
   using Policy = Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<std::size_t>>;
   static const std::string label(Op::label);
   const Reducer<Op, A, Mem> reducer{result, scalar};
-  // Column-major contiguous strides: a leaf with exactly these can be read by flat index.
-  Strides<N> left{};
-  std::ptrdiff_t stride = 1;
-  for (int d = 0; d < N; ++d) {
-    left[d] = shape[d] == 1 ? 0 : stride;
-    stride *= std::ptrdiff_t(shape[d]);
-  }
-  if (flat_compatible(k, left)) {
+  if (flat_compatible(k, column_major_strides(shape))) {
     constexpr int U = Kokkos::SpaceAccessibility<Kokkos::HostSpace, typename ExecSpace::memory_space>::accessible ? 16 : 1;
     Kokkos::parallel_reduce(label, Policy(space, 0, (n + U - 1) / U), ReduceFlat<Op, K, A, U>{k, n}, reducer);
   } else {
