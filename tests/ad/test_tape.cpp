@@ -42,7 +42,8 @@ void check_gradients(F f, double rtol, double atol, const Xs&... xs) {
       const double fm = value_of(f, xs...);
       hx.data()[j] = orig;
       Kokkos::deep_copy(x.view(), hx);
-      ASSERT_TRUE(close(hg.data()[j], (fp - fm) / (2 * h), rtol, atol)) << "input " << which << " element " << j;
+      ASSERT_TRUE(close(hg.data()[j], (fp - fm) / (2 * h), rtol, atol))
+          << "input " << which << " element " << j << ": " << hg.data()[j] << " vs " << (fp - fm) / (2 * h);
     }
     ++which;
   };
@@ -112,6 +113,21 @@ TEST(Tape, BroadcastAdjointsSumOverEveryExtrusionPattern) {
   auto f_sum = [](auto a, auto b) { return ad::sum(a * ad::exp(b)); };  // extrusion inside a fused sum
   check_gradients(f_sum, 1e-7, 1e-9, m, rmat(1, 4, 14));
   check_gradients(f_sum, 1e-7, 1e-9, m, rvec(4, 15));
+}
+
+// Host reverse kernels take 16 elements of dimension 0 per lane loop: full blocks and tails, flat and
+// through strides (a row operand makes the result non-flat), writing and adding into adjoints.
+TEST(Tape, LaneBlocksAndTails) {
+  auto f_rows = [](auto a, auto b) { return ad::sum(ad::eval(a * b - ad::cos(b)) * a); };
+  check_gradients(f_rows, 1e-7, 1e-9, rmat(37, 3, 51), rmat(1, 3, 52));
+  check_gradients(f_rows, 1e-7, 1e-9, rmat(37, 3, 53), rmat(37, 1, 54));
+  auto f_flat = [](auto a, auto b) {
+    auto y = ad::eval(a * b + a);
+    // Means keep |f| near 1, so the differences' round-off (~1e-10 |f|) stays under the bound.
+    return ad::sum(ad::mean(y * y * b + a) + ad::mean(ad::eval(y * a)));  // the outer sum has rank 0
+  };
+  check_gradients(f_flat, 1e-7, 1e-9, rvec(50, 55), rvec(50, 56));
+  check_gradients(f_flat, 1e-7, 1e-9, rmat(16, 2, 57), rmat(16, 2, 58));
 }
 
 TEST(Tape, SameVariableTwiceAndReuse) {
