@@ -462,7 +462,7 @@ void with_width(int k, Fn&& fn) {
 
 using Policy1 = Kokkos::RangePolicy<Kokkos::DefaultExecutionSpace, Kokkos::IndexType<std::size_t>>;
 
-/// Plans the differentiation of `e` over `out`, then calls launch(K-constant, dual kernel form, targets,
+/// Plans the differentiation of `e` over `out`, then calls launch(dual kernel form, targets (of width K),
 /// chunk) for each chunk of K directions (one chunk unless the expression has more than kMaxDualWidth
 /// distinct inputs), then runs the buffer reductions: the shape of every reverse step below.
 template <class T, class E, int N, class Launch>
@@ -473,7 +473,7 @@ void with_dual_kernel(Tape& tape, const E& e, const Shape<N>& out, Launch&& laun
     for (int first = 0, chunk = 0; first < std::max(1, plan.directions()); first += K, ++chunk) {
       const std::vector<int> dirs = plan.template chunk_dirs<K>(first);
       int next = 0;
-      launch(kc, instantiate_dual<K>(e, out, dirs.data(), next), plan.template targets<K>(first), chunk);
+      launch(instantiate_dual<K>(e, out, dirs.data(), next), plan.template targets<K>(first), chunk);
     }
   });
   plan.reduce(out);
@@ -483,7 +483,7 @@ void with_dual_kernel(Tape& tape, const E& e, const Shape<N>& out, Launch&& laun
 template <class T, class E, int N, class Seed>
 void seeded_backward(Tape& tape, const E& e, const Shape<N>& out, const Seed& seed, const std::string& label) {
   if (shape_size(out) == 0) return;
-  with_dual_kernel<T>(tape, e, out, [&](auto, const auto& dk, const auto& t, int) {
+  with_dual_kernel<T>(tape, e, out, [&](const auto& dk, const auto& t, int) {
     with_backward_kernel(dk, t, out, seed, [&](std::size_t items, const auto& bk) {
       Kokkos::parallel_for(label, Policy1(0, items), RunFor<std::decay_t<decltype(bk)>>{bk});
     });
@@ -510,7 +510,7 @@ void sum_fused(Tape& tape, const E& e, const Shape<N>& out, const Array<T, 0>& y
   using Mem = DefaultMemorySpace;
   const ::nabla::impl::Reducer<::nabla::impl::SumOp, T, Mem> reducer{
       Kokkos::View<T, Mem, Kokkos::MemoryUnmanaged>(y.data()), false};
-  with_dual_kernel<T>(tape, e, out, [&](auto, const auto& dk, const auto& t, int chunk) {
+  with_dual_kernel<T>(tape, e, out, [&](const auto& dk, const auto& t, int chunk) {
     static const std::string label("nabla::ad::sum::forward_backward");
     // The value is in y after the first chunk: later chunks only add their partials.
     const Array<T, 0> discard = chunk == 0 ? Array<T, 0>() : tape.allocate<T, 0>(Shape<0>{}, false);
