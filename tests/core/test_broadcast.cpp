@@ -228,6 +228,40 @@ TEST(Broadcast, VectorBroadcastIntoStridedAndRowMajorDestinations) {
     for (std::size_t j = 0; j < n; ++j) ASSERT_EQ(hR(i, j), ha(i, j) + hr(0, j) * hc(i, 0)) << i << "," << j;
 }
 
+// Rows longer than the host row path's staging block (128 elements): two full blocks and a tail, with an
+// operand of stride 0 along the row, one of another stride (row-major read into column-major rows and the
+// reverse), a random stream (read element by element), into a strided and a row-major destination.
+TEST(Broadcast, LongRowsThroughStagingBlocks) {
+  const std::size_t m = 300, n = 5;
+  nabla::Array<double, 2> a({m, n}), row({1, n});
+  Kokkos::View<double**, Kokkos::LayoutRight> r("r", m, n);
+  fill_random(a.view(), -1, 1, 21);
+  fill_random(row.view(), -1, 1, 22);
+  fill_random(r, -1, 1, 24);
+  const auto key = nabla::random::key(25);
+  const auto noise = nabla::eval(nabla::random::uniform_expr<double>(key, nabla::Shape<2>{m, n}));  // flat path
+  Kokkos::View<double**, Kokkos::LayoutLeft> big("big", m + 2, n);
+  auto sub = Kokkos::subview(big, Kokkos::make_pair(std::size_t(1), 1 + m), Kokkos::ALL);
+  nabla::assign(sub, a * row + nabla::wrap(r) - nabla::random::uniform_expr<double>(key, nabla::Shape<2>{m, n}));
+  // Row-major destination: rows run along dimension 1 (length m), where the reshaped row has stride 0.
+  nabla::Array<double, 2> c({n, m});  // column-major: stride n along the row
+  fill_random(c.view(), -1, 1, 26);
+  Kokkos::View<double**, Kokkos::LayoutRight> t("t", n, m);
+  nabla::assign(t, nabla::reshape(row, nabla::Shape<2>{n, 1}) * 3.0 - c);
+  const auto ha = host(a), hrow = host(row), hn = host(noise), hc = host(c);
+  const auto hr = host(r);
+  const auto hb = host(big);
+  const auto ht = host(t);
+  for (std::size_t j = 0; j < n; ++j) {
+    ASSERT_EQ(hb(0, j), 0.0);
+    ASSERT_EQ(hb(m + 1, j), 0.0);
+    for (std::size_t i = 0; i < m; ++i) {
+      ASSERT_EQ(hb(i + 1, j), ha(i, j) * hrow(0, j) + hr(i, j) - hn(i, j)) << i << "," << j;
+      ASSERT_EQ(ht(j, i), hrow(0, j) * 3.0 - hc(j, i)) << j << "," << i;
+    }
+  }
+}
+
 TEST(Broadcast, ShapesFollowNumPyRules) {
   check_random_shapes<1, 2>(1);
   check_random_shapes<2, 2>(2);

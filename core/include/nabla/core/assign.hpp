@@ -181,9 +181,88 @@ struct AssignStrided {
   }
 };
 
+// Row forms (host): a kernel tree seen along one row of the fastest dimension, every leaf read with unit
+// stride. A leaf with another stride along the row (0 for an extruded operand) is first staged into a small
+// block, so the row loop has no runtime strides and vectorises; GCC versions loops for unit strides only, and a
+// stride-0 operand would otherwise keep a row scalar.
+constexpr std::size_t kRowBlock = 128;
+
+/// Staging space of B elements per leaf of a kernel tree; nothing for scalars and other kernel kinds.
+template <class K, std::size_t B>
+struct RowStage {};
+template <class T, int N, std::size_t B>
+struct RowStage<LeafKernel<T, N>, B> {
+  T block[B];
+};
+template <class F, class... K, std::size_t B>
+struct RowStage<NodeKernel<F, K...>, B> {
+  Tuple<RowStage<K, B>...> parts;
+};
+
+template <class T>
+struct RowLeaf {
+  const T* ptr;
+  KOKKOS_INLINE_FUNCTION T at(std::size_t j) const { return ptr[j]; }
+};
+
+/// Kernel kinds without a row form (iota, random streams) are read element by element, as before.
+template <class K, int N>
+struct RowAt {
+  K k;
+  Index<N> i;
+  int f;
+  std::size_t j0;
+  KOKKOS_INLINE_FUNCTION auto at(std::size_t j) const {
+    Index<N> ij = i;
+    ij[f] = std::ptrdiff_t(j0 + j);
+    return k.at(ij);
+  }
+};
+
+/// The row form of `k` for elements [j0, j0 + m) (m <= B) of the row starting at index `i` (i[f] == 0).
+template <class K, std::size_t B, int N>
+KOKKOS_INLINE_FUNCTION RowAt<K, N> row_of(const K& k, RowStage<K, B>&, const Index<N>& i, int f, std::size_t j0,
+                                          std::size_t) {
+  return {k, i, f, j0};
+}
+template <class T, std::size_t B, int N>
+KOKKOS_INLINE_FUNCTION ScalarKernel<T> row_of(const ScalarKernel<T>& k, RowStage<ScalarKernel<T>, B>&,
+                                              const Index<N>&, int, std::size_t, std::size_t) {
+  return k;
+}
+/// Elements [j0, j0 + m) of a leaf's row with unit stride: in place, or copied into `block`.
+template <class T, int N>
+KOKKOS_INLINE_FUNCTION const T* stage_row(const T* ptr, const Strides<N>& stride, T* block, const Index<N>& i,
+                                          int f, std::size_t j0, std::size_t m) {
+  const std::ptrdiff_t s = stride[f];
+  const T* p = ptr + offset(i, stride) + std::ptrdiff_t(j0) * s;
+  if (s == 1) return p;
+  for (std::size_t j = 0; j < m; ++j) block[j] = p[std::ptrdiff_t(j) * s];
+  return block;
+}
+template <class T, int N, std::size_t B>
+KOKKOS_INLINE_FUNCTION RowLeaf<T> row_of(const LeafKernel<T, N>& k, RowStage<LeafKernel<T, N>, B>& stage,
+                                         const Index<N>& i, int f, std::size_t j0, std::size_t m) {
+  return {stage_row(k.ptr, k.stride, stage.block, i, f, j0, m)};
+}
+template <class F, class... K, std::size_t B, int N, std::size_t... J>
+KOKKOS_INLINE_FUNCTION auto row_of_node(const NodeKernel<F, K...>& k, RowStage<NodeKernel<F, K...>, B>& stage,
+                                        const Index<N>& i, int f, std::size_t j0, std::size_t m,
+                                        std::index_sequence<J...>) {
+  using R = NodeKernel<F, decltype(row_of(get<J>(k.args), get<J>(stage.parts), i, f, j0, m))...>;
+  using Args = decltype(R::args);
+  return R{k.f, Args(row_of(get<J>(k.args), get<J>(stage.parts), i, f, j0, m)...)};
+}
+template <class F, class... K, std::size_t B, int N>
+KOKKOS_INLINE_FUNCTION auto row_of(const NodeKernel<F, K...>& k, RowStage<NodeKernel<F, K...>, B>& stage,
+                                   const Index<N>& i, int f, std::size_t j0, std::size_t m) {
+  return row_of_node(k, stage, i, f, j0, m, std::index_sequence_for<K...>{});
+}
+
 /// Host path for broadcast/strided destinations: one iteration per row along the fastest dimension, so the
-/// index is unravelled (integer divisions) once per row instead of once per element. (Devices keep the
-/// per-element path: there, neighbouring threads must touch neighbouring elements.)
+/// index is unravelled (integer divisions) once per row instead of once per element, and the row runs in
+/// blocks of unit-stride row forms. (Devices keep the per-element path: there, neighbouring threads must
+/// touch neighbouring elements.)
 template <class T, class K, int N, bool Left>
 struct AssignRows {
   T* dst;
@@ -193,12 +272,19 @@ struct AssignRows {
   K k;
   KOKKOS_INLINE_FUNCTION void operator()(std::size_t row) const {
     constexpr int f = Left ? 0 : N - 1;
-    Index<N> i = unravel<Left, N>(row, rows);
+    const Index<N> i = unravel<Left, N>(row, rows);
     T* out = dst + offset(i, dst_stride);
     const std::ptrdiff_t s = dst_stride[f];
-    for (std::size_t j = 0; j < len; ++j) {
-      i[f] = std::ptrdiff_t(j);
-      out[std::ptrdiff_t(j) * s] = static_cast<T>(k.at(i));
+    RowStage<K, kRowBlock> stage;
+    for (std::size_t j0 = 0; j0 < len; j0 += kRowBlock) {
+      const std::size_t m = len - j0 < kRowBlock ? len - j0 : kRowBlock;
+      const auto r = row_of(k, stage, i, f, j0, m);
+      T* o = out + std::ptrdiff_t(j0) * s;
+      if (s == 1) {
+        for (std::size_t j = 0; j < m; ++j) o[j] = static_cast<T>(r.at(j));
+      } else {
+        for (std::size_t j = 0; j < m; ++j) o[std::ptrdiff_t(j) * s] = static_cast<T>(r.at(j));
+      }
     }
   }
 };
