@@ -21,7 +21,40 @@ double value_of(F& f, const Xs&... xs) {
   return h;
 }
 
-/// Checks value_and_grad(f, xs...) against central differences in every element of every input.
+template <class GF, class GD, std::size_t... I>
+void compare_gradients(const GF& gf, const GD& gd, double tol, std::index_sequence<I...>) {
+  auto one = [tol](const auto& f, const auto& d, std::size_t which) {
+    const auto hf = host(f);
+    const auto hd = host(d);
+    ASSERT_EQ(hf.span(), hd.span());
+    double scale = 1;
+    for (std::size_t j = 0; j < hd.span(); ++j) scale = std::max(scale, std::abs(hd.data()[j]));
+    for (std::size_t j = 0; j < hd.span(); ++j)
+      ASSERT_LE(std::abs(double(hf.data()[j]) - hd.data()[j]), tol * scale)
+          << "input " << which << " element " << j << ": float " << hf.data()[j] << " vs double " << hd.data()[j];
+  };
+  (one(std::get<I>(gf), std::get<I>(gd), I), ...);
+}
+
+/// Checks f's float gradients against its double gradients at the same point (the inputs rounded to float
+/// first). The double gradients are the reference because check_gradients verifies them against central
+/// differences. Bound: |g_float - g_double| <= tol max(1, max |g_double|); float rounds each operation to
+/// 6e-8 relative, and 3e-5 leaves room for the few hundred roundings of these small tests.
+template <class F, class... Xs>
+void check_float_gradients(F f, double tol, const Xs&... xd) {
+  const auto xf = std::make_tuple(nabla::eval(nabla::cast<float>(xd))...);
+  const auto xr =
+      std::apply([](const auto&... x) { return std::make_tuple(nabla::eval(nabla::cast<double>(x))...); }, xf);
+  const auto [vf, gf] = std::apply([&](const auto&... x) { return ad::value_and_grad(f, x...); }, xf);
+  const auto [vd, gd] = std::apply([&](const auto&... x) { return ad::value_and_grad(f, x...); }, xr);
+  static_assert(std::is_same<std::decay_t<decltype(vf)>, float>::value, "f must keep float inputs in float");
+  EXPECT_LE(std::abs(double(vf) - vd), tol * std::max(1.0, std::abs(vd)))
+      << "value: float " << vf << " vs double " << vd;
+  compare_gradients(gf, gd, tol, std::index_sequence_for<Xs...>{});
+}
+
+/// Checks value_and_grad(f, xs...) against central differences in every element of every input,
+/// then the same f on float inputs against these double gradients.
 /// Bound: |g - fd| <= rtol |fd| + atol with h = 1e-6 (truncation ~1e-12 |f'''|, round-off ~1e-10 |f|).
 template <class F, class... Xs>
 void check_gradients(F f, double rtol, double atol, const Xs&... xs) {
@@ -48,6 +81,13 @@ void check_gradients(F f, double rtol, double atol, const Xs&... xs) {
     ++which;
   };
   std::apply([&](const auto&... g) { (check_one(xs, g), ...); }, grads);
+  check_float_gradients(f, 3e-5, xs...);
+}
+
+/// `a` in the element type of the Var `x`, so one test function runs on float and on double Vars.
+template <class V, class A>
+auto like(const V&, const A& a) {
+  return nabla::cast<typename V::value_type>(a);
 }
 
 nabla::Array<double, 1> rvec(std::size_t n, unsigned seed, double lo = -1, double hi = 1) {
@@ -130,6 +170,41 @@ TEST(Tape, LaneBlocksAndTails) {
   check_gradients(f_flat, 1e-7, 1e-9, rmat(16, 2, 57), rmat(16, 2, 58));
 }
 
+// The HM-LSTM cell of perf/ad: fused into one node (data-dependent branches, z and zb broadcast along
+// dimension 0) and as one node per operation; each against differences, and the two against each other.
+TEST(Tape, HmLstmCellFusedAndUnfused) {
+  nabla::Array<double, 1> z({5}), zb({5});
+  {
+    auto hz = Kokkos::create_mirror_view(z.view()), hzb = Kokkos::create_mirror_view(zb.view());
+    const double zs[5] = {1, 0, 0, 1, 0}, zbs[5] = {0, 1, 0, 1, 1};  // every (z, zb) pair
+    for (int j = 0; j < 5; ++j) hz(j) = zs[j], hzb(j) = zbs[j];
+    Kokkos::deep_copy(z.view(), hz);
+    Kokkos::deep_copy(zb.view(), hzb);
+  }
+  auto sig = [](const auto& x) { return 1.0 / (1.0 + ad::exp(-x)); };
+  auto fused = [=](auto c, auto f, auto i, auto g) {
+    auto h = ad::eval(ad::where(like(c, z) == 1.0, sig(i) * ad::tanh(g),
+                                ad::where(like(c, zb) == 0.0, c, sig(f) * c + sig(i) * ad::tanh(g))));
+    return ad::sum(h * h);
+  };
+  auto unfused = [=](auto c, auto f, auto i, auto g) {
+    auto si = ad::eval(sig(i));
+    auto tg = ad::eval(ad::tanh(g));
+    auto a = ad::eval(si * tg);
+    auto b = ad::eval(ad::eval(sig(f)) * c);
+    auto s = ad::eval(b + a);
+    auto inner = ad::eval(ad::where(like(c, zb) == 0.0, c, s));
+    auto h = ad::eval(ad::where(like(c, z) == 1.0, a, inner));
+    return ad::sum(h * h);
+  };
+  const auto c = rmat(6, 5, 70), f = rmat(6, 5, 71), i = rmat(6, 5, 72), g = rmat(6, 5, 73);
+  check_gradients(fused, 1e-7, 1e-9, c, f, i, g);
+  check_gradients(unfused, 1e-7, 1e-9, c, f, i, g);
+  const auto gf = ad::value_and_grad(fused, c, f, i, g).second;
+  const auto gu = ad::value_and_grad(unfused, c, f, i, g).second;
+  compare_gradients(gf, gu, 1e-14, std::index_sequence_for<int, int, int, int>{});
+}
+
 TEST(Tape, SameVariableTwiceAndReuse) {
   auto f = [](auto x) {
     auto y = ad::eval(x * x + x);
@@ -158,9 +233,9 @@ TEST(Tape, AxisReductionsAndReshape) {
 
 TEST(Tape, LogSoftmaxAndSoftmax) {
   auto t = rmat(3, 6, 23);
-  auto f = [t](auto x) { return ad::sum(ad::log_softmax(x) * t); };
+  auto f = [t](auto x) { return ad::sum(ad::log_softmax(x) * like(x, t)); };
   check_gradients(f, 1e-7, 1e-9, rmat(3, 6, 24, -3, 3));
-  auto g = [t](auto x) { return ad::sum(ad::softmax(x) * t); };
+  auto g = [t](auto x) { return ad::sum(ad::softmax(x) * like(x, t)); };
   check_gradients(g, 1e-7, 1e-9, rmat(3, 6, 25, -3, 3));
   // Columns of softmax sum to one, even for large logits (stability).
   ad::Tape tape;
@@ -168,6 +243,50 @@ TEST(Tape, LogSoftmaxAndSoftmax) {
   auto s = ad::softmax(tape.constant(big));
   auto cs = host(nabla::sum(s.value(), nabla::axis(0)));
   for (int j = 0; j < 6; ++j) EXPECT_NEAR(cs(j), 1.0, 1e-12);
+}
+
+// Along every axis of a rank-3 array and of a vector: values against a host loop, gradients against
+// differences, normalisation for large logits, and bad axes.
+TEST(Tape, LogSoftmaxAlongAnyAxis) {
+  auto x = nabla::eval(rmat(12, 5, 60, -3, 3));
+  auto x3 = nabla::reshape(x, nabla::Shape<3>{3, 4, 5});
+  auto t = nabla::reshape(rmat(12, 5, 61), nabla::Shape<3>{3, 4, 5});
+  const auto hx = host(x3);
+  for (int ax = 0; ax < 3; ++ax) {
+    ad::Tape tape;
+    const auto y = host(ad::log_softmax(tape.constant(nabla::eval(x3)), nabla::axis(ax)).value());
+    for (int i = 0; i < 3; ++i)
+      for (int j = 0; j < 4; ++j)
+        for (int k = 0; k < 5; ++k) {
+          const int n = ax == 0 ? 3 : ax == 1 ? 4 : 5;
+          double m = -1e300, s = 0;
+          for (int r = 0; r < n; ++r) {
+            const double v = ax == 0 ? hx(r, j, k) : ax == 1 ? hx(i, r, k) : hx(i, j, r);
+            m = std::max(m, v);
+          }
+          for (int r = 0; r < n; ++r) s += std::exp((ax == 0 ? hx(r, j, k) : ax == 1 ? hx(i, r, k) : hx(i, j, r)) - m);
+          EXPECT_TRUE(close(y(i, j, k), hx(i, j, k) - m - std::log(s), 1e-14, 1e-14)) << ax;
+        }
+    auto f = [t, ax](auto v) { return ad::sum(ad::log_softmax(v, nabla::axis(ax)) * like(v, t)); };
+    check_gradients(f, 1e-7, 1e-9, nabla::eval(x3));
+    auto g = [t, ax](auto v) { return ad::sum(ad::softmax(v, nabla::axis(ax)) * like(v, t)); };
+    check_gradients(g, 1e-7, 1e-9, nabla::eval(x3));
+  }
+  auto f1 = [](auto v) { return ad::sum(ad::log_softmax(v) * ad::log_softmax(v)); };
+  check_gradients(f1, 1e-7, 1e-9, rvec(7, 62, -2, 2));
+  // Rows of a softmax along axis 1 sum to one, even for large logits.
+  ad::Tape tape;
+  auto s = ad::softmax(tape.constant(nabla::eval(rmat(4, 6, 63) * 900.0)), nabla::axis(1));
+  const auto rs = host(nabla::sum(s.value(), nabla::axis(1)));
+  for (int i = 0; i < 4; ++i) EXPECT_NEAR(rs(i), 1.0, 1e-12);
+  auto v = tape.variable(rmat(4, 6, 64));
+  EXPECT_THROW(ad::log_softmax(v, nabla::axis(2)), nabla::ValueError);
+  try {
+    ad::log_softmax(tape.variable(nabla::Array<double, 2>({0, 3})), nabla::axis(0));
+    ADD_FAILURE() << "no error for an empty axis";
+  } catch (const nabla::ShapeError& e) {
+    EXPECT_NE(std::string(e.what()).find("log_softmax: axis 0 of shape"), std::string::npos) << e.what();
+  }
 }
 
 TEST(Tape, VjpMatchesTheTransposedJacobian) {

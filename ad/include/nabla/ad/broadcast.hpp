@@ -126,6 +126,36 @@ bool flat_compatible(const DualLeafKernel<T, N, K>& k, const Strides<N>& dst) {
   return ::nabla::impl::strides_equal(k.stride, dst);
 }
 
+/// Row form of a variable leaf for the host lane kernels: values staged like a plain leaf's (core's row
+/// forms), one seed for every lane.
+template <class T, int K>
+struct RowDualLeaf {
+  const T* ptr;
+  Kokkos::Array<T, K> seed;
+  KOKKOS_INLINE_FUNCTION Dual<T, K> at(std::size_t j) const {
+    Dual<T, K> d;
+    d.val = ptr[j];
+    d.grad = seed;
+    return d;
+  }
+};
+}  // namespace ad
+
+namespace impl {
+template <class T, int N, int K, std::size_t B>
+struct RowStage<ad::DualLeafKernel<T, N, K>, B> {
+  T block[B];
+};
+}  // namespace impl
+
+namespace ad {
+template <class T, int N, int K, std::size_t B>
+KOKKOS_INLINE_FUNCTION RowDualLeaf<T, K> row_of(const DualLeafKernel<T, N, K>& k,
+                                                ::nabla::impl::RowStage<DualLeafKernel<T, N, K>, B>& stage,
+                                                const Index<N>& i, int f, std::size_t j0, std::size_t m) {
+  return {::nabla::impl::stage_row(k.ptr, k.stride, stage.block, i, f, j0, m), k.seed};
+}
+
 namespace impl {
 template <int K, int N, class E>
 auto instantiate_dual(const E& e, const Shape<N>& out, const int*, int&) {
@@ -253,8 +283,8 @@ constexpr int kHostLanes = 16;
 /// CPU runs the dual arithmetic scalar, 3-4x slower than its memory traffic for sum(f8)); then each
 /// direction's partials go to their target in a loop of its own, so whether to add or overwrite is decided
 /// per item, not per element. Flat: every leaf and target is indexed like the output, so lanes read and
-/// write contiguous memory by linear index; otherwise through their strides. `run` returns the item's sum
-/// of values (what sum_fused folds).
+/// write contiguous memory by linear index; otherwise leaves are read through core's row forms and targets
+/// through their strides. `run` returns the item's sum of values (what sum_fused folds).
 template <class T, int N, int K, int L, bool Flat, class DK, class Seed>
 struct LaneBackward {
   DK k;
@@ -263,34 +293,41 @@ struct LaneBackward {
   std::size_t len, blocks;  // elements per row (dimension 0, or all when Flat), work items per row
   Targets<T, N, K> t;
 
-  KOKKOS_FORCEINLINE_FUNCTION auto element(std::size_t lin0, const Index<N>& base, int j) const {
+  KOKKOS_INLINE_FUNCTION T run(std::size_t item) const {
+    const std::size_t row = item / blocks, j0 = (item % blocks) * L;
+    const std::size_t lin0 = row * len + j0;
+    const int m = len - j0 < std::size_t(L) ? int(len - j0) : L;
     if constexpr (Flat) {
-      return k.flat(lin0 + j);
+      return lanes(FlatFrom{&k, lin0}, lin0, Index<N>{}, m);
     } else {
-      Index<N> i = base;
-      i[0] += j;
-      return k.at(i);
+      // Through core's row forms: operands with another stride along dimension 0 (0 for one broadcast
+      // there) are staged into unit-stride blocks first, so the lane loop has no runtime strides.
+      Index<N> base = ::nabla::impl::unravel<true, N>(row, rows);
+      ::nabla::impl::RowStage<DK, L> stage;
+      const auto r = row_of(k, stage, base, 0, j0, std::size_t(m));
+      base[0] = std::ptrdiff_t(j0);
+      return lanes(r, lin0, base, m);
     }
   }
 
-  KOKKOS_INLINE_FUNCTION T run(std::size_t item) const {
-    const std::size_t row = item / blocks, j0 = (item % blocks) * L;
-    Index<N> base{};
-    if constexpr (!Flat) {
-      base = ::nabla::impl::unravel<true, N>(row, rows);
-      base[0] = std::ptrdiff_t(j0);
-    }
-    const std::size_t lin0 = row * len + j0;
-    const int m = len - j0 < std::size_t(L) ? int(len - j0) : L;
+ private:
+  struct FlatFrom {
+    const DK* k;
+    std::size_t lin0;
+    KOKKOS_INLINE_FUNCTION auto at(std::size_t j) const { return k->flat(lin0 + j); }
+  };
+
+  template <class Row>
+  KOKKOS_INLINE_FUNCTION T lanes(const Row& r, std::size_t lin0, const Index<N>& base, int m) const {
     T val[L];
     T g[K][L];
     // Vectorised by GCC's own analysis once the duals' loops are unrolled; an `omp simd` mark here would
     // make each dual a per-lane array in memory and keep the loop scalar.
     for (int j = 0; j < m; ++j) {
-      const auto r = element(lin0, base, j);
+      const auto d = r.at(std::size_t(j));
       const T s = seed(lin0 + j);
-      val[j] = r.val;
-      for (int v = 0; v < K; ++v) g[v][j] = s * r.grad[v];
+      val[j] = d.val;
+      for (int v = 0; v < K; ++v) g[v][j] = s * d.grad[v];
     }
     for (int v = 0; v < K && v < t.count; ++v) {
       T* p = t.ptr[v] + std::ptrdiff_t(lin0);
