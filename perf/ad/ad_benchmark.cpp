@@ -1,8 +1,11 @@
 // Reverse mode against its primal, mixed mode against unfused reverse mode (the HM-LSTM cell of Revels,
-// Besard et al.), and forward-mode Dual<double, N> against plain doubles.
+// Besard et al., and their arity sweep), and forward-mode Dual<double, N> against plain doubles.
 #include "../bench_util.hpp"
 
 #include <nabla/ad.hpp>
+
+#include <array>
+#include <utility>
 
 namespace {
 
@@ -101,6 +104,38 @@ void BM_HmLstmUnfused(benchmark::State& state) {
   });
 }
 
+// Arity sweep: y = sin(x1) * ... * sin(xA) over 2^20 doubles, forward + backward of sum(y * w): one fused
+// mixed-mode node (Dual<double, A>) against op-by-op nodes (A sines, A - 1 products), for A = 1..10.
+template <std::size_t... I>
+void time_arity(benchmark::State& state, bool fused, std::index_sequence<I...>) {
+  constexpr std::size_t A = sizeof...(I);
+  const std::size_t n = std::size_t(1) << 20;
+  const std::array<Vec, A> x{random_vec(n, 20 + I)...};
+  const Vec w = random_vec(n, 19);
+  ad::Tape tape;
+  nabla::bench::time_fenced(state, [&] {
+    tape.clear();
+    const std::array<ad::Var<double, 1>, A> v{tape.variable(x[I])...};
+    ad::Var<double, 1> y;
+    if (fused) {
+      y = ad::eval((ad::sin(v[I]) * ...));
+    } else {
+      y = ad::eval(ad::sin(v[0]));
+      for (std::size_t j = 1; j < A; ++j) y = ad::eval(y * ad::eval(ad::sin(v[j])));
+    }
+    tape.backward(ad::sum(y * w));
+  });
+  state.SetItemsProcessed(state.iterations() * std::int64_t(n));
+}
+template <int A>
+void BM_ArityMixed(benchmark::State& state) {
+  time_arity(state, true, std::make_index_sequence<A>{});
+}
+template <int A>
+void BM_ArityUnfused(benchmark::State& state) {
+  time_arity(state, false, std::make_index_sequence<A>{});
+}
+
 template <class D>
 struct Seed {
   int dir;
@@ -136,6 +171,17 @@ BENCHMARK(BM_Primal8)->Arg(24)->UseManualTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_ValueAndGrad8)->Arg(24)->UseManualTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_HmLstmMixed)->Arg(512)->Arg(1024)->Arg(2048)->UseManualTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_HmLstmUnfused)->Arg(512)->Arg(1024)->Arg(2048)->UseManualTime()->Unit(benchmark::kMillisecond);
+#define NABLA_ARITY(A)                                                                         \
+  BENCHMARK_TEMPLATE(BM_ArityMixed, A)->UseManualTime()->Unit(benchmark::kMillisecond); \
+  BENCHMARK_TEMPLATE(BM_ArityUnfused, A)->UseManualTime()->Unit(benchmark::kMillisecond)
+NABLA_ARITY(1);
+NABLA_ARITY(2);
+NABLA_ARITY(3);
+NABLA_ARITY(4);
+NABLA_ARITY(6);
+NABLA_ARITY(8);
+NABLA_ARITY(10);
+#undef NABLA_ARITY
 BENCHMARK(BM_PrimalFused8)->Arg(22)->UseManualTime()->Unit(benchmark::kMillisecond);
 BENCHMARK_TEMPLATE(BM_DualFused8, 1)->Arg(22)->UseManualTime()->Unit(benchmark::kMillisecond);
 BENCHMARK_TEMPLATE(BM_DualFused8, 4)->Arg(22)->UseManualTime()->Unit(benchmark::kMillisecond);
