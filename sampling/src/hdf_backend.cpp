@@ -6,6 +6,7 @@
 
 #include <nabla/core/error.hpp>
 #include <nabla/core/hdf5.hpp>
+#include <nabla/core/io.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -19,6 +20,25 @@ namespace {
 // Rows per HDF5 chunk: about 128 KiB per chunk, at least one row.
 std::size_t chunk_rows(std::size_t row_values) {
   return std::max<std::size_t>(1, (std::size_t(1) << 14) / std::max<std::size_t>(1, row_values));
+}
+
+// emcee's group for an empty chain: attributes, the accepted counts and the growable datasets.
+void write_layout(hdf5::File& f, const std::string& g, std::size_t nwalkers, std::size_t ndim) {
+  if (f.exists(g)) f.remove(g);
+  f.create_group(g);
+  f.set_attribute(g, "version", "3.1.4");
+  f.set_attribute(g, "nabla_version", NABLA_VERSION_STRING);
+  f.set_attribute(g, "nwalkers", std::int64_t(nwalkers));
+  f.set_attribute(g, "ndim", std::int64_t(ndim));
+  f.set_attribute_bool(g, "has_blobs", false);
+  f.set_attribute(g, "iteration", std::int64_t(0));
+  f.create_growable<double>(g + "/accepted", {}, std::max<std::size_t>(1, nwalkers));
+  f.resize(g + "/accepted", nwalkers);
+  f.write_rows(g + "/accepted", 0, std::vector<double>(nwalkers, 0.0), nwalkers);
+  f.create_growable<double>(g + "/chain", {nwalkers, ndim}, chunk_rows(nwalkers * ndim));
+  f.create_growable<double>(g + "/log_prob", {nwalkers}, chunk_rows(nwalkers));
+  f.create_growable<std::uint8_t>(g + "/nabla_accepted_steps", {nwalkers}, chunk_rows(nwalkers));
+  f.flush();
 }
 }  // namespace
 
@@ -110,23 +130,22 @@ std::size_t HDFBackend::ndim() const {
 }
 
 void HDFBackend::reset(std::size_t nwalkers, std::size_t ndim) {
-  hdf5::File& f = file(true);
-  const std::string& g = m_name;
-  if (f.exists(g)) f.remove(g);
-  f.create_group(g);
-  f.set_attribute(g, "version", "3.1.4");
-  f.set_attribute(g, "nabla_version", NABLA_VERSION_STRING);
-  f.set_attribute(g, "nwalkers", std::int64_t(nwalkers));
-  f.set_attribute(g, "ndim", std::int64_t(ndim));
-  f.set_attribute_bool(g, "has_blobs", false);
-  f.set_attribute(g, "iteration", std::int64_t(0));
-  f.create_growable<double>(g + "/accepted", {}, std::max<std::size_t>(1, nwalkers));
-  f.resize(g + "/accepted", nwalkers);
-  f.write_rows(g + "/accepted", 0, std::vector<double>(nwalkers, 0.0), nwalkers);
-  f.create_growable<double>(g + "/chain", {nwalkers, ndim}, chunk_rows(nwalkers * ndim));
-  f.create_growable<double>(g + "/log_prob", {nwalkers}, chunk_rows(nwalkers));
-  f.create_growable<std::uint8_t>(g + "/nabla_accepted_steps", {nwalkers}, chunk_rows(nwalkers));
-  f.flush();
+  std::error_code ec;
+  if (!m_read_only && !m_file && !std::filesystem::exists(m_path, ec)) {
+    // A new file appears whole: its layout is written under a temporary name, then renamed. A run killed while
+    // creating it leaves no file, rather than a broken one that the resume could not open.
+    const std::string tmp = io::temporary_path_for(m_path);
+    try {
+      hdf5::File f(tmp, hdf5::Mode::create);
+      write_layout(f, m_name, nwalkers, ndim);
+    } catch (...) {
+      std::filesystem::remove(tmp, ec);
+      throw;
+    }
+    io::commit_file(tmp, m_path);
+  } else {
+    write_layout(file(true), m_name, nwalkers, ndim);
+  }
   m_nwalkers = nwalkers;
   m_ndim = ndim;
   m_iteration = 0;
