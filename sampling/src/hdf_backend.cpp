@@ -22,8 +22,10 @@ std::size_t chunk_rows(std::size_t row_values) {
   return std::max<std::size_t>(1, (std::size_t(1) << 14) / std::max<std::size_t>(1, row_values));
 }
 
-// emcee's group for an empty chain: attributes, the accepted counts and the growable datasets.
-void write_layout(hdf5::File& f, const std::string& g, std::size_t nwalkers, std::size_t ndim) {
+// emcee's group for an empty chain: attributes (with Nabla's seed, when known), the accepted counts and the
+// growable datasets.
+void write_layout(hdf5::File& f, const std::string& g, std::size_t nwalkers, std::size_t ndim,
+                  const std::int64_t* seed = nullptr) {
   if (f.exists(g)) f.remove(g);
   f.create_group(g);
   f.set_attribute(g, "version", "3.1.4");
@@ -32,6 +34,7 @@ void write_layout(hdf5::File& f, const std::string& g, std::size_t nwalkers, std
   f.set_attribute(g, "ndim", std::int64_t(ndim));
   f.set_attribute_bool(g, "has_blobs", false);
   f.set_attribute(g, "iteration", std::int64_t(0));
+  if (seed) f.set_attribute(g, "nabla_seed", *seed);
   f.create_growable<double>(g + "/accepted", {}, std::max<std::size_t>(1, nwalkers));
   f.resize(g + "/accepted", nwalkers);
   f.write_rows(g + "/accepted", 0, std::vector<double>(nwalkers, 0.0), nwalkers);
@@ -129,22 +132,32 @@ std::size_t HDFBackend::ndim() const {
   return m_ndim;
 }
 
+// A new chain file appears whole: its layout is written under a temporary name, then renamed over the path. A
+// run killed while creating it leaves no file (or the previous whole one), never a broken one that the resume
+// could not open.
+void HDFBackend::create_whole(std::size_t nwalkers, std::size_t ndim, const std::int64_t* seed) {
+  if (m_file) m_file->close();
+  m_file.reset();
+  const std::string tmp = io::temporary_path_for(m_path);
+  std::error_code ec;
+  try {
+    hdf5::File f(tmp, hdf5::Mode::create);
+    write_layout(f, m_name, nwalkers, ndim, seed);
+  } catch (...) {
+    std::filesystem::remove(tmp, ec);
+    throw;
+  }
+  io::commit_file(tmp, m_path);
+  m_fresh = true;
+}
+
 void HDFBackend::reset(std::size_t nwalkers, std::size_t ndim) {
   std::error_code ec;
   if (!m_read_only && !m_file && !std::filesystem::exists(m_path, ec)) {
-    // A new file appears whole: its layout is written under a temporary name, then renamed. A run killed while
-    // creating it leaves no file, rather than a broken one that the resume could not open.
-    const std::string tmp = io::temporary_path_for(m_path);
-    try {
-      hdf5::File f(tmp, hdf5::Mode::create);
-      write_layout(f, m_name, nwalkers, ndim);
-    } catch (...) {
-      std::filesystem::remove(tmp, ec);
-      throw;
-    }
-    io::commit_file(tmp, m_path);
+    create_whole(nwalkers, ndim, nullptr);
   } else {
     write_layout(file(true), m_name, nwalkers, ndim);
+    m_fresh = false;
   }
   m_nwalkers = nwalkers;
   m_ndim = ndim;
@@ -157,6 +170,8 @@ void HDFBackend::reset(std::size_t nwalkers, std::size_t ndim) {
 void HDFBackend::grow(std::size_t nsteps) {
   if (!initialized())
     throw IOError(nabla::impl::cat("nabla::sampling::HDFBackend::grow: ", describe(), " holds no chain; reset first"));
+  if (nsteps == 0) return;
+  m_fresh = false;
   hdf5::File& f = file(true);
   f.resize(m_name + "/chain", m_iteration + nsteps);
   f.resize(m_name + "/log_prob", m_iteration + nsteps);
@@ -172,6 +187,7 @@ void HDFBackend::save_step(const std::vector<double>& coords, const std::vector<
     throw ShapeError(nabla::impl::cat("nabla::sampling::HDFBackend::save_step: got ", coords.size(), " coords, ",
                                       log_prob.size(), " log_prob, ", accepted.size(), " flags for ", m_nwalkers,
                                       " walkers x ", m_ndim, " dims"));
+  m_fresh = false;
   hdf5::File& f = file(true);
   const std::string& g = m_name;
   const hdf5::Dims c = f.dims(g + "/chain");
@@ -262,6 +278,10 @@ std::optional<std::uint64_t> HDFBackend::seed() const {
 void HDFBackend::set_seed(std::uint64_t seed) {
   std::int64_t s;
   std::memcpy(&s, &seed, sizeof s);
+  if (m_fresh) {  // the sampler seeds a chain it has just created: create it whole again, seed included
+    create_whole(m_nwalkers, m_ndim, &s);
+    return;
+  }
   hdf5::File& f = file(true);
   f.set_attribute(m_name, "nabla_seed", s);
   f.flush();

@@ -60,12 +60,14 @@ class HDFBackend : public Backend {
  private:
   hdf5::File& file(bool write) const;
   void check_schema() const;
+  void create_whole(std::size_t nwalkers, std::size_t ndim, const std::int64_t* seed);
   std::vector<double> read_accepted() const;
   std::string m_path, m_name;
   bool m_read_only;
   mutable std::unique_ptr<hdf5::File> m_file;
   mutable bool m_writable = false;
   mutable bool m_checked = false;
+  bool m_fresh = false;  // the file holds the empty chain this backend created whole, nothing written since
   // Cached from the file (valid once checked).
   mutable std::size_t m_nwalkers = 0, m_ndim = 0, m_iteration = 0;
   mutable std::vector<double> m_accepted;  // acceptance totals, cached once read
