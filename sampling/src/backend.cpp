@@ -90,6 +90,16 @@ std::vector<double> Backend::get_autocorr_time(std::size_t discard, std::size_t 
   return tau;
 }
 
+void Backend::save_step(const std::vector<double>& coords, const std::vector<double>& log_prob,
+                        const std::vector<std::uint8_t>& accepted) {
+  const std::size_t W = nwalkers();
+  if (initialized() && (coords.size() != W * ndim() || log_prob.size() != W || accepted.size() != W))
+    throw ShapeError(nabla::impl::cat("nabla::sampling::Backend::save_step: got ", coords.size(), " coords, ",
+                                      log_prob.size(), " log_prob, ", accepted.size(), " flags for the ", describe(),
+                                      "'s ", W, " walkers x ", ndim(), " dims"));
+  save_steps(coords.data(), log_prob.data(), accepted.data(), 1);
+}
+
 // ------------------------------------------------------------------------------------------ MemoryBackend
 
 void MemoryBackend::reset(std::size_t nwalkers, std::size_t ndim) {
@@ -108,17 +118,33 @@ void MemoryBackend::grow(std::size_t nsteps) {
   m_log_prob.reserve((m_iteration + nsteps) * m_nwalkers);
 }
 
-void MemoryBackend::save_step(const std::vector<double>& coords, const std::vector<double>& log_prob,
-                              const std::vector<std::uint8_t>& accepted) {
-  if (!m_initialized || coords.size() != m_nwalkers * m_ndim || log_prob.size() != m_nwalkers ||
-      accepted.size() != m_nwalkers)
-    throw ShapeError(nabla::impl::cat("nabla::sampling::MemoryBackend::save_step: got ", coords.size(), " coords, ",
-                                      log_prob.size(), " log_prob, ", accepted.size(), " flags for ", m_nwalkers,
-                                      " walkers x ", m_ndim, " dims"));
-  m_chain.insert(m_chain.end(), coords.begin(), coords.end());
-  m_log_prob.insert(m_log_prob.end(), log_prob.begin(), log_prob.end());
-  for (std::size_t w = 0; w < m_nwalkers; ++w) m_accepted[w] += accepted[w] ? 1.0 : 0.0;
-  ++m_iteration;
+void MemoryBackend::save_steps(const double* coords, const double* log_prob, const std::uint8_t* accepted,
+                                std::size_t nsteps) {
+  if (!m_initialized) throw ValueError("nabla::sampling::MemoryBackend::save_steps: the backend was never reset");
+  const std::size_t W = m_nwalkers;
+  m_chain.insert(m_chain.end(), coords, coords + nsteps * W * m_ndim);
+  m_log_prob.insert(m_log_prob.end(), log_prob, log_prob + nsteps * W);
+  for (std::size_t t = 0; t < nsteps; ++t)
+    for (std::size_t w = 0; w < W; ++w) m_accepted[w] += accepted[t * W + w] ? 1.0 : 0.0;
+  m_iteration += nsteps;
+}
+
+Backend::Rows MemoryBackend::rows(std::size_t nsteps) {
+  if (!m_initialized) throw ValueError("nabla::sampling::MemoryBackend::rows: the backend was never reset");
+  const std::size_t W = m_nwalkers, end = m_iteration + nsteps;
+  m_chain.resize(end * W * m_ndim);
+  m_log_prob.resize(end * W);
+  m_flags.resize(nsteps * W);
+  return {m_chain.data() + m_iteration * W * m_ndim, m_log_prob.data() + m_iteration * W, m_flags.data()};
+}
+
+void MemoryBackend::commit_rows(std::size_t nsteps) {
+  const std::size_t W = m_nwalkers;
+  for (std::size_t t = 0; t < nsteps; ++t)
+    for (std::size_t w = 0; w < W; ++w) m_accepted[w] += m_flags[t * W + w] ? 1.0 : 0.0;
+  m_iteration += nsteps;
+  m_chain.resize(m_iteration * W * m_ndim);  // drops rows handed out but not filled (a step that met a NaN)
+  m_log_prob.resize(m_iteration * W);
 }
 
 std::vector<double> MemoryBackend::read_chain(std::size_t first, std::size_t count) const {

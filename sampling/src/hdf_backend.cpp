@@ -179,14 +179,20 @@ void HDFBackend::grow(std::size_t nsteps) {
   f.flush();
 }
 
-void HDFBackend::save_step(const std::vector<double>& coords, const std::vector<double>& log_prob,
-                           const std::vector<std::uint8_t>& accepted) {
+void HDFBackend::save_steps(const double* coords, const double* log_prob, const std::uint8_t* accepted,
+                            std::size_t nsteps) {
   if (!initialized())
-    throw IOError(nabla::impl::cat("nabla::sampling::HDFBackend::save_step: ", describe(), " holds no chain"));
-  if (coords.size() != m_nwalkers * m_ndim || log_prob.size() != m_nwalkers || accepted.size() != m_nwalkers)
-    throw ShapeError(nabla::impl::cat("nabla::sampling::HDFBackend::save_step: got ", coords.size(), " coords, ",
-                                      log_prob.size(), " log_prob, ", accepted.size(), " flags for ", m_nwalkers,
-                                      " walkers x ", m_ndim, " dims"));
+    throw IOError(nabla::impl::cat("nabla::sampling::HDFBackend::save_steps: ", describe(), " holds no chain"));
+  const std::size_t W = m_nwalkers, row = W * m_ndim;
+  for (std::size_t t = 0; t < nsteps; ++t)
+    append(std::vector<double>(coords + t * row, coords + (t + 1) * row),
+           std::vector<double>(log_prob + t * W, log_prob + (t + 1) * W),
+           std::vector<std::uint8_t>(accepted + t * W, accepted + (t + 1) * W));
+}
+
+// One step, flushed: what a kill may interrupt.
+void HDFBackend::append(const std::vector<double>& coords, const std::vector<double>& log_prob,
+                        const std::vector<std::uint8_t>& accepted) {
   m_fresh = false;
   hdf5::File& f = file(true);
   const std::string& g = m_name;

@@ -12,6 +12,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace nabla {
@@ -40,9 +41,28 @@ class Backend {
   virtual std::size_t ndim() const = 0;
   /// Reserves room for `nsteps` more steps.
   virtual void grow(std::size_t nsteps) = 0;
-  /// Appends one step: coords row-major (walker × dim), log_prob (walker), accepted flags (walker).
-  virtual void save_step(const std::vector<double>& coords, const std::vector<double>& log_prob,
-                         const std::vector<std::uint8_t>& accepted) = 0;
+  /// Appends `nsteps` steps: coords row-major (step × walker × dim), log_prob (step × walker), accepted flags
+  /// (step × walker).
+  virtual void save_steps(const double* coords, const double* log_prob, const std::uint8_t* accepted,
+                          std::size_t nsteps) = 0;
+  /// The most steps the sampler may compute before handing them to save_steps. Files take one, so that every
+  /// step is flushed before the next is computed and a killed run loses at most the step in progress.
+  virtual std::size_t steps_per_save() const { return 1; }
+  /// Host memory where the next `nsteps` steps may be written in place, laid out as save_steps takes them, for a
+  /// backend that keeps its chain in memory (null pointers otherwise). `commit_rows(n)` then appends the first n.
+  struct Rows {
+    double* coords = nullptr;
+    double* log_prob = nullptr;
+    std::uint8_t* accepted = nullptr;
+  };
+  virtual Rows rows(std::size_t nsteps) {
+    (void)nsteps;
+    return {};
+  }
+  virtual void commit_rows(std::size_t nsteps) { (void)nsteps; }
+  /// Appends one step from vectors (walker × dim, walker, walker), checking their sizes.
+  void save_step(const std::vector<double>& coords, const std::vector<double>& log_prob,
+                 const std::vector<std::uint8_t>& accepted);
   /// Accepted proposals per walker (as doubles, like emcee).
   virtual std::vector<double> accepted() const = 0;
   /// Steps [first, first + count) of the chain, row-major (step × walker × dim).
@@ -88,8 +108,12 @@ class MemoryBackend : public Backend {
   std::size_t nwalkers() const override { return m_nwalkers; }
   std::size_t ndim() const override { return m_ndim; }
   void grow(std::size_t nsteps) override;
-  void save_step(const std::vector<double>& coords, const std::vector<double>& log_prob,
-                 const std::vector<std::uint8_t>& accepted) override;
+  void save_steps(const double* coords, const double* log_prob, const std::uint8_t* accepted,
+                  std::size_t nsteps) override;
+  /// Memory takes any number of steps at once.
+  std::size_t steps_per_save() const override { return std::size_t(-1); }
+  Rows rows(std::size_t nsteps) override;
+  void commit_rows(std::size_t nsteps) override;
   std::vector<double> accepted() const override { return m_accepted; }
   std::vector<double> read_chain(std::size_t first, std::size_t count) const override;
   std::vector<double> read_log_prob(std::size_t first, std::size_t count) const override;
@@ -100,7 +124,25 @@ class MemoryBackend : public Backend {
  private:
   bool m_initialized = false;
   std::size_t m_nwalkers = 0, m_ndim = 0, m_iteration = 0;
-  std::vector<double> m_chain, m_log_prob, m_accepted;
+  // Grown without zero-filling: rows() hands out memory the sampler fills.
+  template <class T>
+  struct Uninitialized : std::allocator<T> {
+    template <class U>
+    struct rebind {
+      using other = Uninitialized<U>;
+    };
+    template <class U>
+    void construct(U* p) noexcept {
+      ::new (static_cast<void*>(p)) U;
+    }
+    template <class U, class... Args>
+    void construct(U* p, Args&&... args) {
+      ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+    }
+  };
+  std::vector<double, Uninitialized<double>> m_chain, m_log_prob;
+  std::vector<std::uint8_t> m_flags;  // rows() of acceptance flags, summed into m_accepted by commit_rows
+  std::vector<double> m_accepted;
   std::optional<std::uint64_t> m_seed;
 };
 

@@ -44,8 +44,8 @@ class HDFBackend : public Backend {
   std::size_t nwalkers() const override;
   std::size_t ndim() const override;
   void grow(std::size_t nsteps) override;
-  void save_step(const std::vector<double>& coords, const std::vector<double>& log_prob,
-                 const std::vector<std::uint8_t>& accepted) override;
+  void save_steps(const double* coords, const double* log_prob, const std::uint8_t* accepted,
+                  std::size_t nsteps) override;
   std::vector<double> accepted() const override;
   std::vector<double> read_chain(std::size_t first, std::size_t count) const override;
   std::vector<double> read_log_prob(std::size_t first, std::size_t count) const override;
@@ -62,6 +62,8 @@ class HDFBackend : public Backend {
   void check_schema() const;
   void create_whole(std::size_t nwalkers, std::size_t ndim, const std::int64_t* seed);
   std::vector<double> read_accepted() const;
+  void append(const std::vector<double>& coords, const std::vector<double>& log_prob,
+              const std::vector<std::uint8_t>& accepted);
   std::string m_path, m_name;
   bool m_read_only;
   mutable std::unique_ptr<hdf5::File> m_file;
