@@ -21,16 +21,16 @@ using Range = Kokkos::RangePolicy<Kokkos::IndexType<std::size_t>>;
 struct Propose {
   impl::SplitArgs s;
   KOKKOS_INLINE_FUNCTION void operator()(std::size_t i) const {
-    double factor, u;
-    impl::propose(s, i, factor, u);
+    double factor, logu;
+    impl::propose(s, i, factor, logu);
     s.factor(i) = factor;
-    s.u(i) = u;
+    s.logu(i) = logu;
   }
 };
 
 struct Accept {
   impl::SplitArgs s;
-  KOKKOS_INLINE_FUNCTION void operator()(std::size_t i) const { impl::accept(s, i, s.lq(i), s.factor(i), s.u(i)); }
+  KOKKOS_INLINE_FUNCTION void operator()(std::size_t i) const { impl::accept(s, i, s.lq(i), s.factor(i), s.logu(i)); }
 };
 
 struct FirstNaN {
@@ -54,8 +54,9 @@ struct ScatterValues {
   KOKKOS_INLINE_FUNCTION void operator()(std::size_t i) const { to(first + i) = from(i); }
 };
 
-std::string row_string(const Array<double, 2>& x, std::size_t row) {
-  auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), x.view());
+template <class V>
+std::string row_string(const V& x, std::size_t row) {
+  auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), x);
   std::ostringstream os;
   os.precision(17);
   os << "[";
@@ -139,7 +140,7 @@ EnsembleSampler::EnsembleSampler(std::size_t nwalkers, std::size_t ndim, BatchLo
   m_q.resize(5);
   m_lq.resize(5);
   m_factor.resize(5);
-  m_u.resize(5);
+  m_logu.resize(5);
   m_q_local.resize(5);
   m_lq_local.resize(5);
   for (int S = 2; S <= 3; ++S)
@@ -149,16 +150,14 @@ EnsembleSampler::EnsembleSampler(std::size_t nwalkers, std::size_t ndim, BatchLo
       m_q[s] = Array<double, 2>({n, ndim}, "nabla::sampling::EnsembleSampler::proposal");
       m_lq[s] = Array<double, 1>({n}, "nabla::sampling::EnsembleSampler::proposal_log_prob");
       m_factor[s] = Array<double, 1>({n}, "nabla::sampling::EnsembleSampler::factor");
-      m_u[s] = Array<double, 1>({n}, "nabla::sampling::EnsembleSampler::u");
+      m_logu[s] = Array<double, 1>({n}, "nabla::sampling::EnsembleSampler::log_u");
       if (m_ranks > 1) {
         const std::size_t lo = n * m_rank / m_ranks, hi = n * (m_rank + 1) / m_ranks;
         m_q_local[s] = Array<double, 2>({hi - lo, ndim}, "nabla::sampling::EnsembleSampler::proposal_local");
         m_lq_local[s] = Array<double, 1>({hi - lo}, "nabla::sampling::EnsembleSampler::proposal_log_prob_local");
       }
     }
-  m_coords_host.resize(nwalkers * ndim);
-  m_lp_host.resize(nwalkers);
-  m_acc_host.resize(nwalkers);
+  m_nan = Kokkos::View<std::size_t*, DefaultMemorySpace>("nabla::sampling::EnsembleSampler::nan", 2);
 }
 
 void EnsembleSampler::reset() {
@@ -202,95 +201,239 @@ void EnsembleSampler::evaluate(int s, std::size_t t) {
   if (bad < n) {
     const int S = s < 2 ? 2 : 3, k = s < 2 ? s : s - 2;
     throw ValueError(nabla::impl::cat("nabla::sampling::EnsembleSampler: log_prob returned NaN at step ", t,
-                                      " for walker ", bad * S + k, " at parameters ", row_string(q, bad)));
+                                      " for walker ", bad * S + k, " at parameters ", row_string(q.view(), bad)));
   }
   (void)t;
 }
 
-void EnsembleSampler::step(std::size_t t) {
-  const random::Key key = random::key(m_options.seed);
+impl::StepMove EnsembleSampler::step_move(std::size_t t) const {
   // Which move: drawn from the weights with the step's own random number.
   std::size_t mi = 0;
   if (m_options.moves.size() > 1) {
     double total = 0;
     for (const auto& m : m_options.moves) total += m.weight;
-    const double u = impl::u01(random::bits(key, t, 0x30e5u)[0]) * total;
+    const double u = impl::u01(random::bits(random::key(m_options.seed), t, 0x30e5u)[0]) * total;
     double acc = 0;
     for (mi = 0; mi + 1 < m_options.moves.size(); ++mi) {
       acc += m_options.moves[mi].weight;
       if (u < acc) break;
     }
   }
-  const Move& move = m_options.moves[mi].move;
-  const int S = std::holds_alternative<StretchMove>(move) ? 2 : 3;
+  impl::StepMove m;
+  if (const auto* st = std::get_if<StretchMove>(&m_options.moves[mi].move)) {
+    m.nsplits = 2;
+    m.a = st->a;
+  } else {
+    const auto& de = std::get<DEMove>(m_options.moves[mi].move);
+    m.nsplits = 3;
+    m.sigma = de.sigma;
+    m.g0 = de.gamma0 > 0.0 ? de.gamma0 : 2.38 / std::sqrt(2.0 * double(m_ndim));
+  }
+  return m;
+}
+
+void EnsembleSampler::sync_coords() const {
+  if (m_x_behind) Kokkos::deep_copy(m_x.view(), m_block_x);
+  m_x_behind = false;
+}
+
+void EnsembleSampler::set_coords(const Kokkos::View<const double**, Kokkos::LayoutLeft, DefaultMemorySpace>& x) {
+  Kokkos::deep_copy(m_x.view(), x);
+  m_x_behind = false;
+  m_block_behind = true;
+}
+
+// One step, one or three launches per half-step (batched log_prob, or several ranks); leaves it in block row 0.
+void EnsembleSampler::step(std::size_t t) {
+  sync_coords();
+  m_block_behind = true;
+  const impl::StepMove move = step_move(t);
+  const int S = move.nsplits;
   for (int k = 0; k < S; ++k) {
     const int s = slot(S, k);
-    impl::SplitArgs a;
-    a.x = m_x.view();
-    a.q = m_q[s].view();
-    a.lp = m_lp.view();
-    a.lq = m_lq[s].view();
-    a.factor = m_factor[s].view();
-    a.u = m_u[s].view();
-    a.accepted = m_accepted;
-    a.keys = m_keys;
-    a.step = t;
-    a.k = std::size_t(k);
-    a.nsplits = std::size_t(S);
-    a.n = split_size(k, S);
-    a.move = S == 2 ? 0 : 1;
-    a.a = 2.0;
-    a.ncomp = m_nwalkers - a.n;
-    a.n1 = split_size((k + 1) % 3, 3);
-    a.n2 = split_size((k + 2) % 3, 3);
-    a.sigma = 0.0;
-    a.g0 = 0.0;
-    if (const auto* st = std::get_if<StretchMove>(&move)) {
-      a.a = st->a;
-    } else {
-      const auto& de = std::get<DEMove>(move);
-      a.sigma = de.sigma;
-      a.g0 = de.gamma0 > 0.0 ? de.gamma0 : 2.38 / std::sqrt(2.0 * double(m_ndim));
-    }
+    impl::SplitArgs base;
+    base.x = m_x.view();
+    base.q = m_q[s].view();
+    base.lp = m_lp.view();
+    base.lq = m_lq[s].view();
+    base.factor = m_factor[s].view();
+    base.logu = m_logu[s].view();
+    base.accepted = m_accepted;
+    base.keys = m_keys;
+    const impl::SplitArgs a = impl::split_args(base, m_nwalkers, t, k, move);
     if (m_fused && m_ranks == 1) {
       const std::size_t bad = m_fused(a);
       if (bad < a.n)
         throw ValueError(nabla::impl::cat("nabla::sampling::EnsembleSampler: log_prob returned NaN at step ", t,
-                                          " for walker ", bad * S + k, " at parameters ", row_string(m_q[s], bad)));
+                                          " for walker ", bad * S + k, " at parameters ", row_string(m_q[s].view(), bad)));
       continue;
     }
     Kokkos::parallel_for(S == 2 ? "nabla::sampling::stretch" : "nabla::sampling::de", Range(0, a.n), Propose{a});
     evaluate(s, t);
     Kokkos::parallel_for("nabla::sampling::accept", Range(0, a.n), Accept{a});
   }
+  record();
 }
 
-void EnsembleSampler::save() {
-  auto xh = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), m_x.view());
-  auto lh = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), m_lp.view());
-  auto ah = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), m_accepted);
-  for (std::size_t w = 0; w < m_nwalkers; ++w) {
-    for (std::size_t d = 0; d < m_ndim; ++d) m_coords_host[w * m_ndim + d] = xh(w, d);
-    m_lp_host[w] = lh(w);
-    m_acc_host[w] = ah(w);
+// Steps t .. t + n - 1 in one launch (per-walker log_prob, one rank), into block rows 0 .. n - 1. Returns how
+// many completed: all n, or those before a NaN, which then throws after the caller stored them (see run).
+std::size_t EnsembleSampler::steps(std::size_t t, std::size_t n) {
+  for (std::size_t j = 0; j < n; ++j) m_moves_host(j) = step_move(t + j);
+  Kokkos::deep_copy(Kokkos::subview(m_moves, std::make_pair(std::size_t(0), n)),
+                    Kokkos::subview(m_moves_host, std::make_pair(std::size_t(0), n)));
+  impl::BlockArgs b;
+  b.split.x = m_block_x;
+  b.split.q = m_block_q;
+  b.split.lp = m_lp.view();
+  b.split.accepted = m_accepted;
+  b.split.keys = m_keys;
+  b.moves = m_moves;
+  // Tuning: trial blocks alternate between every thread and one; each keeps its fastest time per step.
+  const bool trial = m_team == 0 && m_block.tunable;
+  const int team = m_team ? m_team : !trial ? m_block.most : m_trials % 2 == 0 ? m_block.most : 1;
+  // On host backends the launch writes the chain straight into the backend's memory, where it keeps one; trial
+  // blocks write into the sampler's own rows, touched when allocated, so page faults do not decide the team size.
+  Backend::Rows direct;
+  if constexpr (std::is_same<DefaultMemorySpace, Kokkos::HostSpace>::value)
+    if (!trial) direct = m_backend->rows(n);
+  m_direct = direct.coords != nullptr;
+  if (m_direct) {
+    b.chain = decltype(b.chain)(direct.coords, n, m_nwalkers, m_ndim);
+    b.log_prob = decltype(b.log_prob)(direct.log_prob, n, m_nwalkers);
+    b.flags = decltype(b.flags)(direct.accepted, n, m_nwalkers);
+  } else {
+    reserve_rows(n);
+    b.chain = m_chain;
+    b.log_prob = m_block_lp;
+    b.flags = m_block_flags;
   }
-  m_backend->save_step(m_coords_host, m_lp_host, m_acc_host);
+  b.nan = m_nan;
+  b.step0 = t;
+  b.nsteps = n;
+  b.nwalkers = m_nwalkers;
+  if (m_block_behind) Kokkos::deep_copy(m_block_x, m_x.view());  // nothing to do where they alias
+  m_block_behind = false;
+  // Host-to-device copies of two words: unlike a fill, no kernel launch (which costs more than a small block).
+  std::size_t nan[2] = {impl::kNoNaN, impl::kNoNaN};
+  const Kokkos::View<std::size_t*, Kokkos::HostSpace, Kokkos::MemoryTraits<Kokkos::Unmanaged>> nan_host(nan, 2);
+  Kokkos::deep_copy(m_nan, nan_host);
+  Kokkos::Timer timer;
+  m_block.launch(b, team);
+  Kokkos::fence();
+  if (!trial) {
+    m_team = team;
+  } else {
+    double& best = m_trial_seconds[team == 1 ? 0 : 1];
+    best = std::min(best, timer.seconds() / double(n));
+    if (++m_trials == 4) m_team = m_trial_seconds[0] <= m_trial_seconds[1] ? 1 : m_block.most;
+  }
+  Kokkos::deep_copy(nan_host, m_nan);
+  m_pending_nan = nan[0] != impl::kNoNaN ? nan[0] : nan[1];
+  m_x_behind = m_block_x.data() != m_x.data();
+  return m_pending_nan == impl::kNoNaN ? n : m_pending_nan / m_nwalkers;
+}
+
+// Copies the state after a step into block row 0.
+void EnsembleSampler::record() {
+  reserve_rows(1);
+  m_direct = false;
+  const auto chain = m_chain;
+  const auto lp = m_block_lp;
+  const auto flags = m_block_flags;
+  const auto x = m_x.view();
+  const auto l = m_lp.view();
+  const auto acc = m_accepted;
+  Kokkos::parallel_for(
+      "nabla::sampling::EnsembleSampler::record", Range(0, m_nwalkers), KOKKOS_LAMBDA(std::size_t w) {
+        for (std::size_t d = 0; d < x.extent(1); ++d) chain(0, w, d) = x(w, d);
+        lp(0, w) = l(w);
+        flags(0, w) = acc(w);
+      });
+}
+
+// Hands block rows 0 .. n - 1 to the backend (a copy to the host where the block is on a device).
+void EnsembleSampler::store(std::size_t n) {
+  if (m_direct) return m_backend->commit_rows(n);
+  if (n == 0) return;
+  const auto rows = std::make_pair(std::size_t(0), n);
+  const auto all = Kokkos::ALL;
+  Kokkos::deep_copy(Kokkos::subview(m_chain_host, rows, all, all), Kokkos::subview(m_chain, rows, all, all));
+  Kokkos::deep_copy(Kokkos::subview(m_block_lp_host, rows, all), Kokkos::subview(m_block_lp, rows, all));
+  Kokkos::deep_copy(Kokkos::subview(m_block_flags_host, rows, all), Kokkos::subview(m_block_flags, rows, all));
+  m_backend->save_steps(m_chain_host.data(), m_block_lp_host.data(), m_block_flags_host.data(), n);
+}
+
+// Steps per launch for a run of nsteps: the option, or as many as 1 MiB of chain rows, within what the backend
+// takes per save.
+std::size_t EnsembleSampler::block_steps(std::size_t nsteps) const {
+  if (!m_block.most || m_ranks > 1) return 1;
+  constexpr std::size_t budget = std::size_t(1) << 20;
+  const std::size_t per_step = m_nwalkers * (m_ndim * sizeof(double) + sizeof(double) + 1);
+  std::size_t n = m_options.steps_per_launch ? m_options.steps_per_launch : std::max<std::size_t>(1, budget / per_step);
+  return std::max<std::size_t>(1, std::min({n, nsteps, m_backend->steps_per_save()}));
+}
+
+// Block rows for n steps, for backends without rows() and for devices.
+void EnsembleSampler::reserve_rows(std::size_t n) {
+  if (m_chain.extent(0) >= n) return;
+  // Zero-filled, so no page is first touched inside a timed block launch (see m_team).
+  m_chain = decltype(m_chain)("nabla::sampling::EnsembleSampler::chain_block", n, m_nwalkers, m_ndim);
+  m_block_lp = decltype(m_block_lp)("nabla::sampling::EnsembleSampler::log_prob_block", n, m_nwalkers);
+  m_block_flags = decltype(m_block_flags)("nabla::sampling::EnsembleSampler::accepted_block", n, m_nwalkers);
+  m_chain_host = Kokkos::create_mirror_view(m_chain);
+  m_block_lp_host = Kokkos::create_mirror_view(m_block_lp);
+  m_block_flags_host = Kokkos::create_mirror_view(m_block_flags);
+}
+
+// Each step's move and, for block launches, the state and proposals in impl::BlockLayout.
+void EnsembleSampler::reserve_block(std::size_t n) {
+  if (m_moves.extent(0) < n) {
+    m_moves = decltype(m_moves)(Kokkos::view_alloc(Kokkos::WithoutInitializing, "nabla::sampling::EnsembleSampler::moves"), n);
+    m_moves_host = Kokkos::create_mirror_view(m_moves);
+  }
+  if (m_block.most && m_block_q.extent(0) == 0) {
+    // Proposals: rows of the largest sub-ensemble, (nwalkers + 1) / 2.
+    m_block_q = decltype(m_block_q)("nabla::sampling::EnsembleSampler::block_proposal", split_size(0, 2), m_ndim);
+    if constexpr (std::is_same<impl::BlockLayout, Array<double, 2>::layout_type>::value)
+      m_block_x = m_x.view();
+    else
+      m_block_x = decltype(m_block_x)("nabla::sampling::EnsembleSampler::block_state", m_nwalkers, m_ndim);
+  }
 }
 
 void EnsembleSampler::run(std::size_t nsteps, const Progress& progress) {
   m_backend->grow(nsteps);
   const std::size_t t0 = m_backend->iteration();
+  const std::size_t per_launch = block_steps(nsteps);
+  reserve_block(per_launch);
   const bool bar = progress.bar && m_rank == 0;
-  for (std::size_t i = 0; i < nsteps; ++i) {
-    step(t0 + i);
-    save();
-    if (progress.callback) progress.callback(i + 1, nsteps);
-    if (bar && (i + 1 == nsteps || (i + 1) % std::max<std::size_t>(1, nsteps / 100) == 0)) {
-      const int width = 40, done = int(double(width) * double(i + 1) / double(nsteps));
-      std::cerr << "\r[" << std::string(done, '#') << std::string(width - done, ' ') << "] " << (i + 1) << "/"
-                << nsteps << (i + 1 == nsteps ? "\n" : "") << std::flush;
+  for (std::size_t i = 0; i < nsteps;) {
+    const std::size_t n = std::min(per_launch, nsteps - i);
+    std::size_t done = n;
+    if (m_block.most && m_ranks == 1)
+      done = steps(t0 + i, n);
+    else
+      step(t0 + i);
+    store(done);
+    if (done < n) nan_error(t0 + i);
+    for (std::size_t j = 0; j < n; ++j) {
+      ++i;
+      if (progress.callback) progress.callback(i, nsteps);
+      if (bar && (i == nsteps || i % std::max<std::size_t>(1, nsteps / 100) == 0)) {
+        const int width = 40, full = int(double(width) * double(i) / double(nsteps));
+        std::cerr << "\r[" << std::string(full, '#') << std::string(width - full, ' ') << "] " << i << "/" << nsteps
+                  << (i == nsteps ? "\n" : "") << std::flush;
+      }
     }
   }
+}
+
+// The error for the NaN a block of steps from t0 met (m_pending_nan), after the steps before it were stored.
+void EnsembleSampler::nan_error(std::size_t t0) const {
+  const std::size_t j = m_pending_nan / m_nwalkers, w = m_pending_nan % m_nwalkers;
+  const std::size_t S = std::size_t(step_move(t0 + j).nsplits);
+  throw ValueError(nabla::impl::cat("nabla::sampling::EnsembleSampler: log_prob returned NaN at step ", t0 + j,
+                                    " for walker ", w, " at parameters ", row_string(m_block_q, w / S)));
 }
 
 void EnsembleSampler::run_mcmc(const Array<double, 2>& initial, std::size_t nsteps, Progress progress) {
@@ -299,14 +442,14 @@ void EnsembleSampler::run_mcmc(const Array<double, 2>& initial, std::size_t nste
   if (initial.extent(0) != m_nwalkers || initial.extent(1) != m_ndim)
     throw ShapeError(nabla::impl::cat(who, ": the initial state is ", to_string(initial.shape()), " but the sampler has ",
                                       m_nwalkers, " walkers x ", m_ndim, " dims"));
-  Kokkos::deep_copy(m_x.view(), initial.view());
+  set_coords(initial.view());
   {
     auto xh = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), m_x.view());
     for (std::size_t w = 0; w < m_nwalkers; ++w)
       for (std::size_t d = 0; d < m_ndim; ++d)
         if (!std::isfinite(xh(w, d)))
           throw ValueError(nabla::impl::cat(who, ": the initial state of walker ", w, " is not finite: ",
-                                            row_string(m_x, w)));
+                                            row_string(m_x.view(), w)));
   }
   // log_prob of the initial state, evaluated as a whole batch (split like the moves under MPI).
   if (m_ranks == 1) {
@@ -329,7 +472,7 @@ void EnsembleSampler::run_mcmc(const Array<double, 2>& initial, std::size_t nste
   const std::size_t bad = first_nan(m_lp.view(), "nabla::sampling::EnsembleSampler::check_nan");
   if (bad < m_nwalkers)
     throw ValueError(nabla::impl::cat(who, ": log_prob of the initial state is NaN for walker ", bad, " at parameters ",
-                                      row_string(m_x, bad)));
+                                      row_string(m_x.view(), bad)));
   run(nsteps, progress);
 }
 
@@ -340,7 +483,7 @@ void EnsembleSampler::run_mcmc(std::size_t nsteps, Progress progress) {
                                       " holds no sample to resume from; give an initial state"));
   const auto xh = m_backend->get_last_sample();
   const auto lh = m_backend->get_last_log_prob();
-  Kokkos::deep_copy(m_x.view(), xh.view());
+  set_coords(Kokkos::create_mirror_view_and_copy(DefaultMemorySpace(), xh.view()));
   Kokkos::deep_copy(m_lp.view(), lh.view());
   run(nsteps, progress);
 }

@@ -27,6 +27,7 @@
 #include <nabla/core/mpi.hpp>
 #endif
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -55,6 +56,9 @@ struct SamplerOptions {
   std::uint64_t seed = 0;                           ///< seed of every random number of the run
   std::shared_ptr<Backend> backend;                 ///< default: a MemoryBackend
   bool live_dangerously = false;                    ///< allow nwalkers < 2 ndim (emcee's flag)
+  /// Steps per kernel launch for a per-walker log_prob on one rank; 0 chooses (as many as a 1 MiB block of chain
+  /// rows holds, at most what the backend takes per save: one for files). Chains do not depend on it.
+  std::size_t steps_per_launch = 0;
 #if NABLA_ENABLE_MPI
   /// Split the log-probability evaluations over the ranks of this communicator; every rank keeps the whole
   /// ensemble state and gets the same chain as a one-rank run. Every rank stores into its own backend: give
@@ -98,9 +102,12 @@ BatchLogProb batch_log_prob(F f) {
 /// \brief Everything one half-step (sub-ensemble k of S) of a move needs. Walker w = i·S + k of the sub-ensemble
 /// takes the Philox block `step` of its stream fold_in(key(seed), w) (domain 0; the DE jitter uses the normal
 /// block `step` of the same stream). Uniforms are (b + ½) / 2³², never 0, so their logs are finite.
-struct SplitArgs {
-  Array<double, 2>::view_type x, q;
-  Array<double, 1>::view_type lp, lq, factor, u;
+/// `Layout` is that of the state x and the proposals q (walker × dim).
+template <class Layout>
+struct SplitArgsIn {
+  using layout = Layout;
+  Kokkos::View<double**, Layout, DefaultMemorySpace> x, q;
+  Array<double, 1>::view_type lp, lq, factor, logu;
   Kokkos::View<std::uint8_t*, DefaultMemorySpace> accepted;
   Kokkos::View<const random::Key*, DefaultMemorySpace> keys;  // keys(w) = fold_in(key(seed), w), computed once
   std::uint64_t step;
@@ -111,12 +118,42 @@ struct SplitArgs {
   std::size_t n1, n2;  // DE: sizes of the other two sub-ensembles
   double sigma, g0;    // DE jitter and stretch of the difference vector
 };
+/// The half-step launches' form: the state as the sampler's Array, proposals as the batched log_prob takes them.
+using SplitArgs = SplitArgsIn<Array<double, 2>::layout_type>;
+
+/// The move of one step: the stretch move (2 sub-ensembles, scale a) or differential evolution (3, sigma, g0).
+struct StepMove {
+  int nsplits = 2;
+  double a = 2.0, sigma = 0.0, g0 = 0.0;
+};
+
+/// Walkers in sub-ensemble k of S (walkers k, k + S, ...).
+KOKKOS_INLINE_FUNCTION std::size_t split_size(std::size_t nwalkers, std::size_t k, std::size_t S) {
+  return (nwalkers - k + S - 1) / S;
+}
+
+/// `s` (state, scratch and keys) set up for half-step k of `step` under move m.
+template <class A>
+KOKKOS_INLINE_FUNCTION A split_args(A s, std::size_t nwalkers, std::uint64_t step, int k, const StepMove& m) {
+  s.step = step;
+  s.k = std::size_t(k);
+  s.nsplits = std::size_t(m.nsplits);
+  s.n = split_size(nwalkers, s.k, s.nsplits);
+  s.move = m.nsplits == 2 ? 0 : 1;
+  s.a = m.a;
+  s.ncomp = nwalkers - s.n;
+  s.n1 = split_size(nwalkers, (s.k + 1) % 3, 3);
+  s.n2 = split_size(nwalkers, (s.k + 2) % 3, 3);
+  s.sigma = m.sigma;
+  s.g0 = m.g0;
+  return s;
+}
 
 /// Writes the proposals of sub-ensemble walkers i0 .. i0 + L - 1 (those below n; i0 < n) into their rows of q,
-/// with each one's log factor and uniform u in (0, 1). The random numbers and log z of all L come from lane
-/// loops, which CPUs vectorise; the L walkers' arithmetic is the same as one at a time.
-template <int L>
-KOKKOS_INLINE_FUNCTION void propose_lanes(const SplitArgs& s, std::size_t i0, double* factor, double* u) {
+/// with each one's log factor and log u, u uniform in (0, 1). The stretch move's loops run over the L walkers,
+/// which CPUs vectorise; each walker's arithmetic is the same as one at a time.
+template <int L, class A>
+KOKKOS_INLINE_FUNCTION void propose_lanes(const A& s, std::size_t i0, double* factor, double* logu) {
   const std::size_t ndim = s.x.extent(1), m = s.n - i0 < std::size_t(L) ? s.n - i0 : std::size_t(L);
   std::uint32_t k0[L], k1[L], b[4][L];
   for (int l = 0; l < L; ++l) {
@@ -128,17 +165,30 @@ KOKKOS_INLINE_FUNCTION void propose_lanes(const SplitArgs& s, std::size_t i0, do
   constexpr double two32 = 1.0 / 4294967296.0;
   if (s.move == 0) {
     double z[L];
+    std::size_t w[L], c[L];
     NABLA_SIMD
     for (int l = 0; l < L; ++l) {
       const double r = (s.a - 1.0) * u01(b[0][l]) + 1.0;
       z[l] = r * r / s.a;
       factor[l] = double(ndim - 1) * random::impl::log_scaled(z[l], 0);
-      u[l] = (double(b[2][l]) + 0.5) * two32;  // accept() takes its log only when it matters
+      logu[l] = random::impl::log_scaled((double(b[2][l]) + 0.5) * two32, 0);
     }
     for (std::size_t l = 0; l < m; ++l) {
-      const std::size_t i = i0 + l, w = s.nsplits * i + s.k;
-      const std::size_t c = 2 * std::size_t(below(b[1][l], s.ncomp)) + (1 - s.k);
-      for (std::size_t d = 0; d < ndim; ++d) s.q(i, d) = s.x(c, d) - (s.x(c, d) - s.x(w, d)) * z[l];
+      w[l] = s.nsplits * (i0 + l) + s.k;
+      c[l] = 2 * std::size_t(below(b[1][l], s.ncomp)) + (1 - s.k);
+    }
+    if (std::is_same<typename A::layout, Kokkos::LayoutRight>::value) {  // rows: loops along them
+      for (std::size_t l = 0; l < m; ++l) {
+        const double *xc = &s.x(c[l], 0), *xw = &s.x(w[l], 0);
+        double* q = &s.q(i0 + l, 0);
+        NABLA_SIMD
+        for (std::size_t d = 0; d < ndim; ++d) q[d] = xc[d] - (xc[d] - xw[d]) * z[l];
+      }
+    } else {
+      for (std::size_t d = 0; d < ndim; ++d) {
+        NABLA_SIMD
+        for (std::size_t l = 0; l < m; ++l) s.q(i0 + l, d) = s.x(c[l], d) - (s.x(c[l], d) - s.x(w[l], d)) * z[l];
+      }
     }
   } else {
     for (std::size_t l = 0; l < m; ++l) {
@@ -155,22 +205,28 @@ KOKKOS_INLINE_FUNCTION void propose_lanes(const SplitArgs& s, std::size_t i0, do
       const double f = s.sigma * z[0];
       for (std::size_t d = 0; d < ndim; ++d) s.q(i, d) = s.x(w, d) + (s.x(c2, d) - s.x(c1, d)) * s.g0 + f;
       factor[l] = 0.0;
-      u[l] = (double(b[3][l]) + 0.5) * two32;
+      logu[l] = random::impl::log_scaled((double(b[3][l]) + 0.5) * two32, 0);
     }
   }
 }
 
 /// The proposal of sub-ensemble walker i alone (see propose_lanes).
-KOKKOS_INLINE_FUNCTION void propose(const SplitArgs& s, std::size_t i, double& factor, double& u) {
-  propose_lanes<1>(s, i, &factor, &u);
+template <class A>
+KOKKOS_INLINE_FUNCTION void propose(const A& s, std::size_t i, double& factor, double& logu) {
+  propose_lanes<1>(s, i, &factor, &logu);
 }
 
-/// Accepts or rejects the proposal of sub-ensemble walker i (emcee: accept if factor + lq - lp > log u; log u < 0,
-/// so diff >= 0 accepts without the logarithm).
-KOKKOS_INLINE_FUNCTION void accept(const SplitArgs& s, std::size_t i, double lq, double factor, double u) {
+/// emcee's rule: accept if factor + lq - lp > log u (diff >= 0 accepts whatever log u is, as log u < 0).
+KOKKOS_INLINE_FUNCTION bool accepts(double factor, double lq, double lp, double logu) {
+  const double diff = factor + lq - lp;
+  return (diff >= 0.0) | (diff > logu);  // both evaluated: no branch on random data
+}
+
+/// Accepts or rejects the proposal of sub-ensemble walker i.
+template <class A>
+KOKKOS_INLINE_FUNCTION void accept(const A& s, std::size_t i, double lq, double factor, double logu) {
   const std::size_t w = s.nsplits * i + s.k;
-  const double diff = factor + lq - s.lp(w);
-  const bool yes = diff >= 0.0 || diff > random::impl::log_scaled(u, 0);
+  const bool yes = accepts(factor, lq, s.lp(w), logu);
   if (yes) {
     for (std::size_t d = 0; d < s.x.extent(1); ++d) s.x(w, d) = s.q(i, d);
     s.lp(w) = lq;
@@ -185,8 +241,8 @@ struct FusedSplit {
   F f;
   SplitArgs s;
   KOKKOS_INLINE_FUNCTION void operator()(std::size_t g, std::size_t& bad) const {
-    double factor[L], u[L];
-    propose_lanes<L>(s, g * L, factor, u);
+    double factor[L], logu[L];
+    propose_lanes<L>(s, g * L, factor, logu);
     for (int l = 0; l < L; ++l) {
       const std::size_t i = g * L + std::size_t(l);
       if (i >= s.n) break;
@@ -196,7 +252,7 @@ struct FusedSplit {
         if (i < bad) bad = i;
         continue;
       }
-      accept(s, i, lq, factor[l], u[l]);
+      accept(s, i, lq, factor[l], logu[l]);
     }
   }
 };
@@ -212,6 +268,114 @@ std::function<std::size_t(const SplitArgs&)> fused_split(F f) {
                             FusedSplit<F, L>{f, s}, Kokkos::Min<std::size_t>(bad));
     return bad;
   };
+}
+
+/// Layout of the state a block of steps works on: a walker's parameters side by side on CPUs, where a proposal
+/// reads a random walker's row (one or two cache lines, not ndim, and few of them owned by another core), and
+/// walkers side by side on GPUs, where neighbouring threads read neighbouring walkers.
+using BlockLayout = std::conditional_t<std::is_same<DefaultMemorySpace, Kokkos::HostSpace>::value,
+                                       Kokkos::LayoutRight, Kokkos::LayoutLeft>;
+
+/// \brief A block of steps in one launch: the state, one proposal buffer for every half-step (rows of the largest
+/// sub-ensemble), each step's move, and the block's chain rows, log-probabilities and acceptance flags.
+struct BlockArgs {
+  SplitArgsIn<BlockLayout> split;  // x, q, lp, accepted, keys; the per-half-step fields come from split_args
+  Kokkos::View<const StepMove*, DefaultMemorySpace> moves;                 // moves(j): the move of step step0 + j
+  Kokkos::View<double***, Kokkos::LayoutRight, DefaultMemorySpace> chain;  // step × walker × dim
+  Kokkos::View<double**, Kokkos::LayoutRight, DefaultMemorySpace> log_prob;
+  Kokkos::View<std::uint8_t**, Kokkos::LayoutRight, DefaultMemorySpace> flags;
+  Kokkos::View<std::size_t*, DefaultMemorySpace> nan;  // j · nwalkers + w of a half-step's first NaN, by parity
+  std::uint64_t step0;
+  std::size_t nsteps, nwalkers;
+};
+
+constexpr std::size_t kNoNaN = ~std::size_t(0);
+
+/// Runs a block of steps as one team: each half-step's groups of L walkers are shared among the members, and a
+/// barrier separates half-steps, since the next one reads the walkers this one moved. Launch overhead is paid once
+/// per block instead of twice per step, which is what small ensembles spend their time on.
+template <class F, int L>
+struct FusedBlock {
+  F f;
+  BlockArgs b;
+
+  using Args = SplitArgsIn<BlockLayout>;
+  KOKKOS_INLINE_FUNCTION void walkers(const Args& s, std::size_t g, std::size_t j, int parity) const {
+    const std::size_t i0 = g * L, m = s.n - i0 < std::size_t(L) ? s.n - i0 : std::size_t(L);
+    double factor[L], logu[L], lq[L];
+    propose_lanes<L>(s, i0, factor, logu);
+    NABLA_SIMD
+    for (std::size_t l = 0; l < m; ++l) lq[l] = f(WalkerPoint{&s.q(i0 + l, 0), s.q.stride(1), int(s.q.extent(1))});
+    for (std::size_t l = 0; l < m; ++l) {
+      const std::size_t i = i0 + l, w = s.nsplits * i + s.k;
+      if (lq[l] != lq[l]) {
+        Kokkos::atomic_fetch_min(&b.nan(parity), j * b.nwalkers + w);
+        continue;
+      }
+      // Accept and record in one pass that selects rather than branches on the coin flip (10-15 % faster on one
+      // thread); a rejected walker's row is rewritten unchanged, which costs teams of several threads some
+      // cache-line transfers, and the team-size tuning weighs that.
+      const bool yes = accepts(factor[l], lq[l], s.lp(w), logu[l]);
+      for (std::size_t d = 0; d < s.x.extent(1); ++d) {
+        const double v = yes ? s.q(i, d) : s.x(w, d);
+        s.x(w, d) = v;
+        b.chain(j, w, d) = v;
+      }
+      const double lp = yes ? lq[l] : s.lp(w);
+      s.lp(w) = lp;
+      b.log_prob(j, w) = lp;
+      s.accepted(w) = yes;
+      b.flags(j, w) = yes;
+    }
+  }
+
+  template <class Member>
+  KOKKOS_INLINE_FUNCTION void operator()(const Member& team) const {
+    int parity = 0;
+    for (std::size_t j = 0; j < b.nsteps; ++j) {
+      const StepMove m = b.moves(j);
+      for (int k = 0; k < m.nsplits; ++k, parity ^= 1) {
+        const Args s = split_args(b.split, b.nwalkers, b.step0 + j, k, m);
+        Kokkos::parallel_for(Kokkos::TeamThreadRange(team, (s.n + L - 1) / L),
+                             [&](std::size_t g) { walkers(s, g, j, parity); });
+        team.team_barrier();
+        // Every member reads this parity's flag before any member can pass the next barrier, and the next
+        // half-step writes the other parity's, so all members leave together.
+        if (*static_cast<const volatile std::size_t*>(&b.nan(parity)) != kNoNaN) return;
+      }
+    }
+  }
+};
+
+/// Launches blocks of steps of one per-walker functor as one team of `team` members (1 .. most).
+struct BlockLauncher {
+  std::function<void(const BlockArgs&, int team)> launch;
+  int most = 0;  // 0: no block launches (the sampler launches per half-step)
+  bool tunable = false;  // host backends: the sampler picks 1 or `most` members by timing both
+};
+
+/// The block launcher of a per-walker functor for `nwalkers` walkers: on host backends a team of up to every
+/// thread (one per group of L walkers at most); on GPUs one block if it holds the larger half-ensemble, else none.
+template <class F>
+BlockLauncher fused_block(F f, std::size_t nwalkers) {
+  using Exec = Kokkos::DefaultExecutionSpace;
+  constexpr int L = lanes_for<Exec>::value;
+  const std::size_t groups = (split_size(nwalkers, 0, 2) + L - 1) / L;
+  const FusedBlock<F, L> probe{f, BlockArgs{}};
+  const int most = Kokkos::TeamPolicy<Exec>(1, 1).team_size_max(probe, Kokkos::ParallelForTag());
+  BlockLauncher b;
+  if (std::is_same<Exec::memory_space, Kokkos::HostSpace>::value) {
+    b.most = std::max(1, std::min({most, Exec().concurrency(), int(std::min<std::size_t>(groups, 1 << 20))}));
+    b.tunable = b.most > 1;
+  } else {
+    if (groups > std::size_t(most)) return b;
+    b.most = std::min(most, int((groups + 31) / 32 * 32));
+  }
+  b.launch = [f](const BlockArgs& a, int team) {
+    Kokkos::parallel_for("nabla::sampling::EnsembleSampler::steps", Kokkos::TeamPolicy<Exec>(1, team),
+                         FusedBlock<F, L>{f, a});
+  };
+  return b;
 }
 }  // namespace impl
 
@@ -242,8 +406,10 @@ class EnsembleSampler {
   template <class F>
   EnsembleSampler(std::size_t nwalkers, std::size_t ndim, F log_prob, SamplerOptions options = {})
       : EnsembleSampler(nwalkers, ndim, to_batch(log_prob), std::move(options), 0) {
-    if constexpr (!std::is_invocable<F&, const Array<double, 2>&, Array<double, 1>&>::value)
-      m_fused = impl::fused_split(std::move(log_prob));
+    if constexpr (!std::is_invocable<F&, const Array<double, 2>&, Array<double, 1>&>::value) {
+      m_fused = impl::fused_split(log_prob);
+      m_block = impl::fused_block(std::move(log_prob), nwalkers);
+    }
   }
 
   /// \brief Runs `nsteps` steps from `initial` (nwalkers × ndim), appending to the backend.
@@ -259,7 +425,10 @@ class EnsembleSampler {
   std::uint64_t seed() const { return m_options.seed; }
   Backend& backend() const { return *m_backend; }
   /// The current positions (nwalkers × ndim) and log-probabilities (device arrays).
-  const Array<double, 2>& coords() const { return m_x; }
+  const Array<double, 2>& coords() const {
+    sync_coords();
+    return m_x;
+  }
   const Array<double, 1>& log_prob() const { return m_lp; }
 
   HostArray<double, 3> get_chain(std::size_t thin = 1, std::size_t discard = 0) const {
@@ -299,30 +468,61 @@ class EnsembleSampler {
   EnsembleSampler(std::size_t nwalkers, std::size_t ndim, BatchLogProb f, SamplerOptions options, int);
 
   void evaluate(int split, std::size_t step);
+  impl::StepMove step_move(std::size_t t) const;
   void step(std::size_t t);
-  void save();
+  std::size_t steps(std::size_t t, std::size_t n);
+  void record();
+  void store(std::size_t n);
+  void reserve_block(std::size_t n);
+  void reserve_rows(std::size_t n);
+  void sync_coords() const;
+  void set_coords(const Kokkos::View<const double**, Kokkos::LayoutLeft, DefaultMemorySpace>& x);
+  std::size_t block_steps(std::size_t nsteps) const;
+  [[noreturn]] void nan_error(std::size_t t0) const;
   void run(std::size_t nsteps, const Progress& progress);
-  std::size_t split_size(int split, int nsplits) const { return (m_nwalkers - split + nsplits - 1) / nsplits; }
+  std::size_t split_size(int split, int nsplits) const { return impl::split_size(m_nwalkers, split, nsplits); }
 
   std::size_t m_nwalkers, m_ndim;
   BatchLogProb m_f;
   std::function<std::size_t(const impl::SplitArgs&)> m_fused;  // per-walker functors: one kernel per half-step
+  impl::BlockLauncher m_block;  // ... or per block of steps (one rank)
+  // Team size of the block launches on host backends: 0 until tuned, then 1 or m_block.most, whichever ran a step
+  // faster in two trial blocks each (the first blocks of the sampler's runs). Small ensembles with a cheap log_prob
+  // run faster on one thread, whose cache holds every walker, than on several passing walkers between their caches
+  // twice per step; expensive log_probs and large ensembles run faster on all. Chains do not depend on it.
+  int m_team = 0, m_trials = 0;
+  double m_trial_seconds[2] = {1e300, 1e300};  // one thread, every thread
   SamplerOptions m_options;
   std::shared_ptr<Backend> m_backend;
   Array<double, 2> m_x;
   Array<double, 1> m_lp;
   Kokkos::View<std::uint8_t*, DefaultMemorySpace> m_accepted;
   Kokkos::View<const random::Key*, DefaultMemorySpace> m_keys;
-  // Scratch per split count (2 for stretch, 3 for DE) and split: proposals, their log_prob, factors, uniforms.
+  // Scratch per split count (2 for stretch, 3 for DE) and split: proposals, their log_prob, factors, log u.
   std::vector<Array<double, 2>> m_q;
-  std::vector<Array<double, 1>> m_lq, m_factor, m_u;
+  std::vector<Array<double, 1>> m_lq, m_factor, m_logu;
   std::vector<Array<double, 2>> m_q_local;
   std::vector<Array<double, 1>> m_lq_local;
   std::size_t m_local_begin = 0;
   int m_rank = 0, m_ranks = 1;
-  // Host staging for the backend.
-  std::vector<double> m_coords_host, m_lp_host;
-  std::vector<std::uint8_t> m_acc_host;
+  // Steps computed but not yet stored (step × walker × dim, step × walker), their host mirrors, each step's move.
+  Kokkos::View<double***, Kokkos::LayoutRight, DefaultMemorySpace> m_chain;
+  Kokkos::View<double**, Kokkos::LayoutRight, DefaultMemorySpace> m_block_lp;
+  Kokkos::View<std::uint8_t**, Kokkos::LayoutRight, DefaultMemorySpace> m_block_flags;
+  Kokkos::View<impl::StepMove*, DefaultMemorySpace> m_moves;
+  decltype(Kokkos::create_mirror_view(m_chain)) m_chain_host;
+  decltype(Kokkos::create_mirror_view(m_block_lp)) m_block_lp_host;
+  decltype(Kokkos::create_mirror_view(m_block_flags)) m_block_flags_host;
+  decltype(Kokkos::create_mirror_view(m_moves)) m_moves_host;
+  Kokkos::View<std::size_t*, DefaultMemorySpace> m_nan;
+  // The state and proposals of the block path in impl::BlockLayout (the state aliases m_x where that is its layout).
+  Kokkos::View<double**, impl::BlockLayout, DefaultMemorySpace> m_block_x, m_block_q;
+  std::size_t m_pending_nan = impl::kNoNaN;
+  bool m_direct = false;  // the last launch wrote into the backend's rows()
+  // Which copy of the state is behind: m_x after block launches (until coords() or a half-step launch needs it),
+  // m_block_x after m_x was set.
+  mutable bool m_x_behind = false;
+  bool m_block_behind = true;
 };
 
 }  // namespace sampling
