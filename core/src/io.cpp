@@ -29,16 +29,12 @@ void commit_file(const std::string& from, const std::string& to) {
 }
 
 void write_file_atomic(const std::string& path, const std::string& content) {
-  const std::string tmp = temporary_path_for(path);
-  std::FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (!f) throw IOError(impl::cat("nabla::io: cannot write '", path, "': ", std::strerror(errno)));
-  const bool ok = std::fwrite(content.data(), 1, content.size(), f) == content.size();
-  const bool closed = std::fclose(f) == 0;
-  if (!ok || !closed) {
-    std::remove(tmp.c_str());
-    throw IOError(impl::cat("nabla::io: short write to '", path, "' (disk full?)"));
-  }
-  commit_file(tmp, path);
+  create_atomically(path, [&](const std::string& tmp) {
+    std::FILE* f = std::fopen(tmp.c_str(), "wb");
+    if (!f) throw IOError(impl::cat("nabla::io: cannot write '", path, "': ", std::strerror(errno)));
+    const bool ok = std::fwrite(content.data(), 1, content.size(), f) == content.size();
+    if (std::fclose(f) != 0 || !ok) throw IOError(impl::cat("nabla::io: short write to '", path, "' (disk full?)"));
+  });
 }
 
 void make_directories(const std::string& path) {

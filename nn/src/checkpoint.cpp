@@ -34,8 +34,7 @@ const char* dtype_name() {
 template <class T>
 void write_checkpoint(const std::string& path, const std::vector<HostTensor<T>>& tensors, const CheckpointMeta& meta) {
 #if NABLA_ENABLE_HDF5
-  const std::string tmp = io::temporary_path_for(path);
-  try {
+  io::create_atomically(path, [&](const std::string& tmp) {
     hdf5::File f(tmp, hdf5::Mode::create_sealed);
     for (const auto& t : tensors) f.write(t.name, t.data, t.dims);
     f.set_attribute("/", "format", kFormat);
@@ -50,11 +49,7 @@ void write_checkpoint(const std::string& path, const std::vector<HostTensor<T>>&
       f.set_attribute("optimizer", "learning_rate", meta.learning_rate);
     }
     f.close();
-    io::commit_file(tmp, path);
-  } catch (...) {
-    std::remove(tmp.c_str());
-    throw;
-  }
+  });
 #else
   (void)tensors;
   (void)meta;

@@ -138,16 +138,10 @@ std::size_t HDFBackend::ndim() const {
 void HDFBackend::create_whole(std::size_t nwalkers, std::size_t ndim, const std::int64_t* seed) {
   if (m_file) m_file->close();
   m_file.reset();
-  const std::string tmp = io::temporary_path_for(m_path);
-  std::error_code ec;
-  try {
+  io::create_atomically(m_path, [&](const std::string& tmp) {
     hdf5::File f(tmp, hdf5::Mode::create);
     write_layout(f, m_name, nwalkers, ndim, seed);
-  } catch (...) {
-    std::filesystem::remove(tmp, ec);
-    throw;
-  }
-  io::commit_file(tmp, m_path);
+  });
   m_fresh = true;
 }
 
