@@ -33,6 +33,21 @@ struct Accept {
   KOKKOS_INLINE_FUNCTION void operator()(std::size_t i) const { impl::accept(s, i, s.lq(i), s.factor(i), s.logu(i)); }
 };
 
+// A functor, not a lambda: nvcc refuses extended lambdas in private member functions.
+struct Record {
+  View2 x;
+  View1 lp;
+  Kokkos::View<std::uint8_t*, DefaultMemorySpace> accepted;
+  Kokkos::View<double***, Kokkos::LayoutRight, DefaultMemorySpace> chain;
+  Kokkos::View<double**, Kokkos::LayoutRight, DefaultMemorySpace> chain_lp;
+  Kokkos::View<std::uint8_t**, Kokkos::LayoutRight, DefaultMemorySpace> flags;
+  KOKKOS_INLINE_FUNCTION void operator()(std::size_t w) const {
+    for (std::size_t d = 0; d < x.extent(1); ++d) chain(0, w, d) = x(w, d);
+    chain_lp(0, w) = lp(w);
+    flags(0, w) = accepted(w);
+  }
+};
+
 struct FirstNaN {
   View1 v;
   KOKKOS_INLINE_FUNCTION void operator()(std::size_t i, std::size_t& m) const {
@@ -337,18 +352,8 @@ std::size_t EnsembleSampler::steps(std::size_t t, std::size_t n) {
 void EnsembleSampler::record() {
   reserve_rows(1);
   m_direct = false;
-  const auto chain = m_chain;
-  const auto lp = m_block_lp;
-  const auto flags = m_block_flags;
-  const auto x = m_x.view();
-  const auto l = m_lp.view();
-  const auto acc = m_accepted;
-  Kokkos::parallel_for(
-      "nabla::sampling::EnsembleSampler::record", Range(0, m_nwalkers), KOKKOS_LAMBDA(std::size_t w) {
-        for (std::size_t d = 0; d < x.extent(1); ++d) chain(0, w, d) = x(w, d);
-        lp(0, w) = l(w);
-        flags(0, w) = acc(w);
-      });
+  Kokkos::parallel_for("nabla::sampling::EnsembleSampler::record", Range(0, m_nwalkers),
+                       Record{m_x.view(), m_lp.view(), m_accepted, m_chain, m_block_lp, m_block_flags});
 }
 
 // Hands block rows 0 .. n - 1 to the backend (a copy to the host where the block is on a device).
