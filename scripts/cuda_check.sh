@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# \file cuda_check.sh
+# \brief Nabla compiled for CUDA on a machine without a GPU, within CI's budget: Kokkos 3.4.01 built for CUDA
+# (sm_90, with cmake/patches' CUDA 13 patch) and Kokkos Kernels configured against it (headers only), both cached;
+# then every library source and every example driver compiled, not linked, with nvcc_wrapper. The examples
+# instantiate most of core, ad, nn and sampling's device code, so a kernel calling a host-only function, or any
+# construct nvcc refuses, fails here. The full CUDA build (tests, benchmarks, linking) is scripts/gpu.sh's.
+#
+# Usage: scripts/cuda_check.sh   (run by scripts/test.sh; NABLA_SKIP_CUDA_CHECK=1 skips it there; no nvcc: skipped)
+# Environment: NABLA_CUDA_ARCH (Kokkos arch option, default HOPPER90), NABLA_CACHE as scripts/test.sh.
+# A run whose sources, flags and dependencies match the last passing one is not repeated (stamp in the cache).
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+source "$root/scripts/common.sh"
+
+[ -d /usr/local/cuda/bin ] && export PATH=/usr/local/cuda/bin:$PATH
+if ! command -v nvcc >/dev/null; then
+  echo "cuda_check: nvcc not found; skipped" >&2
+  exit 0
+fi
+cache=${NABLA_CACHE:-$HOME/.cache/nabla}
+src="$cache/src/trilinos-13.2.0"
+[ -f "$src/.complete" ] || "$root/scripts/bootstrap.sh" >/dev/null  # fetches the Kokkos sources
+arch=${NABLA_CUDA_ARCH:-HOPPER90}
+patch_file="$root/cmake/patches/kokkos-3.4.01-cuda13.patch"
+key_text="$arch | $(nvcc --version | tail -n 1) | $(g++ -dumpfullversion) | $(sha256sum < "$patch_file")"
+key="kokkos-3.4.01-cuda-$arch-compile-check-$(echo "$key_text" | sha256sum | cut -c1-12)"
+deps="$cache/deps/$key"
+
+if [ ! -f "$deps/.complete" ]; then
+  work="$cache/build/$key"
+  rm -rf "$work" "$deps"
+  mkdir -p "$work"
+  cp -r "$src/packages/kokkos" "$work/kokkos-src"
+  patch -s -d "$work/kokkos-src" -p1 < "$patch_file"
+  phase "cuda check: kokkos for cuda ($arch)"
+  { cmake -S "$work/kokkos-src" -B "$work/kokkos" -DCMAKE_INSTALL_PREFIX="$deps" \
+      -DCMAKE_CXX_COMPILER="$work/kokkos-src/bin/nvcc_wrapper" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_STANDARD=17 \
+      -DKokkos_ENABLE_SERIAL=ON -DKokkos_ENABLE_CUDA=ON -DKokkos_ENABLE_CUDA_LAMBDA=ON "-DKokkos_ARCH_$arch=ON" &&
+    cmake --build "$work/kokkos" -j "$(nproc)" && cmake --install "$work/kokkos"; } >"$work/kokkos.log" 2>&1 ||
+    { tail -n 40 "$work/kokkos.log" >&2; exit 1; }
+  phase "cuda check: kokkos kernels configured (headers only)"
+  cmake -S "$src/packages/kokkos-kernels" -B "$deps/kk" -DKokkos_ROOT="$deps" \
+    -DCMAKE_CXX_COMPILER="$deps/bin/nvcc_wrapper" -DCMAKE_BUILD_TYPE=Release \
+    -DKokkosKernels_ENABLE_TPL_CUBLAS=ON -DKokkosKernels_ENABLE_TPL_CUSPARSE=OFF \
+    -DKokkosKernels_INST_MEMSPACE_CUDAUVMSPACE=OFF >"$work/kk.log" 2>&1 || { tail -n 40 "$work/kk.log" >&2; exit 1; }
+  rm -rf "$work"
+  touch "$deps/.complete"
+fi
+
+out="$root/build/cuda-check"
+mkdir -p "$out/nabla"
+version=$(sed -n 's/^project(Nabla VERSION \([0-9.]*\).*/\1/p' "$root/CMakeLists.txt")
+IFS=. read -r major minor patch_level <<<"$version"
+sed -e "s/@PROJECT_VERSION_MAJOR@/$major/; s/@PROJECT_VERSION_MINOR@/$minor/; s/@PROJECT_VERSION_PATCH@/$patch_level/" \
+  -e "s/@PROJECT_VERSION@/$version/; s/@NABLA_HAVE_MPI@/1/; s/@NABLA_HAVE_HDF5@/1/; s/@NABLA_KOKKOS_DEVICES@/CUDA,SERIAL/" \
+  "$root/cmake/config.hpp.in" >"$out/nabla/config.hpp"
+
+kk_src="$src/packages/kokkos-kernels/src"
+includes=(-I"$out" -I"$root/core/include" -I"$root/ad/include" -I"$root/nn/include" -I"$root/sampling/include"
+          -I"$root/examples" -isystem "$deps/include" -isystem /usr/include/hdf5/serial
+          -isystem /usr/lib/x86_64-linux-gnu/openmpi/include)
+while IFS= read -r d; do includes+=(-isystem "$d"); done < <(find "$kk_src" "$deps/kk/src" -type d -not -name CMakeFiles)
+# As Nabla's CMake compiles for CUDA: no contracted products (random numbers bit-identical to the host's).
+flags=(-std=c++17 -O2 "-arch=sm_${arch//[!0-9]/}" --expt-extended-lambda --expt-relaxed-constexpr --fmad=false -DNDEBUG)
+cd "$root"
+sources=$(ls core/src/*.cpp nn/src/*.cpp sampling/src/*.cpp examples/*.cpp 2>/dev/null; ls ad/src/*.cpp 2>/dev/null || true)
+stamp="$out/passed.stamp"
+digest=$( { echo "$key ${flags[*]}"; find core ad nn sampling examples cmake scripts/cuda_check.sh -type f \
+            \( -name '*.hpp' -o -name '*.cpp' -o -name '*.in' -o -name '*.patch' -o -name '*.sh' \) -print0 |
+            sort -z | xargs -0 sha256sum; } | sha256sum | cut -c1-16)
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$digest" ]; then
+  phase "cuda check: sources unchanged since the last pass; skipped"
+  exit 0
+fi
+rm -f "$stamp"
+
+phase "cuda check: compile $(echo "$sources" | wc -l) sources for ${flags[2]} (nvcc, no link)"
+export CUDA_CHECK_OUT="$out"
+# sh -c gets the source as $0 and the compiler command as "$@".
+echo "$sources" | xargs -P "$(nproc)" -I{} sh -c '
+  log="$CUDA_CHECK_OUT/$(basename "$0").log"
+  if "$@" -c "$0" -o "$CUDA_CHECK_OUT/$(basename "$0").o" >"$log" 2>&1; then echo "  ok    $0" >&2
+  else echo "  FAIL  $0" >&2; grep -m 20 -E "error|Error" "$log" >&2; exit 255; fi' \
+  {} "$deps/bin/nvcc_wrapper" "${flags[@]}" "${includes[@]}" ||
+  { echo "cuda_check: a source does not compile for CUDA (logs in $out)" >&2; exit 1; }
+echo "$digest" >"$stamp"
+phase "cuda check: passed"
