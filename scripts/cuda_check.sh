@@ -2,9 +2,9 @@
 # \file cuda_check.sh
 # \brief Nabla compiled for CUDA on a machine without a GPU, within CI's budget: Kokkos 3.4.01 built for CUDA
 # (sm_90, with cmake/patches' CUDA 13 patch) and Kokkos Kernels configured against it (headers only), both cached;
-# then every library source and every example driver compiled, not linked, with nvcc_wrapper. The examples
-# instantiate most of core, ad, nn and sampling's device code, so a kernel calling a host-only function, or any
-# construct nvcc refuses, fails here. The full CUDA build (tests, benchmarks, linking) is scripts/gpu.sh's.
+# then every library source, every example driver and the ad tape tests compiled, not linked, with nvcc_wrapper.
+# They instantiate most of core, ad, nn and sampling's device code, so a kernel calling a host-only function, or
+# any construct nvcc refuses, fails here. The full CUDA build (all tests, benchmarks, linking) is scripts/gpu.sh's.
 #
 # Usage: scripts/cuda_check.sh   (run by scripts/test.sh; NABLA_SKIP_CUDA_CHECK=1 skips it there; no nvcc: skipped)
 # Environment: NABLA_CUDA_ARCH (Kokkos arch option, default HOPPER90), NABLA_CACHE as scripts/test.sh.
@@ -58,15 +58,17 @@ sed -e "s/@PROJECT_VERSION_MAJOR@/$major/; s/@PROJECT_VERSION_MINOR@/$minor/; s/
 
 kk_src="$src/packages/kokkos-kernels/src"
 includes=(-I"$out" -I"$root/core/include" -I"$root/ad/include" -I"$root/nn/include" -I"$root/sampling/include"
-          -I"$root/examples" -isystem "$deps/include" -isystem /usr/include/hdf5/serial
+          -I"$root/examples" -I"$root/tests" -I"$root/tests/common" -isystem "$deps/include" -isystem /usr/include/hdf5/serial
           -isystem /usr/lib/x86_64-linux-gnu/openmpi/include)
 while IFS= read -r d; do includes+=(-isystem "$d"); done < <(find "$kk_src" "$deps/kk/src" -type d -not -name CMakeFiles)
 # As Nabla's CMake compiles for CUDA: no contracted products (random numbers bit-identical to the host's).
 flags=(-std=c++17 -O2 "-arch=sm_${arch//[!0-9]/}" --expt-extended-lambda --expt-relaxed-constexpr --fmad=false -DNDEBUG)
 cd "$root"
-sources=$(ls core/src/*.cpp nn/src/*.cpp sampling/src/*.cpp examples/*.cpp 2>/dev/null; ls ad/src/*.cpp 2>/dev/null || true)
+# The tape tests first: the longest compile (about 6 minutes), and the most templates nvcc sees nowhere else.
+sources=$(echo tests/ad/test_tape.cpp; ls core/src/*.cpp nn/src/*.cpp sampling/src/*.cpp examples/*.cpp 2>/dev/null
+          ls ad/src/*.cpp 2>/dev/null || true)
 stamp="$cache/cuda-check.passed"  # in the cache, so fresh clones of unchanged sources skip the compiles too
-digest=$( { echo "$key ${flags[*]}"; find core ad nn sampling examples cmake scripts/cuda_check.sh -type f \
+digest=$( { echo "$key ${flags[*]}"; find core ad nn sampling examples cmake tests/ad tests/common scripts/cuda_check.sh -type f \
             \( -name '*.hpp' -o -name '*.cpp' -o -name '*.in' -o -name '*.patch' -o -name '*.sh' \) -print0 |
             sort -z | xargs -0 sha256sum; } | sha256sum | cut -c1-16)
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$digest" ]; then
