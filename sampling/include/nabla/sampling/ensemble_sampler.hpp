@@ -222,6 +222,14 @@ KOKKOS_INLINE_FUNCTION bool accepts(double factor, double lq, double lp, double 
   return (diff >= 0.0) | (diff > logu);  // both evaluated: no branch on random data
 }
 
+/// `yes ? a : b` for pointers, through a mask: GCC turns the conditional operator on an accept decision into a
+/// branch, and a coin flip mispredicts about every other walker.
+template <class T>
+KOKKOS_INLINE_FUNCTION T* pick(bool yes, T* a, T* b) {
+  const std::uintptr_t m = std::uintptr_t(0) - std::uintptr_t(yes);
+  return reinterpret_cast<T*>((reinterpret_cast<std::uintptr_t>(a) & m) | (reinterpret_cast<std::uintptr_t>(b) & ~m));
+}
+
 /// Accepts or rejects the proposal of sub-ensemble walker i.
 template <class A>
 KOKKOS_INLINE_FUNCTION void accept(const A& s, std::size_t i, double lq, double factor, double logu) {
@@ -300,6 +308,7 @@ struct FusedBlock {
   BlockArgs b;
 
   using Args = SplitArgsIn<BlockLayout>;
+  static constexpr bool rows = std::is_same<BlockLayout, Kokkos::LayoutRight>::value;  // unit stride along d
   KOKKOS_INLINE_FUNCTION void walkers(const Args& s, std::size_t g, std::size_t j, int parity) const {
     const std::size_t i0 = g * L, m = s.n - i0 < std::size_t(L) ? s.n - i0 : std::size_t(L);
     double factor[L], logu[L], lq[L];
@@ -312,16 +321,20 @@ struct FusedBlock {
         Kokkos::atomic_fetch_min(&b.nan(parity), j * b.nwalkers + w);
         continue;
       }
-      // Accept and record in one pass that selects rather than branches on the coin flip (10-15 % faster on one
-      // thread); a rejected walker's row is rewritten unchanged, which costs teams of several threads some
-      // cache-line transfers, and the team-size tuning weighs that.
+      // Accept and record in one pass that picks the new state's row rather than branching on the coin flip (a
+      // select inside the row loop is hoisted by GCC into two loops behind a branch). A rejected walker's row is
+      // rewritten unchanged, which costs teams of several threads some cache-line transfers, and the team-size
+      // tuning weighs that.
       const bool yes = accepts(factor[l], lq[l], s.lp(w), logu[l]);
+      const double* from = pick(yes, &s.q(i, 0), &s.x(w, 0));
+      const std::size_t stride = rows ? 1 : yes ? s.q.stride(1) : s.x.stride(1);
+      NABLA_SIMD
       for (std::size_t d = 0; d < s.x.extent(1); ++d) {
-        const double v = yes ? s.q(i, d) : s.x(w, d);
+        const double v = from[d * stride];
         s.x(w, d) = v;
         b.chain(j, w, d) = v;
       }
-      const double lp = yes ? lq[l] : s.lp(w);
+      const double lp = *pick(yes, &lq[l], &s.lp(w));
       s.lp(w) = lp;
       b.log_prob(j, w) = lp;
       s.accepted(w) = yes;
