@@ -86,12 +86,13 @@ esac
 kokkos_flags+=(-DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_STANDARD=17 -DCMAKE_POSITION_INDEPENDENT_CODE=ON
                -DKokkos_ENABLE_DEBUG_BOUNDS_CHECK=${debug_bounds})
 # Kokkos Kernels 3.4 has no per-component switches: it always builds all of BLAS, sparse and graph. Keep its
-# explicit instantiation to what Nabla calls (double/float, LayoutLeft, the parallel backend only); other
-# combinations still work, instantiated in the caller.
+# explicit instantiation to what Nabla calls (BLAS on double/float, LayoutLeft, the parallel backend only; no
+# ordinal or offset types, so no sparse or graph kernels: 69 sources instead of 99, about 2.5 minutes less per
+# build on 2 cores); other combinations still work, instantiated in the caller.
 kk_flags=(-DCMAKE_BUILD_TYPE=Release -DCMAKE_POSITION_INDEPENDENT_CODE=ON
           -DKokkosKernels_INST_DOUBLE=ON -DKokkosKernels_INST_FLOAT=ON
           -DKokkosKernels_INST_LAYOUTLEFT=ON -DKokkosKernels_INST_LAYOUTRIGHT=OFF
-          -DKokkosKernels_INST_ORDINAL_INT=ON -DKokkosKernels_INST_OFFSET_SIZE_T=ON
+          -DKokkosKernels_INST_ORDINAL_INT=OFF -DKokkosKernels_INST_OFFSET_SIZE_T=OFF
           -DKokkosKernels_INST_OFFSET_INT=OFF -DKokkosKernels_INST_EXECSPACE_SERIAL=OFF
           -DKokkosKernels_ENABLE_TESTS=OFF -DKokkosKernels_ENABLE_EXAMPLES=OFF)
 if [ "$backend" = openmp ]; then
