@@ -68,7 +68,7 @@ cd "$root"
 sources=$(echo tests/ad/test_tape.cpp; ls core/src/*.cpp nn/src/*.cpp sampling/src/*.cpp examples/*.cpp 2>/dev/null
           ls ad/src/*.cpp 2>/dev/null || true)
 stamp="$cache/cuda-check.passed"  # in the cache, so fresh clones of unchanged sources skip the compiles too
-digest=$( { echo "$key ${flags[*]}"; find core ad nn sampling examples cmake tests/ad tests/common scripts/cuda_check.sh -type f \
+digest=$( { echo "$key ${flags[*]}"; find core ad nn sampling examples cmake tests/ad tests/common tests/core/test_util.hpp scripts/cuda_check.sh -type f \
             \( -name '*.hpp' -o -name '*.cpp' -o -name '*.in' -o -name '*.patch' -o -name '*.sh' \) -print0 |
             sort -z | xargs -0 sha256sum; } | sha256sum | cut -c1-16)
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$digest" ]; then
