@@ -2,7 +2,7 @@
 # \file bootstrap.sh
 # \brief Installs Nabla's dependencies on a Debian 12 machine and builds Kokkos + Kokkos Kernels once per machine.
 #
-# Usage: scripts/bootstrap.sh [--backend openmp|cuda|hip] [--arch ARCH] [--debug-bounds] [--no-apt]
+# Usage: scripts/bootstrap.sh [--backend openmp|cuda|hip] [--arch ARCH] [--debug-bounds] [--no-apt] [--packages-only]
 #
 # Progress goes to stderr; the last thing printed on stdout is the CMake prefix path of the dependency
 # install (Kokkos;KokkosKernels), so callers can do `prefix=$(scripts/bootstrap.sh)`.
@@ -17,6 +17,7 @@ backend=openmp
 arch=""
 debug_bounds=OFF
 do_apt=1
+packages_only=0
 
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -24,6 +25,7 @@ while [ $# -gt 0 ]; do
     --arch) arch=$2; shift 2 ;;
     --debug-bounds) debug_bounds=ON; shift ;;
     --no-apt) do_apt=0; shift ;;
+    --packages-only) packages_only=1; shift ;;
     -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 0 ;;
     *) echo "bootstrap: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
@@ -48,8 +50,9 @@ packages=(
   libeigen3-dev libtorch-dev python3-numpy python3-emcee python3-h5py gnuplot-nox
   clang-14 libclang-rt-14-dev libomp-14-dev
 )
-# HIP: Debian's ROCm 5.2 compiler, runtime and device libraries (~350 MB), only when asked for.
-[ "$backend" = hip ] && packages+=(hipcc libamdhip64-dev rocm-device-libs)
+# HIP: Debian's ROCm 5.2 compiler, runtime and device libraries (~350 MB), only when asked for; hipcc is clang
+# 15, whose OpenMP runtime the benchmarks' OpenMP peers need.
+[ "$backend" = hip ] && packages+=(hipcc libamdhip64-dev rocm-device-libs libomp-15-dev)
 if [ "$do_apt" = 1 ]; then
   step "packages"
   missing=()
@@ -64,6 +67,7 @@ if [ "$do_apt" = 1 ]; then
     log "all ${#packages[@]} packages present"
   fi
 fi
+[ "$packages_only" = 1 ] && exit 0
 
 if [ -n "${Kokkos_ROOT:-}" ] && [ -n "${KokkosKernels_ROOT:-}" ]; then
   log "using Kokkos_ROOT=$Kokkos_ROOT and KokkosKernels_ROOT=$KokkosKernels_ROOT; skipping the Kokkos build"
