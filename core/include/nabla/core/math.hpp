@@ -6,6 +6,7 @@
 #pragma once
 
 #include <nabla/core/compat.hpp>
+#include <nabla/core/impl/vector_math.hpp>
 
 #include <type_traits>
 
@@ -30,8 +31,25 @@ NABLA_IMPL_SCALAR_UNARY(exp)
 NABLA_IMPL_SCALAR_UNARY(expm1)
 NABLA_IMPL_SCALAR_UNARY(log)
 NABLA_IMPL_SCALAR_UNARY(log1p)
+#ifdef NABLA_HAVE_LIBMVEC_SINCOS
+template <class T, std::enable_if_t<std::is_arithmetic<T>::value, int> = 0>
+inline auto sin(T x) {
+  if constexpr (std::is_same<T, float>::value || std::is_same<T, double>::value)
+    return ::nabla::impl::libm_sin(x);
+  else
+    return ::nabla::compat::kmath::sin(x);
+}
+template <class T, std::enable_if_t<std::is_arithmetic<T>::value, int> = 0>
+inline auto cos(T x) {
+  if constexpr (std::is_same<T, float>::value || std::is_same<T, double>::value)
+    return ::nabla::impl::libm_cos(x);
+  else
+    return ::nabla::compat::kmath::cos(x);
+}
+#else
 NABLA_IMPL_SCALAR_UNARY(sin)
 NABLA_IMPL_SCALAR_UNARY(cos)
+#endif
 NABLA_IMPL_SCALAR_UNARY(tan)
 NABLA_IMPL_SCALAR_UNARY(asin)
 NABLA_IMPL_SCALAR_UNARY(acos)
