@@ -237,6 +237,11 @@ KOKKOS_INLINE_FUNCTION const T* stage_row(const T* ptr, const Strides<N>& stride
   const std::ptrdiff_t s = stride[f];
   const T* p = ptr + offset(i, stride) + std::ptrdiff_t(j0) * s;
   if (s == 1) return p;
+  if (s == 0) {  // extruded along the row: one value, stored with vector stores rather than strided loads
+    const T v = *p;
+    for (std::size_t j = 0; j < m; ++j) block[j] = v;
+    return block;
+  }
   for (std::size_t j = 0; j < m; ++j) block[j] = p[std::ptrdiff_t(j) * s];
   return block;
 }
