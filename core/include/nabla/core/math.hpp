@@ -31,25 +31,20 @@ NABLA_IMPL_SCALAR_UNARY(exp)
 NABLA_IMPL_SCALAR_UNARY(expm1)
 NABLA_IMPL_SCALAR_UNARY(log)
 NABLA_IMPL_SCALAR_UNARY(log1p)
-#ifdef NABLA_HAVE_LIBMVEC_SINCOS
-template <class T, std::enable_if_t<std::is_arithmetic<T>::value, int> = 0>
-inline auto sin(T x) {
-  if constexpr (std::is_same<T, float>::value || std::is_same<T, double>::value)
-    return ::nabla::impl::libm_sin(x);
-  else
-    return ::nabla::compat::kmath::sin(x);
-}
-template <class T, std::enable_if_t<std::is_arithmetic<T>::value, int> = 0>
-inline auto cos(T x) {
-  if constexpr (std::is_same<T, float>::value || std::is_same<T, double>::value)
-    return ::nabla::impl::libm_cos(x);
-  else
-    return ::nabla::compat::kmath::cos(x);
-}
+#ifdef NABLA_HAVE_LIBMVEC_SINCOS  // float and double through libm_sin/libm_cos (see impl/vector_math.hpp)
+#define NABLA_IMPL_SCALAR_SINCOS(NAME)                                                                    \
+  template <class T, std::enable_if_t<std::is_arithmetic<T>::value, int> = 0>                            \
+  inline auto NAME(T x) {                                                                                \
+    if constexpr (std::is_same<T, float>::value || std::is_same<T, double>::value)                       \
+      return ::nabla::impl::libm_##NAME(x);                                                              \
+    else                                                                                                 \
+      return ::nabla::compat::kmath::NAME(x);                                                            \
+  }
 #else
-NABLA_IMPL_SCALAR_UNARY(sin)
-NABLA_IMPL_SCALAR_UNARY(cos)
+#define NABLA_IMPL_SCALAR_SINCOS(NAME) NABLA_IMPL_SCALAR_UNARY(NAME)
 #endif
+NABLA_IMPL_SCALAR_SINCOS(sin)
+NABLA_IMPL_SCALAR_SINCOS(cos)
 NABLA_IMPL_SCALAR_UNARY(tan)
 NABLA_IMPL_SCALAR_UNARY(asin)
 NABLA_IMPL_SCALAR_UNARY(acos)
@@ -65,6 +60,7 @@ NABLA_IMPL_SCALAR_BINARY(pow)
 NABLA_IMPL_SCALAR_BINARY(atan2)
 NABLA_IMPL_SCALAR_BINARY(hypot)
 #undef NABLA_IMPL_SCALAR_UNARY
+#undef NABLA_IMPL_SCALAR_SINCOS
 #undef NABLA_IMPL_SCALAR_BINARY
 
 template <class T, std::enable_if_t<std::is_arithmetic<T>::value, int> = 0>
