@@ -48,11 +48,11 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libopenmpi-dev openmpi-bin libhdf5-dev librandom123-dev libopenblas-openmp-dev libcli11-dev
   libeigen3-dev libtorch-dev python3-numpy python3-emcee python3-h5py gnuplot-nox
-  clang-14 libclang-rt-14-dev libomp-14-dev
+  clang-15 libclang-common-15-dev libomp-15-dev
 )
-# HIP: Debian's ROCm 5.2 compiler, runtime and device libraries (~350 MB), only when asked for; hipcc is clang
-# 15, whose OpenMP runtime the benchmarks' OpenMP peers need.
-[ "$backend" = hip ] && packages+=(hipcc libamdhip64-dev rocm-device-libs libomp-15-dev)
+# HIP: Debian's ROCm 5.2 compiler, runtime and device libraries (~350 MB), only when asked for. hipcc is clang 15,
+# the fuzzers' compiler too: Debian's libomp-<version>-dev packages exclude each other, so one LLVM serves both.
+[ "$backend" = hip ] && packages+=(hipcc libamdhip64-dev rocm-device-libs)
 if [ "$do_apt" = 1 ]; then
   step "packages"
   missing=()

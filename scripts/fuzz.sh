@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # \file fuzz.sh
-# \brief Builds the libFuzzer targets (clang-14, ASan + UBSan) and runs each for a bounded time on its committed
+# \brief Builds the libFuzzer targets (clang-15, ASan + UBSan) and runs each for a bounded time on its committed
 # seed corpus and past findings. A crash, a sanitizer report, a leak or a timeout fails the run and leaves the
 # input under build/fuzz/findings/<target>/; copy it to fuzz/regressions/<target>/ with the fix, where every
 # build's CTest replays it.
@@ -17,8 +17,8 @@ targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(csv options checkpoint chain)
 build=${NABLA_FUZZ_BUILD_DIR:-$root/build/fuzz}
 
-bootstrap_and_configure "$build" -DCMAKE_C_COMPILER=clang-14 \
-  -DCMAKE_CXX_COMPILER=clang++-14 -DNABLA_ENABLE_FUZZ=ON -DNABLA_SANITIZE=address,undefined \
+bootstrap_and_configure "$build" -DCMAKE_C_COMPILER=clang-15 \
+  -DCMAKE_CXX_COMPILER=clang++-15 -DNABLA_ENABLE_FUZZ=ON -DNABLA_SANITIZE=address,undefined \
   -DNABLA_ENABLE_TESTS=OFF -DNABLA_ENABLE_BENCHMARKS=OFF -DNABLA_ENABLE_EXAMPLES=OFF
 
 phase "build fuzz targets"
