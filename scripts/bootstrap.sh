@@ -89,15 +89,24 @@ case "$backend" in
 esac
 kokkos_flags+=(-DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_STANDARD=17 -DCMAKE_POSITION_INDEPENDENT_CODE=ON
                -DKokkos_ENABLE_DEBUG_BOUNDS_CHECK=${debug_bounds})
-# Kokkos Kernels 3.4 has no per-component switches: it always builds all of BLAS, sparse and graph. Keep its
-# explicit instantiation to what Nabla calls (BLAS on double/float, LayoutLeft, the parallel backend only; no
-# ordinal or offset types, so no sparse or graph kernels: 69 sources instead of 99, about 2.5 minutes less per
-# build on 2 cores); other combinations still work, instantiated in the caller.
-kk_flags=(-DCMAKE_BUILD_TYPE=Release -DCMAKE_POSITION_INDEPENDENT_CODE=ON
-          -DKokkosKernels_INST_DOUBLE=ON -DKokkosKernels_INST_FLOAT=ON
-          -DKokkosKernels_INST_LAYOUTLEFT=ON -DKokkosKernels_INST_LAYOUTRIGHT=OFF
-          -DKokkosKernels_INST_ORDINAL_INT=OFF -DKokkosKernels_INST_OFFSET_SIZE_T=OFF
-          -DKokkosKernels_INST_OFFSET_INT=OFF -DKokkosKernels_INST_EXECSPACE_SERIAL=OFF
+# Kokkos Kernels 3.4 has no per-component switches: it always builds all of BLAS, sparse and graph. For OpenMP,
+# keep its explicit instantiation to what Nabla calls (BLAS on double/float, LayoutLeft, the parallel backend only;
+# no ordinal or offset types, so no sparse or graph kernels: 69 sources instead of 99, about 2.5 minutes less per
+# build on 2 cores); other combinations still work, instantiated in the caller. For CUDA and HIP, none at all: the
+# instantiations took 10+ minutes of a 2-core machine per backend, gemm and gemv on double/float go to cuBLAS
+# through Kokkos Kernels' header-only TPL wrappers anyway, and HIP (no rocBLAS in Kokkos Kernels 3.4) instantiates
+# the few BLAS calls Nabla makes where it makes them.
+if [ "$backend" = openmp ]; then
+  eti=(-DKokkosKernels_INST_DOUBLE=ON -DKokkosKernels_INST_FLOAT=ON
+       -DKokkosKernels_INST_LAYOUTLEFT=ON -DKokkosKernels_INST_LAYOUTRIGHT=OFF
+       -DKokkosKernels_INST_ORDINAL_INT=OFF -DKokkosKernels_INST_OFFSET_SIZE_T=OFF
+       -DKokkosKernels_INST_OFFSET_INT=OFF -DKokkosKernels_INST_EXECSPACE_SERIAL=OFF)
+else
+  eti=(-DKokkosKernels_ADD_DEFAULT_ETI=OFF -DKokkosKernels_INST_DOUBLE=OFF -DKokkosKernels_INST_FLOAT=OFF
+       -DKokkosKernels_INST_LAYOUTLEFT=OFF -DKokkosKernels_INST_ORDINAL_INT=OFF
+       -DKokkosKernels_INST_OFFSET_SIZE_T=OFF -DKokkosKernels_INST_OFFSET_INT=OFF)
+fi
+kk_flags=(-DCMAKE_BUILD_TYPE=Release -DCMAKE_POSITION_INDEPENDENT_CODE=ON "${eti[@]}"
           -DKokkosKernels_ENABLE_TESTS=OFF -DKokkosKernels_ENABLE_EXAMPLES=OFF)
 if [ "$backend" = openmp ]; then
   # OpenBLAS' OpenMP build as host BLAS: KokkosBlas::gemm on LayoutLeft double/float calls it.
@@ -106,9 +115,8 @@ if [ "$backend" = openmp ]; then
 fi
 if [ "$backend" = cuda ]; then
   # cuBLAS for gemm. cuSPARSE off: Kokkos Kernels 3.4 calls csrsv2/CSRMV APIs that CUDA 13 removed, and Nabla
-  # uses no sparse kernel. No CudaUVMSpace instantiations (Nabla allocates in CudaSpace): half the build.
-  kk_flags+=(-DKokkosKernels_ENABLE_TPL_CUBLAS=ON -DKokkosKernels_ENABLE_TPL_CUSPARSE=OFF
-             -DKokkosKernels_INST_MEMSPACE_CUDAUVMSPACE=OFF)
+  # uses no sparse kernel.
+  kk_flags+=(-DKokkosKernels_ENABLE_TPL_CUBLAS=ON -DKokkosKernels_ENABLE_TPL_CUSPARSE=OFF)
 fi
 # Patches are per backend (cmake/patches/kokkos-<version>-<backend>*.patch): the OpenMP build stays pristine.
 patches=$(ls "$root"/cmake/patches/kokkos-$KOKKOS_VERSION-$backend*.patch 2>/dev/null || true)
@@ -165,8 +173,8 @@ cxx=()
 [ "$backend" = cuda ] && cxx=(-DCMAKE_CXX_COMPILER="$work/kokkos-src/bin/nvcc_wrapper")
 if [ "$backend" = hip ]; then
   cxx=(-DCMAKE_CXX_COMPILER=hipcc)
-  # Without a GPU, hipcc's agent enumerator prints tracebacks; name the target instead.
-  export HCC_AMDGPU_TARGET=${HCC_AMDGPU_TARGET:-$(echo "$arch" | sed 's/^VEGA908$/gfx908/; s/^VEGA90A$/gfx90a/; s/^VEGA906$/gfx906/; s/^VEGA900$/gfx900/')}
+  source "$root/scripts/common.sh"
+  export HCC_AMDGPU_TARGET; HCC_AMDGPU_TARGET=${HCC_AMDGPU_TARGET:-$(hip_gfx "$arch")}
 fi
 
 step "configure kokkos ($backend)"

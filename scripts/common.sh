@@ -25,3 +25,12 @@ bootstrap_and_configure() {
   cmake -S "$NABLA_ROOT" -B "$build" -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_BUILD_TYPE=Release \
     -DCMAKE_CXX_COMPILER_LAUNCHER=ccache "$@" >"$build.configure.log" 2>&1 || { cat "$build.configure.log"; return 1; }
 }
+
+# hip_gfx ARCH: the AMD GPU target (gfx908, ...) of a Kokkos HIP architecture name (VEGA908, ...). Without a GPU,
+# hipcc's agent enumerator prints tracebacks, so builds name the target in HCC_AMDGPU_TARGET.
+hip_gfx() {
+  case "$1" in
+    VEGA900) echo gfx900 ;; VEGA906) echo gfx906 ;; VEGA908) echo gfx908 ;; VEGA90A) echo gfx90a ;;
+    *) echo "unknown Kokkos HIP architecture '$1' (VEGA900, VEGA906, VEGA908 or VEGA90A)" >&2; return 1 ;;
+  esac
+}

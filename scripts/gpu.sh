@@ -4,9 +4,9 @@
 #
 # Usage:
 #   scripts/gpu.sh pack [--arch HOPPER90] [--no-build]
-#                                           on this (Debian 12) machine, GPU not needed: bootstraps Kokkos and
-#                                           Kokkos Kernels for CUDA, builds Nabla (tests, benchmarks, examples) in
-#                                           build/cuda and packs build/gpu-bundle.tar.gz: the binaries plus every
+#                                           on this (Debian 12) machine, GPU not needed: scripts/device_build.sh
+#                                           cuda (Kokkos, Kokkos Kernels, Nabla's tests, benchmarks, examples in
+#                                           build/cuda), then packs build/gpu-bundle.tar.gz: the binaries plus every
 #                                           shared library they need beyond glibc and the CUDA driver.
 #   scripts/gpu.sh run [OUT_DIR]            on the GPU machine, in a checkout carrying build/gpu-bundle.tar.gz:
 #                                           unpacks it where it was built, runs the test suite (CTest), the
@@ -16,8 +16,9 @@
 #                                           a test failed.
 #   scripts/gpu.sh figures OUT_DIR          here: the GPU figures (fused bandwidth / copy, BAOAB walker-steps/s,
 #                                           MLP samples/s vs PyTorch, HM-LSTM mixed vs unfused) from OUT_DIR.
-# Why packed, not built there: the CUDA dependency build alone takes ~20 min on 2 cores, and a lent GPU machine
-# has no network and minutes of time, so it should run code, not compile it. nvcc 13 is on both machines.
+# Why packed, not built there: the CUDA build takes ~13 min of 2 cores (scripts/device_build.sh, which CI runs),
+# and a lent GPU machine has no network and minutes of time, so it should run code, not compile it. nvcc 13 is on
+# both machines.
 # MPI is off in this build (the GPU machine has no MPI); every other test runs.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -42,19 +43,7 @@ pack() {
 }
 
 build_cuda() {
-  local arch=$1
-  phase "bootstrap (cuda, $arch)"
-  local prefix
-  prefix=$("$root/scripts/bootstrap.sh" --backend cuda --arch "$arch")
-  phase "configure ($build)"
-  # libtorch off: its CPU build would be linked into the nn benchmark; PyTorch's own CUDA build is the GPU peer.
-  cmake -S "$root" -B "$build" -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_CXX_COMPILER="$prefix/bin/nvcc_wrapper" \
-    -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DNABLA_ENABLE_MPI=OFF \
-    -DCMAKE_DISABLE_FIND_PACKAGE_Torch=ON -DNABLA_ENABLE_TORCH_TESTS=OFF \
-    -DNABLA_ENABLE_TESTS=ON -DNABLA_ENABLE_BENCHMARKS=ON -DNABLA_ENABLE_EXAMPLES=ON >"$build.configure.log" 2>&1 ||
-    { cat "$build.configure.log"; exit 1; }
-  phase "build (cuda)"
-  cmake --build "$build" -j "$(nproc)"
+  NABLA_CUDA_ARCH=$1 bash "$root/scripts/device_build.sh" cuda --tree
 }
 
 pack_tree() {
