@@ -37,7 +37,6 @@ pack() {
     esac
   done
   source "$root/scripts/common.sh"
-  [ -d /usr/local/cuda/bin ] && export PATH=/usr/local/cuda/bin:$PATH
   [ "$build_it" = 1 ] && build_cuda "$arch"
   pack_tree
 }
