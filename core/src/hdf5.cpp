@@ -198,7 +198,9 @@ void verify_seal(const std::string& path) {
 
 // Growable datasets: chunks of whole rows up to about 1 MiB, filled with NaN when floating-point, so rows whose
 // chunk is lost (a corrupted chunk index) read as NaN, not as zeros. No per-chunk checksum: a chunk is rewritten
-// in place as rows are added, and a write torn by a kill would make its committed rows unreadable.
+// in place as rows are added, and a write torn by a kill would make its committed rows unreadable. Chunks are
+// allocated when the extent grows, not when first written: writing rows then changes no file metadata, so a
+// writer killed between two extents cannot leave the chunk index and the file's allocation out of step.
 Id growable_layout(const std::vector<hsize_t>& chunk_dims_in, std::size_t elem_size) {
   std::vector<hsize_t> chunk = chunk_dims_in;
   std::size_t row = elem_size;
@@ -206,17 +208,32 @@ Id growable_layout(const std::vector<hsize_t>& chunk_dims_in, std::size_t elem_s
   chunk[0] = std::max<hsize_t>(1, std::min<hsize_t>(chunk[0], hsize_t((std::size_t(1) << 20) / std::max<std::size_t>(row, 1))));
   Id dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
   H5Pset_chunk(dcpl.get(), int(chunk.size()), chunk.data());
+  H5Pset_alloc_time(dcpl.get(), H5D_ALLOC_TIME_EARLY);
   return dcpl;
 }
 
 }  // namespace
+
+// The innermost entry of HDF5's error stack (what the library itself found, e.g. "addr overflow" or a write's
+// errno), or "" when the last call left none. Reading the stack does not clear it.
+std::string hdf5_reason() {
+  std::string reason;
+  auto innermost = [](unsigned, const H5E_error2_t* e, void* data) -> herr_t {
+    auto& r = *static_cast<std::string*>(data);
+    if (r.empty() && e->desc && *e->desc) r = e->desc;
+    return 0;
+  };
+  H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, innermost, &reason);
+  return reason;
+}
 
 struct File::Impl {
   Id file;
   std::string path;
 
   [[noreturn]] void fail(const std::string& what) const {
-    throw IOError(impl::cat("nabla::hdf5: '", path, "': ", what));
+    const std::string reason = hdf5_reason();
+    throw IOError(impl::cat("nabla::hdf5: '", path, "': ", what, reason.empty() ? "" : " (HDF5: " + reason + ")"));
   }
 
   Id lcpl() const {  // link creation with intermediate groups, as h5py's f.create_dataset("a/b/c")
@@ -268,9 +285,21 @@ struct File::Impl {
       fail(impl::cat("dataset '", name, "' does not match its checksum (the file is corrupted)"));
   }
 
+  // An existing scalar attribute of the same type is rewritten in place (one object header chunk, no
+  // allocation), so a per-step counter such as a chain's `iteration` can be updated without restructuring the
+  // header; any other is replaced.
   Id create_attribute(const std::string& object, const std::string& attr, hid_t type) {
     Id obj = open_object(object);
-    if (H5Aexists(obj.get(), attr.c_str()) > 0) H5Adelete(obj.get(), attr.c_str());
+    if (H5Aexists(obj.get(), attr.c_str()) > 0) {
+      Id old(H5Aopen(obj.get(), attr.c_str(), H5P_DEFAULT), H5Aclose);
+      if (old.valid()) {
+        Id old_type(H5Aget_type(old.get()), H5Tclose);
+        Id old_space(H5Aget_space(old.get()), H5Sclose);
+        if (H5Tequal(old_type.get(), type) > 0 && H5Sget_simple_extent_type(old_space.get()) == H5S_SCALAR) return old;
+      }
+      old.reset();
+      H5Adelete(obj.get(), attr.c_str());
+    }
     Id space(H5Screate(H5S_SCALAR), H5Sclose);
     Id a(H5Acreate2(obj.get(), attr.c_str(), type, space.get(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
     if (!a.valid()) fail(impl::cat("cannot create attribute '", attr, "' on '", object_path(object), "'"));
@@ -357,7 +386,7 @@ void File::close() {
   if (m_impl && m_impl->file.valid()) {
     const herr_t rc = H5Fclose(m_impl->file.get());
     m_impl->file = Id();
-    if (rc < 0) m_impl->fail("error while closing (disk full?)");
+    if (rc < 0) m_impl->fail("error while closing");
     if (m_seal_on_close) write_seal(m_impl->path);
     m_seal_on_close = false;
   }
@@ -365,7 +394,7 @@ void File::close() {
 
 void File::flush() {
   Quiet quiet;
-  if (H5Fflush(m_impl->file.get(), H5F_SCOPE_GLOBAL) < 0) m_impl->fail("cannot flush (disk full?)");
+  if (H5Fflush(m_impl->file.get(), H5F_SCOPE_GLOBAL) < 0) m_impl->fail("cannot flush");
 }
 
 bool File::exists(const std::string& name) const {
@@ -389,6 +418,33 @@ void File::create_group(const std::string& name) {
   Id lcpl = m_impl->lcpl();
   Id g(H5Gcreate2(m_impl->file.get(), name.c_str(), lcpl.get(), H5P_DEFAULT, H5P_DEFAULT), H5Gclose);
   if (!g.valid()) m_impl->fail(impl::cat("cannot create group '", name, "'"));
+}
+
+bool File::is_group(const std::string& name) const {
+  Quiet quiet;
+  if (!exists(name)) return false;
+  Id o = m_impl->open_object(name);
+  return H5Iget_type(o.get()) == H5I_GROUP;
+}
+
+std::vector<std::string> File::children(const std::string& name) const {
+  Quiet quiet;
+  Id g(H5Gopen2(m_impl->file.get(), object_path(name).c_str(), H5P_DEFAULT), H5Gclose);
+  if (!g.valid()) m_impl->fail(impl::cat("no group '", object_path(name), "'"));
+  std::vector<std::string> out;
+  auto add = [](hid_t, const char* link, const auto*, void* data) -> herr_t {  // H5L_info_t or H5L_info2_t
+    static_cast<std::vector<std::string>*>(data)->emplace_back(link);
+    return 0;
+  };
+  if (H5Literate(g.get(), H5_INDEX_NAME, H5_ITER_INC, nullptr, add, &out) < 0)
+    m_impl->fail(impl::cat("cannot list group '", object_path(name), "'"));
+  return out;
+}
+
+void File::copy_from(const File& src, const std::string& name) {
+  Quiet quiet;
+  if (H5Ocopy(src.m_impl->file.get(), name.c_str(), m_impl->file.get(), name.c_str(), H5P_DEFAULT, H5P_DEFAULT) < 0)
+    m_impl->fail(impl::cat("cannot copy '", name, "' from '", src.m_impl->path, "'"));
 }
 
 void File::remove(const std::string& name) {
@@ -417,7 +473,7 @@ void File::write(const std::string& name, const std::vector<T>& data, const Dims
           H5Dclose);
   if (!dset.valid()) m_impl->fail(impl::cat("cannot create dataset '", name, "'"));
   if (!data.empty() && H5Dwrite(dset.get(), native_type<T>(), H5S_ALL, H5S_ALL, H5P_DEFAULT, data.data()) < 0)
-    m_impl->fail(impl::cat("cannot write dataset '", name, "' (disk full?)"));
+    m_impl->fail(impl::cat("cannot write dataset '", name, "'"));
   const std::uint64_t sum = checksum(data.data(), data.size() * sizeof(T));
   Id aspace(H5Screate(H5S_SCALAR), H5Sclose);
   Id attr(H5Acreate2(dset.get(), kChecksum, H5T_NATIVE_UINT64, aspace.get(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
@@ -500,7 +556,7 @@ void File::write_rows(const std::string& name, std::size_t row0, const std::vect
   Id space(H5Dget_space(dset.get()), H5Sclose);
   Id mem = select_rows(space.get(), d, row0, nrows);
   if (H5Dwrite(dset.get(), native_type<T>(), mem.get(), space.get(), H5P_DEFAULT, data.data()) < 0)
-    m_impl->fail(impl::cat("cannot write rows of '", name, "' (disk full?)"));
+    m_impl->fail(impl::cat("cannot write rows of '", name, "'"));
 }
 
 template <class T>

@@ -56,6 +56,13 @@ class File {
   bool exists(const std::string& name) const;
   /// Creates a group and its parents; no-op if it exists.
   void create_group(const std::string& name);
+  /// True if `name` is a group.
+  bool is_group(const std::string& name) const;
+  /// The names of the links in group `name` ("" or "/" for the root), in name order.
+  std::vector<std::string> children(const std::string& name) const;
+  /// Copies object `name` of `src` (a dataset, or a group with everything below it, attributes included) to
+  /// the same path here; its parent must exist.
+  void copy_from(const File& src, const std::string& name);
   /// Removes a link (the space is reclaimed only by h5repack; fine for small metadata).
   void remove(const std::string& name);
 
