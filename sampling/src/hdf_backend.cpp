@@ -9,9 +9,12 @@
 #include <nabla/core/io.hpp>
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <optional>
 
 namespace nabla {
 namespace sampling {
@@ -43,6 +46,29 @@ void write_layout(hdf5::File& f, const std::string& g, std::size_t nwalkers, std
   f.create_growable<std::uint8_t>(g + "/nabla_accepted_steps", {nwalkers}, chunk_rows(nwalkers));
   f.flush();
 }
+
+// Copies every object of `src` under `group` to `dst`, except `skip` (a path below the root, no leading '/').
+void copy_all_but(const hdf5::File& src, hdf5::File& dst, const std::string& group, const std::string& skip) {
+  for (const std::string& c : src.children(group)) {
+    const std::string path = group.empty() ? c : group + "/" + c;
+    if (path == skip) continue;
+    if (skip.compare(0, path.size() + 1, path + "/") == 0 && src.is_group(path)) {
+      dst.create_group(path);
+      copy_all_but(src, dst, path, skip);
+    } else {
+      dst.copy_from(src, path);
+    }
+  }
+}
+
+// Exists while a chain's datasets are being extended, the one write of a run that allocates file space (see
+// HDFBackend::extend).
+std::string extending_marker(const std::string& path) { return path + ".nabla-extending"; }
+
+bool exists(const std::string& path) {
+  std::error_code ec;
+  return std::filesystem::exists(path, ec);
+}
 }  // namespace
 
 HDFBackend::HDFBackend(std::string path, std::string name, bool read_only)
@@ -69,10 +95,10 @@ hdf5::File& HDFBackend::file(bool write) const {
   if (m_file && (m_writable || !write)) return *m_file;
   if (m_file) m_file->close();
   m_file.reset();
-  std::error_code ec;
-  const bool exists = std::filesystem::exists(m_path, ec);
+  const bool present = exists(m_path);
+  if (present && !m_read_only && exists(extending_marker(m_path))) repair();
   if (write) {
-    m_file = std::make_unique<hdf5::File>(m_path, exists ? hdf5::Mode::readwrite : hdf5::Mode::create);
+    m_file = std::make_unique<hdf5::File>(m_path, present ? hdf5::Mode::readwrite : hdf5::Mode::create);
     m_writable = true;
   } else {
     m_file = std::make_unique<hdf5::File>(m_path, hdf5::Mode::read);
@@ -112,8 +138,7 @@ void HDFBackend::check_schema() const {
 }
 
 bool HDFBackend::initialized() const {
-  std::error_code ec;
-  if (!std::filesystem::exists(m_path, ec)) return false;
+  if (!exists(m_path)) return false;
   if (!file(false).exists(m_name)) return false;
   check_schema();
   return true;
@@ -132,27 +157,75 @@ std::size_t HDFBackend::ndim() const {
   return m_ndim;
 }
 
-// A new chain file appears whole: its layout is written under a temporary name, then renamed over the path. A
-// run killed while creating it leaves no file (or the previous whole one), never a broken one that the resume
-// could not open.
-void HDFBackend::create_whole(std::size_t nwalkers, std::size_t ndim, const std::int64_t* seed) {
-  if (m_file) m_file->close();
-  m_file.reset();
+// Every change of a chain file's structure (a new chain, a reset, a repair) writes the whole file under a
+// temporary name and renames it over the path, so a kill leaves the old file or the new one, never a mix. Other
+// objects in the file are copied unchanged; the chain's group is laid out anew holding its first `keep` steps,
+// read from the current file (which must then hold them).
+void HDFBackend::rewrite(std::size_t nwalkers, std::size_t ndim, const std::int64_t* seed, std::size_t keep) const {
+  if (m_read_only)
+    throw IOError(nabla::impl::cat("nabla::sampling::HDFBackend: ", describe(), " was opened read-only"));
+  if (!m_file && exists(m_path)) m_file = std::make_unique<hdf5::File>(m_path, hdf5::Mode::read);
+  const std::size_t first = m_name.find_first_not_of('/');
+  const std::string group = first == std::string::npos ? std::string() : m_name.substr(first);
   io::create_atomically(m_path, [&](const std::string& tmp) {
     hdf5::File f(tmp, hdf5::Mode::create);
+    if (m_file) copy_all_but(*m_file, f, "", group);
     write_layout(f, m_name, nwalkers, ndim, seed);
+    if (keep > 0) {
+      const std::string& g = m_name;
+      const std::string flags = g + "/nabla_accepted_steps";
+      const bool have_flags = m_file->exists(flags) && m_file->dims(flags).size() == 2 &&
+                              m_file->dims(flags)[0] >= keep && m_file->dims(flags)[1] == nwalkers;
+      for (const char* d : {"/chain", "/log_prob"}) f.resize(g + d, keep);
+      if (have_flags) f.resize(flags, keep);
+      const std::size_t block = chunk_rows(nwalkers * ndim) * 16;  // bounded memory for long chains
+      for (std::size_t t = 0; t < keep; t += block) {
+        const std::size_t n = std::min(block, keep - t);
+        f.write_rows(g + "/chain", t, read_chain(t, n), n);
+        f.write_rows(g + "/log_prob", t, read_log_prob(t, n), n);
+        if (have_flags) f.write_rows(flags, t, m_file->read_rows<std::uint8_t>(flags, t, n), n);
+      }
+      // emcee's totals; a file emcee extended has no per-step flags for every step, and keeps none.
+      const std::vector<double> acc = read_accepted();
+      if (!have_flags) f.remove(flags);
+      f.set_attribute(g, "iteration", std::int64_t(keep));
+      f.write_rows(g + "/accepted", 0, acc, nwalkers);
+    }
+    f.close();
   });
-  m_fresh = true;
+  m_file.reset();
+  m_writable = false;
+  m_checked = false;
+  m_accepted_valid = false;
+}
+
+// A writer stopped while extending the chain (the marker is left): the file's allocation metadata may be torn,
+// and writing into it could corrupt committed steps. The committed steps are read back (checked, NaN-free) and
+// the file is rewritten whole around them.
+void HDFBackend::repair() const {
+  try {
+    m_file = std::make_unique<hdf5::File>(m_path, hdf5::Mode::read);
+    m_writable = false;
+    m_checked = false;
+    m_accepted_valid = false;
+    check_schema();
+    const std::optional<std::uint64_t> s = seed();
+    std::int64_t signed_seed = 0;
+    if (s) std::memcpy(&signed_seed, &*s, sizeof signed_seed);
+    rewrite(m_nwalkers, m_ndim, s ? &signed_seed : nullptr, m_iteration);
+  } catch (const std::exception& e) {
+    m_file.reset();
+    throw IOError(nabla::impl::cat("nabla::sampling::HDFBackend: ", describe(),
+                                   ": its last writer was stopped while extending it (", extending_marker(m_path),
+                                   " exists), and rewriting it with the steps it holds failed: ", e.what()));
+  }
+  std::remove(extending_marker(m_path).c_str());
 }
 
 void HDFBackend::reset(std::size_t nwalkers, std::size_t ndim) {
-  std::error_code ec;
-  if (!m_read_only && !m_file && !std::filesystem::exists(m_path, ec)) {
-    create_whole(nwalkers, ndim, nullptr);
-  } else {
-    write_layout(file(true), m_name, nwalkers, ndim);
-    m_fresh = false;
-  }
+  if (exists(m_path) && !m_read_only) file(false);  // repairs a torn file first, so its other objects are kept
+  rewrite(nwalkers, ndim, nullptr, 0);
+  m_fresh = true;
   m_nwalkers = nwalkers;
   m_ndim = ndim;
   m_iteration = 0;
@@ -161,16 +234,28 @@ void HDFBackend::reset(std::size_t nwalkers, std::size_t ndim) {
   m_accepted_valid = true;
 }
 
+// Extending allocates the new rows' chunks (growable datasets allocate when extended): the only write of a run
+// that changes the file's allocation metadata, which HDF5 does not write atomically. A marker file exists while
+// it is written; a writer that finds one rewrites the file first (repair).
+void HDFBackend::extend(hdf5::File& f, std::size_t rows) {
+  const std::string marker = extending_marker(m_path);
+  std::FILE* m = std::fopen(marker.c_str(), "w");
+  if (!m || std::fclose(m) != 0)
+    throw IOError(nabla::impl::cat("nabla::sampling::HDFBackend: cannot create '", marker, "': ", std::strerror(errno)));
+  f.resize(m_name + "/chain", rows);
+  f.resize(m_name + "/log_prob", rows);
+  if (f.exists(m_name + "/nabla_accepted_steps")) f.resize(m_name + "/nabla_accepted_steps", rows);
+  f.flush();
+  std::remove(marker.c_str());
+}
+
 void HDFBackend::grow(std::size_t nsteps) {
   if (!initialized())
     throw IOError(nabla::impl::cat("nabla::sampling::HDFBackend::grow: ", describe(), " holds no chain; reset first"));
   if (nsteps == 0) return;
   m_fresh = false;
   hdf5::File& f = file(true);
-  f.resize(m_name + "/chain", m_iteration + nsteps);
-  f.resize(m_name + "/log_prob", m_iteration + nsteps);
-  if (f.exists(m_name + "/nabla_accepted_steps")) f.resize(m_name + "/nabla_accepted_steps", m_iteration + nsteps);
-  f.flush();
+  if (f.dims(m_name + "/chain")[0] < m_iteration + nsteps) extend(f, m_iteration + nsteps);
 }
 
 void HDFBackend::save_steps(const double* coords, const double* log_prob, const std::uint8_t* accepted,
@@ -190,22 +275,19 @@ void HDFBackend::append(const std::vector<double>& coords, const std::vector<dou
   m_fresh = false;
   hdf5::File& f = file(true);
   const std::string& g = m_name;
-  const hdf5::Dims c = f.dims(g + "/chain");
-  if (c[0] <= m_iteration) {
-    f.resize(g + "/chain", m_iteration + 1);
-    f.resize(g + "/log_prob", m_iteration + 1);
-  }
-  // Order matters for a kill at any point: the rows of step `iteration` first, then the attribute that makes them
-  // part of the chain, then emcee's accepted totals (which a resumed run recomputes from the per-step flags).
+  const std::string flags = g + "/nabla_accepted_steps";
+  const bool have_flags = f.exists(flags);
+  if (f.dims(g + "/chain")[0] <= m_iteration || (have_flags && f.dims(flags)[0] <= m_iteration))
+    extend(f, m_iteration + 1);
+  // Order matters for a kill at any point: the rows of step `iteration` are flushed first, then the attribute
+  // that makes them part of the chain and emcee's accepted totals (which a resumed run recomputes from the
+  // per-step flags). Neither flush changes the file's structure: rows go into allocated chunks and the
+  // attribute is rewritten in place.
   std::vector<double> acc = HDFBackend::accepted();
   f.write_rows(g + "/chain", m_iteration, coords, 1);
   f.write_rows(g + "/log_prob", m_iteration, log_prob, 1);
-  const std::string flags = g + "/nabla_accepted_steps";
-  const bool have_flags = f.exists(flags);
-  if (have_flags) {
-    if (f.dims(flags)[0] <= m_iteration) f.resize(flags, m_iteration + 1);
-    f.write_rows(flags, m_iteration, accepted, 1);
-  }
+  if (have_flags) f.write_rows(flags, m_iteration, accepted, 1);
+  f.flush();
   f.set_attribute(g, "iteration", std::int64_t(m_iteration + 1));
   for (std::size_t w = 0; w < m_nwalkers; ++w) acc[w] += accepted[w] ? 1.0 : 0.0;
   f.write_rows(g + "/accepted", 0, acc, m_nwalkers);
@@ -278,8 +360,11 @@ std::optional<std::uint64_t> HDFBackend::seed() const {
 void HDFBackend::set_seed(std::uint64_t seed) {
   std::int64_t s;
   std::memcpy(&s, &seed, sizeof s);
-  if (m_fresh) {  // the sampler seeds a chain it has just created: create it whole again, seed included
-    create_whole(m_nwalkers, m_ndim, &s);
+  if (m_fresh) {  // the sampler seeds a chain it has just created: write it whole again, seed included
+    rewrite(m_nwalkers, m_ndim, &s, 0);
+    m_checked = true;
+    m_accepted.assign(m_nwalkers, 0.0);
+    m_accepted_valid = true;
     return;
   }
   hdf5::File& f = file(true);

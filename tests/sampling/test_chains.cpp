@@ -96,6 +96,18 @@ void run_and_kill(const std::string& path, std::size_t total, std::size_t pause_
   EXPECT_TRUE(nabla_test::kill_now(child));
 }
 
+// Chains, log-probabilities and acceptance totals of two chain files are bit-identical, `steps` steps each.
+void expect_same_chain(const std::string& ref, const std::string& res, std::size_t steps) {
+  ns::HDFBackend a(ref, "mcmc", true), b(res, "mcmc", true);
+  ASSERT_EQ(a.iteration(), steps);
+  ASSERT_EQ(b.iteration(), steps);
+  const auto ca = a.get_chain(), cb = b.get_chain();
+  for (std::size_t i = 0; i < ca.size(); ++i) ASSERT_EQ(ca.data()[i], cb.data()[i]) << "element " << i;
+  const auto la = a.get_log_prob(ns::flat), lb = b.get_log_prob(ns::flat);
+  for (std::size_t i = 0; i < la.size(); ++i) ASSERT_EQ(la.data()[i], lb.data()[i]);
+  EXPECT_EQ(a.accepted(), b.accepted());
+}
+
 }  // namespace
 
 TEST(SamplingChains, HDFBackendRoundTrip) {
@@ -223,14 +235,7 @@ TEST(SamplingChains, KillAndResumeBitIdentical) {
   }
   run_and_kill(res, 120, 77);
   ASSERT_TRUE(run_helper(res, 120)) << "resume failed";
-  ns::HDFBackend a(ref, "mcmc", true), b(res, "mcmc", true);
-  ASSERT_EQ(a.iteration(), 120u);
-  ASSERT_EQ(b.iteration(), 120u);
-  const auto ca = a.get_chain(), cb = b.get_chain();
-  for (std::size_t i = 0; i < ca.size(); ++i) ASSERT_EQ(ca.data()[i], cb.data()[i]) << "element " << i;
-  const auto la = a.get_log_prob(ns::flat), lb = b.get_log_prob(ns::flat);
-  for (std::size_t i = 0; i < la.size(); ++i) ASSERT_EQ(la.data()[i], lb.data()[i]);
-  EXPECT_EQ(a.accepted(), b.accepted());
+  expect_same_chain(ref, res, 120);
 }
 
 // SIGKILL at arbitrary times (not at step boundaries: the helper runs freely and is killed after fixed delays),
@@ -250,13 +255,61 @@ TEST(SamplingChains, KillAtArbitraryTimesAndResume) {
                 << ns::HDFBackend(res, "mcmc", true).iteration() << "\n";
   }
   ASSERT_TRUE(run_helper(res, total)) << "resume after the kills failed";
-  ns::HDFBackend a(ref, "mcmc", true), b(res, "mcmc", true);
-  ASSERT_EQ(b.iteration(), total);
-  const auto ca = a.get_chain(), cb = b.get_chain();
-  for (std::size_t i = 0; i < ca.size(); ++i) ASSERT_EQ(ca.data()[i], cb.data()[i]) << "element " << i;
-  const auto la = a.get_log_prob(ns::flat), lb = b.get_log_prob(ns::flat);
-  for (std::size_t i = 0; i < la.size(); ++i) ASSERT_EQ(la.data()[i], lb.data()[i]);
-  EXPECT_EQ(a.accepted(), b.accepted());
+  expect_same_chain(ref, res, total);
+}
+
+// A writer killed while extending the chain leaves `<path>.nabla-extending`: the file's allocation metadata may
+// then be torn, so the next writer rewrites the file whole around the committed steps before appending. The
+// resumed chain is bit-identical to an uninterrupted one, rows past `iteration` (here garbage) are dropped, other
+// objects in the file survive, and so they do a reset. A repair that cannot read the committed steps back is an
+// IOError naming the marker and the step.
+TEST(SamplingChains, InterruptedExtensionIsRepairedOnResume) {
+  const std::string ref = scratch("ext_ref.h5"), res = scratch("ext_resumed.h5");
+  const std::string marker = res + ".nabla-extending";
+  ASSERT_TRUE(run_helper(ref, 120));
+  run_and_kill(res, 120, 40);
+  {
+    nabla::hdf5::File f(res, nabla::hdf5::Mode::readwrite);
+    f.write<double>("other/data", {1.0, 2.0, 3.0}, {3});
+    f.resize("mcmc/chain", 90);
+    f.write_rows("mcmc/chain", 40, std::vector<double>(50 * 16 * 5, 7.0), 50);
+  }
+  std::ofstream(marker).put('\n');
+  ASSERT_TRUE(run_helper(res, 120)) << "resume after an interrupted extension failed";
+  EXPECT_FALSE(fs::exists(marker));
+  expect_same_chain(ref, res, 120);
+  EXPECT_EQ(nabla::hdf5::File(res, nabla::hdf5::Mode::read).read<double>("other/data"),
+            (std::vector<double>{1.0, 2.0, 3.0}));
+  {
+    ns::HDFBackend b(res);
+    b.reset(8, 3);
+    EXPECT_EQ(b.iteration(), 0u);
+    EXPECT_EQ(b.nwalkers(), 8u);
+  }
+  EXPECT_EQ(nabla::hdf5::File(res, nabla::hdf5::Mode::read).read<double>("other/data"),
+            (std::vector<double>{1.0, 2.0, 3.0}));
+  // Committed rows that cannot be read back: the repair refuses, and the file is left as it was.
+  run_and_kill(res, 120, 30);
+  {
+    nabla::hdf5::File f(res, nabla::hdf5::Mode::readwrite);
+    f.write_rows("mcmc/chain", 12, std::vector<double>(16 * 5, std::nan("")), 1);
+  }
+  std::ofstream(marker).put('\n');
+  const auto bytes = fs::file_size(res);
+  try {
+    ns::SamplerOptions opt;
+    opt.seed = 2718;
+    opt.backend = std::make_shared<ns::HDFBackend>(res);
+    ns::EnsembleSampler s(16, 5, nabla_test::Gaussian5{}, opt);
+    s.run_mcmc(10);
+    ADD_FAILURE() << "no error for an unreadable committed step";
+  } catch (const nabla::IOError& e) {
+    const std::string m = e.what();
+    EXPECT_NE(m.find(marker), std::string::npos) << m;
+    EXPECT_NE(m.find("NaN at step 12"), std::string::npos) << m;
+  }
+  EXPECT_TRUE(fs::exists(marker));
+  EXPECT_EQ(fs::file_size(res), bytes);
 }
 
 // SIGKILL within the first 150 ms of a helper that only creates the chain file (0 steps): the path then holds

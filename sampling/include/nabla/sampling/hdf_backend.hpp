@@ -7,11 +7,16 @@
 /// and log_prob (iteration × nwalkers, growable). Nabla adds the attribute `nabla_seed` and the dataset
 /// `nabla_accepted_steps` (iteration × nwalkers uint8, each step's acceptances), which emcee ignores.
 ///
-/// Each step writes its chain and log_prob rows and its acceptance flags, then the `iteration` attribute, then
-/// emcee's `accepted` totals, then flushes. A run killed at any point resumes from `iteration` steps; the
-/// acceptance totals of a resumed run are recomputed from the per-step flags, so they too match an uninterrupted
-/// run. (HDF5 without SWMR is not journaled: a kill in the middle of a metadata write can still leave a file that
-/// HDF5 refuses to open; that is reported as an IOError naming the file, never as a wrong chain.)
+/// Crash safety (SIGKILL at any instant; HDF5 without SWMR is not journaled, so Nabla orders its writes):
+/// - a step writes its chain, log_prob and acceptance-flag rows into chunks allocated beforehand and flushes,
+///   then rewrites the `iteration` attribute in place and emcee's `accepted` totals and flushes: no step changes
+///   the file's structure, and a kill leaves `iteration` steps committed;
+/// - extending the datasets (once per run_mcmc) is the one write that allocates; `<path>.nabla-extending` exists
+///   while it is written, and a writer that finds it rewrites the file whole around the committed steps first;
+/// - a new chain, a reset and that repair write the whole file under a temporary name and rename it (other
+///   objects in the file are copied unchanged);
+/// - a resumed run recomputes the acceptance totals from the per-step flags, so they too match an uninterrupted
+///   run. What cannot be read back (a corrupted file) is an IOError naming the file, never a wrong chain.
 /// Available when NABLA_ENABLE_HDF5 is 1.
 #pragma once
 
@@ -60,7 +65,9 @@ class HDFBackend : public Backend {
  private:
   hdf5::File& file(bool write) const;
   void check_schema() const;
-  void create_whole(std::size_t nwalkers, std::size_t ndim, const std::int64_t* seed);
+  void rewrite(std::size_t nwalkers, std::size_t ndim, const std::int64_t* seed, std::size_t keep) const;
+  void repair() const;
+  void extend(hdf5::File& f, std::size_t rows);
   std::vector<double> read_accepted() const;
   void append(const std::vector<double>& coords, const std::vector<double>& log_prob,
               const std::vector<std::uint8_t>& accepted);
