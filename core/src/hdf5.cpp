@@ -200,7 +200,9 @@ void verify_seal(const std::string& path) {
 // chunk is lost (a corrupted chunk index) read as NaN, not as zeros. No per-chunk checksum: a chunk is rewritten
 // in place as rows are added, and a write torn by a kill would make its committed rows unreadable. Chunks are
 // allocated when the extent grows, not when first written: writing rows then changes no file metadata, so a
-// writer killed between two extents cannot leave the chunk index and the file's allocation out of step.
+// writer killed between two extents cannot leave the chunk index and the file's allocation out of step. The
+// allocation writes nothing (rows are written before they are read; a chunk missing from the index still reads
+// as the fill value), so extending by a million steps costs no I/O up front.
 Id growable_layout(const std::vector<hsize_t>& chunk_dims_in, std::size_t elem_size) {
   std::vector<hsize_t> chunk = chunk_dims_in;
   std::size_t row = elem_size;
@@ -209,6 +211,7 @@ Id growable_layout(const std::vector<hsize_t>& chunk_dims_in, std::size_t elem_s
   Id dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
   H5Pset_chunk(dcpl.get(), int(chunk.size()), chunk.data());
   H5Pset_alloc_time(dcpl.get(), H5D_ALLOC_TIME_EARLY);
+  H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_NEVER);
   return dcpl;
 }
 

@@ -324,7 +324,8 @@ std::vector<double> HDFBackend::read_accepted() const {
 
 namespace {
 // Stored positions and log-probabilities are never NaN (a NaN log-probability stops the sampler), so a NaN read
-// back is a row never written or a chunk lost to corruption (growable datasets are NaN-filled).
+// back is a chunk lost to corruption (the fill value of growable datasets is NaN) or written as NaN by another
+// program.
 std::vector<double> no_nan(std::vector<double> v, const std::string& what, std::size_t first, std::size_t row,
                            const std::string& where) {
   for (std::size_t i = 0; i < v.size(); ++i)

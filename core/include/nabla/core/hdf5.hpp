@@ -78,12 +78,14 @@ class File {
   Dims dims(const std::string& name) const;
 
   /// Creates a dataset of shape {0, row_dims...} growable along dim 0 (chunked by `chunk_rows` rows), as
-  /// h5py's `maxshape=(None, ...)`. Floating-point data is filled with NaN, so rows never written (or whose
-  /// chunk is lost) read as NaN. No checksum: chunks are rewritten in place, and a torn write must not make
+  /// h5py's `maxshape=(None, ...)`. Its chunks are allocated by resize() and written by nothing else, so
+  /// writing rows changes no metadata; rows allocated but not yet written hold whatever the disk held (write
+  /// rows before reading them). The fill value of floating-point data is NaN, so rows whose chunk is lost from
+  /// a corrupted index read as NaN. No checksum: chunks are rewritten in place, and a torn write must not make
   /// the rows already committed unreadable.
   template <class T>
   void create_growable(const std::string& name, const Dims& row_dims, std::size_t chunk_rows = 64);
-  /// Sets dim 0 of a growable dataset to `rows`.
+  /// Sets dim 0 of a growable dataset to `rows`, allocating (not writing) the chunks of new rows.
   void resize(const std::string& name, std::size_t rows);
   /// Writes `nrows` rows starting at row `row0` (must be inside the current extent); data.size() = nrows *
   /// prod(row dims).
