@@ -312,6 +312,30 @@ TEST(SamplingChains, InterruptedExtensionIsRepairedOnResume) {
   EXPECT_EQ(fs::file_size(res), bytes);
 }
 
+// SIGKILL while a resumed run extends its chain (some 10^4 chunks allocated per dataset, the one write of a run
+// that is not in place): the test watches for the marker the extension leaves while it runs and kills the
+// writer as soon as it appears. The next resume repairs the file, and the chain equals an uninterrupted run's.
+TEST(SamplingChains, KilledWhileExtendingResumes) {
+  const std::string ref = scratch("long_ref.h5"), res = scratch("long_resumed.h5");
+  const std::string marker = res + ".nabla-extending";
+  ASSERT_TRUE(run_helper(ref, 1000));
+  int marked = 0;
+  for (std::size_t committed : {1, 300}) {
+    fs::remove(res);
+    run_and_kill(res, 2000000, committed);  // extended to 2·10^6 rows, `committed` steps stored
+    const auto child = spawn_helper(res, 4000000, 0);  // resumes and extends to 4·10^6 rows
+    ASSERT_GT(child.pid, 0);
+    for (int i = 0; i < 100000 && !fs::exists(marker); ++i) ::usleep(50);
+    nabla_test::kill_now(child);
+    marked += fs::exists(marker) ? 1 : 0;
+    ASSERT_TRUE(run_helper(res, 1000)) << "resume failed after " << committed << " steps";
+    EXPECT_FALSE(fs::exists(marker));
+    expect_same_chain(ref, res, 1000);
+  }
+  EXPECT_GE(marked, 1) << "no kill landed while extending";
+  std::cout << "[ killed ] " << marked << " of 2 runs while extending\n";
+}
+
 // SIGKILL within the first 150 ms of a helper that only creates the chain file (0 steps): the path then holds
 // no file or a whole one (written under a temporary name and renamed), never a broken file that blocks the
 // resume. (Before the chain file was created this way, 1 of 3 runs of this test left a file HDF5 could not open.)
