@@ -196,11 +196,11 @@ void verify_seal(const std::string& path) {
     throw IOError(impl::cat("nabla::hdf5: '", path, "': the content does not match its seal (corrupted)"));
 }
 
-// Growable datasets: chunks of whole rows up to about 1 MiB, filled with NaN when floating-point, so rows whose
-// chunk is lost (a corrupted chunk index) read as NaN, not as zeros. No per-chunk checksum: a chunk is rewritten
-// in place as rows are added, and a write torn by a kill would make its committed rows unreadable. Chunks are
-// allocated when the extent grows, not when first written: writing rows then changes no file metadata, so a
-// writer killed between two extents cannot leave the chunk index and the file's allocation out of step. The
+// Growable datasets: chunks of whole rows up to about 1 MiB, with NaN as fill value when floating-point, so rows
+// whose chunk is lost (a corrupted chunk index) read as NaN, not as zeros. No per-chunk checksum: a chunk is
+// rewritten in place as rows are added, and a write torn by a kill would make its committed rows unreadable.
+// Chunks are allocated when the extent grows, not when first written: writing rows then changes no file metadata,
+// so a writer killed between two extents cannot leave the chunk index and the file's allocation out of step. The
 // allocation writes nothing (rows are written before they are read; a chunk missing from the index still reads
 // as the fill value), so extending by a million steps costs no I/O up front.
 Id growable_layout(const std::vector<hsize_t>& chunk_dims_in, std::size_t elem_size) {
@@ -215,8 +215,6 @@ Id growable_layout(const std::vector<hsize_t>& chunk_dims_in, std::size_t elem_s
   return dcpl;
 }
 
-}  // namespace
-
 // The innermost entry of HDF5's error stack (what the library itself found, e.g. "addr overflow" or a write's
 // errno), or "" when the last call left none. Reading the stack does not clear it.
 std::string hdf5_reason() {
@@ -229,6 +227,8 @@ std::string hdf5_reason() {
   H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, innermost, &reason);
   return reason;
 }
+
+}  // namespace
 
 struct File::Impl {
   Id file;

@@ -81,12 +81,22 @@ HDFBackend::~HDFBackend() = default;
 
 std::string HDFBackend::describe() const { return nabla::impl::cat("HDF5 file '", m_path, "' group '", m_name, "'"); }
 
-void HDFBackend::close() {
+void HDFBackend::close() { forget(); }
+
+// Closes the file and forgets what was read from it.
+void HDFBackend::forget() const {
   if (m_file) m_file->close();
   m_file.reset();
   m_writable = false;
   m_checked = false;
   m_accepted_valid = false;
+}
+
+// Rows every growable dataset of the chain holds (emcee extends chain and log_prob, not Nabla's flags).
+std::size_t HDFBackend::allocated_rows(const hdf5::File& f) const {
+  const std::string flags = m_name + "/nabla_accepted_steps";
+  const std::size_t rows = f.dims(m_name + "/chain")[0];
+  return f.exists(flags) ? std::min(rows, f.dims(flags)[0]) : rows;
 }
 
 hdf5::File& HDFBackend::file(bool write) const {
@@ -160,13 +170,14 @@ std::size_t HDFBackend::ndim() const {
 // Every change of a chain file's structure (a new chain, a reset, a repair) writes the whole file under a
 // temporary name and renames it over the path, so a kill leaves the old file or the new one, never a mix. Other
 // objects in the file are copied unchanged; the chain's group is laid out anew holding its first `keep` steps,
-// read from the current file (which must then hold them).
+// read from the current file (which must then hold them). Afterwards the file is closed and its state known.
 void HDFBackend::rewrite(std::size_t nwalkers, std::size_t ndim, const std::int64_t* seed, std::size_t keep) const {
   if (m_read_only)
     throw IOError(nabla::impl::cat("nabla::sampling::HDFBackend: ", describe(), " was opened read-only"));
   if (!m_file && exists(m_path)) m_file = std::make_unique<hdf5::File>(m_path, hdf5::Mode::read);
   const std::size_t first = m_name.find_first_not_of('/');
   const std::string group = first == std::string::npos ? std::string() : m_name.substr(first);
+  std::vector<double> acc(nwalkers, 0.0);
   io::create_atomically(m_path, [&](const std::string& tmp) {
     hdf5::File f(tmp, hdf5::Mode::create);
     if (m_file) copy_all_but(*m_file, f, "", group);
@@ -174,8 +185,8 @@ void HDFBackend::rewrite(std::size_t nwalkers, std::size_t ndim, const std::int6
     if (keep > 0) {
       const std::string& g = m_name;
       const std::string flags = g + "/nabla_accepted_steps";
-      const bool have_flags = m_file->exists(flags) && m_file->dims(flags).size() == 2 &&
-                              m_file->dims(flags)[0] >= keep && m_file->dims(flags)[1] == nwalkers;
+      const hdf5::Dims fd = m_file->exists(flags) ? m_file->dims(flags) : hdf5::Dims{};
+      const bool have_flags = fd.size() == 2 && fd[0] >= keep && fd[1] == nwalkers;
       for (const char* d : {"/chain", "/log_prob"}) f.resize(g + d, keep);
       if (have_flags) f.resize(flags, keep);
       const std::size_t block = chunk_rows(nwalkers * ndim) * 16;  // bounded memory for long chains
@@ -186,17 +197,20 @@ void HDFBackend::rewrite(std::size_t nwalkers, std::size_t ndim, const std::int6
         if (have_flags) f.write_rows(flags, t, m_file->read_rows<std::uint8_t>(flags, t, n), n);
       }
       // emcee's totals; a file emcee extended has no per-step flags for every step, and keeps none.
-      const std::vector<double> acc = read_accepted();
+      acc = read_accepted();
       if (!have_flags) f.remove(flags);
       f.set_attribute(g, "iteration", std::int64_t(keep));
       f.write_rows(g + "/accepted", 0, acc, nwalkers);
     }
     f.close();
   });
-  m_file.reset();
-  m_writable = false;
-  m_checked = false;
-  m_accepted_valid = false;
+  forget();
+  m_nwalkers = nwalkers;
+  m_ndim = ndim;
+  m_iteration = keep;
+  m_checked = true;
+  m_accepted = std::move(acc);
+  m_accepted_valid = true;
 }
 
 // A writer stopped while extending the chain (the marker is left): the file's allocation metadata may be torn,
@@ -204,10 +218,8 @@ void HDFBackend::rewrite(std::size_t nwalkers, std::size_t ndim, const std::int6
 // the file is rewritten whole around them.
 void HDFBackend::repair() const {
   try {
+    forget();
     m_file = std::make_unique<hdf5::File>(m_path, hdf5::Mode::read);
-    m_writable = false;
-    m_checked = false;
-    m_accepted_valid = false;
     check_schema();
     const std::optional<std::uint64_t> s = seed();
     std::int64_t signed_seed = 0;
@@ -226,12 +238,6 @@ void HDFBackend::reset(std::size_t nwalkers, std::size_t ndim) {
   if (exists(m_path) && !m_read_only) file(false);  // repairs a torn file first, so its other objects are kept
   rewrite(nwalkers, ndim, nullptr, 0);
   m_fresh = true;
-  m_nwalkers = nwalkers;
-  m_ndim = ndim;
-  m_iteration = 0;
-  m_checked = true;
-  m_accepted.assign(nwalkers, 0.0);
-  m_accepted_valid = true;
 }
 
 // Extending allocates the new rows' chunks (growable datasets allocate when extended): the only write of a run
@@ -241,7 +247,8 @@ void HDFBackend::extend(hdf5::File& f, std::size_t rows) {
   const std::string marker = extending_marker(m_path);
   std::FILE* m = std::fopen(marker.c_str(), "w");
   if (!m || std::fclose(m) != 0)
-    throw IOError(nabla::impl::cat("nabla::sampling::HDFBackend: cannot create '", marker, "': ", std::strerror(errno)));
+    throw IOError(
+        nabla::impl::cat("nabla::sampling::HDFBackend: cannot create '", marker, "': ", std::strerror(errno)));
   f.resize(m_name + "/chain", rows);
   f.resize(m_name + "/log_prob", rows);
   if (f.exists(m_name + "/nabla_accepted_steps")) f.resize(m_name + "/nabla_accepted_steps", rows);
@@ -255,7 +262,7 @@ void HDFBackend::grow(std::size_t nsteps) {
   if (nsteps == 0) return;
   m_fresh = false;
   hdf5::File& f = file(true);
-  if (f.dims(m_name + "/chain")[0] < m_iteration + nsteps) extend(f, m_iteration + nsteps);
+  if (allocated_rows(f) < m_iteration + nsteps) extend(f, m_iteration + nsteps);
 }
 
 void HDFBackend::save_steps(const double* coords, const double* log_prob, const std::uint8_t* accepted,
@@ -275,10 +282,9 @@ void HDFBackend::append(const std::vector<double>& coords, const std::vector<dou
   m_fresh = false;
   hdf5::File& f = file(true);
   const std::string& g = m_name;
+  if (allocated_rows(f) <= m_iteration) extend(f, m_iteration + 1);
   const std::string flags = g + "/nabla_accepted_steps";
   const bool have_flags = f.exists(flags);
-  if (f.dims(g + "/chain")[0] <= m_iteration || (have_flags && f.dims(flags)[0] <= m_iteration))
-    extend(f, m_iteration + 1);
   // Order matters for a kill at any point: the rows of step `iteration` are flushed first, then the attribute
   // that makes them part of the chain and emcee's accepted totals (which a resumed run recomputes from the
   // per-step flags). Neither flush changes the file's structure: rows go into allocated chunks and the
@@ -363,9 +369,6 @@ void HDFBackend::set_seed(std::uint64_t seed) {
   std::memcpy(&s, &seed, sizeof s);
   if (m_fresh) {  // the sampler seeds a chain it has just created: write it whole again, seed included
     rewrite(m_nwalkers, m_ndim, &s, 0);
-    m_checked = true;
-    m_accepted.assign(m_nwalkers, 0.0);
-    m_accepted_valid = true;
     return;
   }
   hdf5::File& f = file(true);

@@ -67,6 +67,8 @@ class HDFBackend : public Backend {
   void check_schema() const;
   void rewrite(std::size_t nwalkers, std::size_t ndim, const std::int64_t* seed, std::size_t keep) const;
   void repair() const;
+  void forget() const;
+  std::size_t allocated_rows(const hdf5::File& f) const;
   void extend(hdf5::File& f, std::size_t rows);
   std::vector<double> read_accepted() const;
   void append(const std::vector<double>& coords, const std::vector<double>& log_prob,
