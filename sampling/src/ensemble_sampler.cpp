@@ -303,14 +303,10 @@ std::size_t EnsembleSampler::steps(std::size_t t, std::size_t n) {
   b.split.accepted = m_accepted;
   b.split.keys = m_keys;
   b.moves = m_moves;
-  // Tuning: trial blocks alternate between every thread and one; each keeps its fastest time per step.
-  const bool trial = m_team == 0 && m_block.tunable;
-  const int team = m_team ? m_team : !trial ? m_block.most : m_trials % 2 == 0 ? m_block.most : 1;
-  // On host backends the launch writes the chain straight into the backend's memory, where it keeps one; trial
-  // blocks write into the sampler's own rows, touched when allocated, so page faults do not decide the team size.
+  const int team = m_block.tunable ? m_tuner.next() : m_block.most;
+  // On host backends the launch writes the chain straight into the backend's memory, where it keeps one.
   Backend::Rows direct;
-  if constexpr (std::is_same<DefaultMemorySpace, Kokkos::HostSpace>::value)
-    if (!trial) direct = m_backend->rows(n);
+  if constexpr (std::is_same<DefaultMemorySpace, Kokkos::HostSpace>::value) direct = m_backend->rows(n);
   m_direct = direct.coords != nullptr;
   if (m_direct) {
     b.chain = decltype(b.chain)(direct.coords, n, m_nwalkers, m_ndim);
@@ -335,13 +331,7 @@ std::size_t EnsembleSampler::steps(std::size_t t, std::size_t n) {
   Kokkos::Timer timer;
   m_block.launch(b, team);
   Kokkos::fence();
-  if (!trial) {
-    m_team = team;
-  } else {
-    double& best = m_trial_seconds[team == 1 ? 0 : 1];
-    best = std::min(best, timer.seconds() / double(n));
-    if (++m_trials == 4) m_team = m_trial_seconds[0] <= m_trial_seconds[1] ? 1 : m_block.most;
-  }
+  if (m_block.tunable) m_tuner.record(team, timer.seconds() / double(n));
   Kokkos::deep_copy(nan_host, m_nan);
   m_pending_nan = nan[0] != impl::kNoNaN ? nan[0] : nan[1];
   m_x_behind = m_block_x.data() != m_x.data();
@@ -381,7 +371,7 @@ std::size_t EnsembleSampler::block_steps(std::size_t nsteps) const {
 // Block rows for n steps, for backends without rows() and for devices.
 void EnsembleSampler::reserve_rows(std::size_t n) {
   if (m_chain.extent(0) >= n) return;
-  // Zero-filled, so no page is first touched inside a timed block launch (see m_team).
+  // Zero-filled, so no page is first touched inside a block launch, whose time tunes the team size.
   m_chain = decltype(m_chain)("nabla::sampling::EnsembleSampler::chain_block", n, m_nwalkers, m_ndim);
   m_block_lp = decltype(m_block_lp)("nabla::sampling::EnsembleSampler::log_prob_block", n, m_nwalkers);
   m_block_flags = decltype(m_block_flags)("nabla::sampling::EnsembleSampler::accepted_block", n, m_nwalkers);

@@ -5,9 +5,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <string>
+#include <vector>
 
 namespace ns = nabla::sampling;
 using nabla_test::Gaussian5;
@@ -169,6 +171,49 @@ TEST(SamplingMCMC, BlocksOfStepsEqualHalfStepLaunches) {
     for (std::size_t i = 0; i < l.size(); ++i) ASSERT_EQ(l.data()[i], l_ref.data()[i]) << per_launch;
     EXPECT_EQ(s.acceptance_fraction(), ref.acceptance_fraction()) << per_launch;
   }
+}
+
+// The team size of block launches follows whichever size ran the recent blocks faster, is not swayed by one
+// preempted block, and is re-tried when the machine changes.
+TEST(SamplingMCMC, TeamTunerFollowsTheFasterSize) {
+  using T = ns::impl::TeamTuner;
+  T one(1);
+  for (int b = 0; b < 40; ++b) {
+    ASSERT_EQ(one.next(), 1);
+    one.record(1, 1.0);
+  }
+  T t(4);
+  double cost[2] = {2.0, 1.0};  // seconds per step of one thread, of four
+  std::vector<int> picks;
+  const auto run = [&](int blocks) {
+    picks.clear();
+    for (int b = 0; b < blocks; ++b) {
+      const int team = t.next();
+      ASSERT_TRUE(team == 1 || team == 4) << team;
+      picks.push_back(team);
+      t.record(team, cost[team == 1 ? 0 : 1]);
+    }
+  };
+  run(T::warmup);
+  EXPECT_EQ(std::count(picks.begin(), picks.end(), 1), T::warmup / 2);  // both sizes timed
+  run(4 * T::explore_every);
+  EXPECT_EQ(std::count(picks.begin(), picks.end(), 4), 4 * (T::explore_every - 1));  // one exploration in 16
+  EXPECT_EQ(t.estimate(1), 1.0);
+  // A preempted block of four (100x slower) changes nothing: the estimate is the fastest recent block.
+  t.record(4, 100.0);
+  run(T::explore_every);
+  EXPECT_EQ(std::count(picks.begin(), picks.end(), 4), T::explore_every - 1);
+  // The machine gets busy and four threads now lose: after a window of slow blocks the tuner moves to one thread,
+  // and it comes back when four win again.
+  cost[1] = 3.0;
+  run(T::window + 2 * T::explore_every);
+  EXPECT_GE(std::count(picks.begin() + T::window, picks.end(), 1), 2 * (T::explore_every - 1));
+  cost[1] = 0.5;
+  run(3 * T::explore_every);
+  EXPECT_GE(std::count(picks.begin() + T::explore_every, picks.end(), 4), 2 * (T::explore_every - 1));
+  // A size that loses by more than 2x (here 4x) is tried once in 4 * explore_every blocks.
+  run(8 * T::explore_every);
+  EXPECT_EQ(std::count(picks.begin(), picks.end(), 1), 2);
 }
 
 TEST(SamplingMCMC, MinusInfinityRejects) {

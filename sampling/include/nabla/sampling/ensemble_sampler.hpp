@@ -332,14 +332,39 @@ struct FusedBlock {
       for (std::size_t d = 0; d < s.x.extent(1); ++d) {
         const double v = from[d * stride];
         s.x(w, d) = v;
-        b.chain(j, w, d) = v;
+        if (!rows) b.chain(j, w, d) = v;
       }
       const double lp = *pick(yes, &lq[l], &s.lp(w));
       s.lp(w) = lp;
-      b.log_prob(j, w) = lp;
       s.accepted(w) = yes;
-      b.flags(j, w) = yes;
+      if (!rows) {
+        b.log_prob(j, w) = lp;
+        b.flags(j, w) = yes;
+      }
     }
+  }
+
+  /// Host rows: step j's chain rows, log_prob and flags, copied from the state once every walker made the step,
+  /// as contiguous streams split among the members (each mostly copies the walkers it moved). Written walker by
+  /// walker inside the moves, every other row of the chain at a time, the same stores took a quarter of a step at
+  /// 1024 walkers. The state is a whole allocation of the sampler's (contiguous, rows of ndim).
+  template <class Member>
+  KOKKOS_INLINE_FUNCTION void record(const Member& team, std::size_t j) const {
+    constexpr std::size_t chunk = 512;  // doubles
+    const std::size_t n = b.nwalkers * b.split.x.extent(1), W = b.nwalkers;
+    const double* x = b.split.x.data();
+    double* c = &b.chain(j, 0, 0);
+    Kokkos::parallel_for(Kokkos::TeamThreadRange(team, (n + chunk - 1) / chunk), [&](std::size_t g) {
+      const std::size_t e = g * chunk + chunk < n ? g * chunk + chunk : n;
+      NABLA_SIMD
+      for (std::size_t i = g * chunk; i < e; ++i) c[i] = x[i];
+      if (g == 0)
+        for (std::size_t w = 0; w < W; ++w) {
+          b.log_prob(j, w) = b.split.lp(w);
+          b.flags(j, w) = b.split.accepted(w);
+        }
+    });
+    team.team_barrier();
   }
 
   template <class Member>
@@ -356,6 +381,7 @@ struct FusedBlock {
         // half-step writes the other parity's, so all members leave together.
         if (*static_cast<const volatile std::size_t*>(&b.nan(parity)) != kNoNaN) return;
       }
+      if (rows) record(team, j);
     }
   }
 };
@@ -364,7 +390,49 @@ struct FusedBlock {
 struct BlockLauncher {
   std::function<void(const BlockArgs&, int team)> launch;
   int most = 0;  // 0: no block launches (the sampler launches per half-step)
-  bool tunable = false;  // host backends: the sampler picks 1 or `most` members by timing both
+  bool tunable = false;  // host backends: a TeamTuner picks 1 or `most` members
+};
+
+/// \brief Chooses the team size of block launches on host backends, one thread or `most`, by timing the blocks
+/// themselves. Small ensembles with a cheap log_prob can run faster on one thread, whose cache holds every walker,
+/// than on several passing walkers between their caches twice per step; expensive log_probs and large ensembles
+/// run faster on all. Which wins also depends on what else the machine runs (a team waits at every half-step for
+/// its slowest member), so the choice is revisited: the first blocks alternate, then one block in `explore_every`
+/// tries the other size (one in 4 · explore_every if it lost by more than 2x), and each size is judged by the
+/// fastest of its last `window` blocks (time per step), which one preempted block does not spoil. Chains do not
+/// depend on it.
+class TeamTuner {
+ public:
+  static constexpr int window = 4, warmup = 4, explore_every = 16;
+  explicit TeamTuner(int most = 1) : m_most(most) {}
+  /// The team size of the next block.
+  int next() const {
+    if (m_most <= 1) return 1;
+    if (m_blocks < warmup) return m_blocks % 2 == 0 ? m_most : 1;
+    const int best = estimate(0) <= estimate(1) ? 0 : 1;
+    // A size that lost by more than 2x is tried four times less often: exploring costs at most (ratio - 1) / 64.
+    const std::size_t every = estimate(1 - best) > 2.0 * estimate(best) ? 4 * explore_every : explore_every;
+    const int option = m_blocks % every == every - 1 ? 1 - best : best;
+    return option ? m_most : 1;
+  }
+  /// Records that a block of `team` members took `seconds_per_step`.
+  void record(int team, double seconds_per_step) {
+    double* r = m_recent[team == 1 ? 0 : 1];
+    r[m_count[team == 1 ? 0 : 1]++ % window] = seconds_per_step;
+    ++m_blocks;
+  }
+  /// The current estimate of one thread (0) or `most` (1): the fastest of its last `window` blocks, per step.
+  double estimate(int option) const {
+    double e = 1e300;
+    for (int i = 0; i < window && i < m_count[option]; ++i) e = std::min(e, m_recent[option][i]);
+    return e;
+  }
+
+ private:
+  int m_most;
+  std::size_t m_blocks = 0;
+  int m_count[2] = {0, 0};
+  double m_recent[2][window] = {};
 };
 
 /// The block launcher of a per-walker functor for `nwalkers` walkers: on host backends a team of up to every
@@ -422,6 +490,7 @@ class EnsembleSampler {
     if constexpr (!std::is_invocable<F&, const Array<double, 2>&, Array<double, 1>&>::value) {
       m_fused = impl::fused_split(log_prob);
       m_block = impl::fused_block(std::move(log_prob), nwalkers);
+      m_tuner = impl::TeamTuner(m_block.tunable ? m_block.most : 1);
     }
   }
 
@@ -499,12 +568,7 @@ class EnsembleSampler {
   BatchLogProb m_f;
   std::function<std::size_t(const impl::SplitArgs&)> m_fused;  // per-walker functors: one kernel per half-step
   impl::BlockLauncher m_block;  // ... or per block of steps (one rank)
-  // Team size of the block launches on host backends: 0 until tuned, then 1 or m_block.most, whichever ran a step
-  // faster in two trial blocks each (the first blocks of the sampler's runs). Small ensembles with a cheap log_prob
-  // run faster on one thread, whose cache holds every walker, than on several passing walkers between their caches
-  // twice per step; expensive log_probs and large ensembles run faster on all. Chains do not depend on it.
-  int m_team = 0, m_trials = 0;
-  double m_trial_seconds[2] = {1e300, 1e300};  // one thread, every thread
+  impl::TeamTuner m_tuner;  // team size of the block launches on host backends
   SamplerOptions m_options;
   std::shared_ptr<Backend> m_backend;
   Array<double, 2> m_x;
