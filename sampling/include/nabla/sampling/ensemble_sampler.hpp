@@ -321,10 +321,10 @@ struct FusedBlock {
         Kokkos::atomic_fetch_min(&b.nan(parity), j * b.nwalkers + w);
         continue;
       }
-      // Accept and record in one pass that picks the new state's row rather than branching on the coin flip (a
-      // select inside the row loop is hoisted by GCC into two loops behind a branch). A rejected walker's row is
-      // rewritten unchanged, which costs teams of several threads some cache-line transfers, and the team-size
-      // tuning weighs that.
+      // Accept (and, on GPUs, record) in one pass that picks the new state's row rather than branching on the coin
+      // flip (a select inside the row loop is hoisted by GCC into two loops behind a branch). A rejected walker's
+      // row is rewritten unchanged, which costs teams of several threads some cache-line transfers, and the
+      // team-size tuning weighs that. Host rows are recorded per step, by record().
       const bool yes = accepts(factor[l], lq[l], s.lp(w), logu[l]);
       const double* from = pick(yes, &s.q(i, 0), &s.x(w, 0));
       const std::size_t stride = rows ? 1 : yes ? s.q.stride(1) : s.x.stride(1);
@@ -417,8 +417,8 @@ class TeamTuner {
   }
   /// Records that a block of `team` members took `seconds_per_step`.
   void record(int team, double seconds_per_step) {
-    double* r = m_recent[team == 1 ? 0 : 1];
-    r[m_count[team == 1 ? 0 : 1]++ % window] = seconds_per_step;
+    const int option = team == 1 ? 0 : 1;
+    m_recent[option][m_count[option]++ % window] = seconds_per_step;
     ++m_blocks;
   }
   /// The current estimate of one thread (0) or `most` (1): the fastest of its last `window` blocks, per step.
