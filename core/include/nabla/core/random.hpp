@@ -19,6 +19,7 @@
 #endif
 #include <Random123/philox.h>
 
+#include <cmath>
 #include <cstdint>
 
 namespace nabla {
@@ -106,11 +107,12 @@ KOKKOS_INLINE_FUNCTION double u01_double(std::uint32_t hi, std::uint32_t lo) {
 KOKKOS_INLINE_FUNCTION float u01_float(std::uint32_t w) { return float(bits24(w)) * (1.0f / 16777216.0f); }
 
 // The normal transform must round alike on every backend, so it uses neither the backends' log/sin/cos
-// (CUDA's differ from glibc's in the last bit) nor a * b + c that a compiler may contract into an FMA (nvcc
-// and hipcc do by default): products and sums go through these, everything else is exact by construction.
-// (HIP's __dmul_rn is a plain a * b, so clang, HIP's compiler, gets the pragma that its default
-// -ffp-contract=fast-honor-pragmas honours. GCC fuses only for targets with FMA, and only if the user turns
-// NABLA_FP_CONTRACT on.)
+// (CUDA's differ from glibc's in the last bit) nor a * b + c left to the compiler (nvcc and hipcc fuse it into an
+// FMA by default, GCC only for targets with FMA): products and sums go through these, each rounded once, and
+// everything else is exact by construction. fma_rn is the fused multiply-add everywhere: GPUs and CPUs since 2013
+// have it in hardware; on a host build without it (no -march), glibc's fma still computes it exactly, through a
+// call. (HIP's __dmul_rn is a plain a * b, so clang, HIP's compiler, gets the pragma that its default
+// -ffp-contract=fast-honor-pragmas honours.)
 KOKKOS_INLINE_FUNCTION double mul_rn(double a, double b) {
 #if defined(__CUDA_ARCH__)
   return __dmul_rn(a, b);
@@ -134,6 +136,15 @@ KOKKOS_INLINE_FUNCTION double add_rn(double a, double b) {
 
 KOKKOS_INLINE_FUNCTION double sub_rn(double a, double b) { return add_rn(a, -b); }
 
+/// a * b + c rounded once.
+KOKKOS_INLINE_FUNCTION double fma_rn(double a, double b, double c) {
+#if defined(__CUDA_ARCH__)
+  return __fma_rn(a, b, c);
+#else
+  return ::fma(a, b, c);  // <cmath>'s on the host; HIP's device overload in its kernels
+#endif
+}
+
 /// log(x * 2^scale) for a positive normal double x: the exponent split off exactly, then fdlibm's log
 /// kernel for the mantissa (within 1 ulp). Branch-free: the comparisons are on random data. Forced inline: lane
 /// loops call it, and GCC, out of inlining budget in large kernels, otherwise calls it per lane instead of
@@ -151,19 +162,16 @@ KOKKOS_FORCEINLINE_FUNCTION double log_scaled(double x, int scale) {
   m = mul_rn(m, 1.0 - 0.5 * double(big));  // exact
   e += big;
   const double f = m - 1.0, s = f / (2.0 + f), z = mul_rn(s, s), w = mul_rn(z, z);  // f exact
-  const double t1 =
-      mul_rn(w, add_rn(3.999999999940941908e-01,
-                       mul_rn(w, add_rn(2.222219843214978396e-01, mul_rn(w, 1.531383769920937332e-01)))));
+  const double t1 = mul_rn(w, fma_rn(w, fma_rn(w, 1.531383769920937332e-01, 2.222219843214978396e-01),
+                                     3.999999999940941908e-01));
   const double t2 = mul_rn(
-      z, add_rn(6.666666666666735130e-01,
-                mul_rn(w, add_rn(2.857142874366239149e-01,
-                                 mul_rn(w, add_rn(1.818357216161805012e-01, mul_rn(w, 1.479819860511658591e-01)))))));
+      z, fma_rn(w, fma_rn(w, fma_rn(w, 1.479819860511658591e-01, 1.818357216161805012e-01), 2.857142874366239149e-01),
+                6.666666666666735130e-01));
   const double hfsq = mul_rn(0.5 * f, f);
   // e ln2 with ln 2 split (fdlibm's): e * ln2_hi is exact for |e| < 2^20.
   const double de = double(e);
-  return add_rn(mul_rn(de, 6.93147180369123816490e-01),
-                sub_rn(f, sub_rn(hfsq, add_rn(mul_rn(s, add_rn(hfsq, add_rn(t2, t1))),
-                                              mul_rn(de, 1.90821492927058770002e-10)))));
+  return fma_rn(de, 6.93147180369123816490e-01,
+                sub_rn(f, sub_rn(hfsq, fma_rn(s, add_rn(hfsq, add_rn(t2, t1)), mul_rn(de, 1.90821492927058770002e-10)))));
 }
 
 /// double(v), exactly, for |v| < 2^51 (`bits` bounds |v| by 2^bits): CPUs without AVX-512 have no vector
@@ -199,20 +207,20 @@ KOKKOS_INLINE_FUNCTION void sincos_turns(std::uint64_t n, int bits, double& sin_
   const double z = mul_rn(g, g);
   // sin(pi/2 g) = g (S0 + S1 z + ... + S6 z^6), cos(pi/2 g) = 1 + C1 z + ... + C7 z^7
   double ps = 5.634704113884751e-08;
-  ps = add_rn(mul_rn(ps, z), -3.598649570240692e-06);
-  ps = add_rn(mul_rn(ps, z), 0.00016044115266738095);
-  ps = add_rn(mul_rn(ps, z), -0.0046817541326259334);
-  ps = add_rn(mul_rn(ps, z), 0.07969262624606334);
-  ps = add_rn(mul_rn(ps, z), -0.645964097506245);
-  ps = add_rn(mul_rn(ps, z), 1.5707963267948966);
+  ps = fma_rn(ps, z, -3.598649570240692e-06);
+  ps = fma_rn(ps, z, 0.00016044115266738095);
+  ps = fma_rn(ps, z, -0.0046817541326259334);
+  ps = fma_rn(ps, z, 0.07969262624606334);
+  ps = fma_rn(ps, z, -0.645964097506245);
+  ps = fma_rn(ps, z, 1.5707963267948966);
   double pc = -6.32474667886607e-09;
-  pc = add_rn(mul_rn(pc, z), 4.710641505803502e-07);
-  pc = add_rn(mul_rn(pc, z), -2.520203791691774e-05);
-  pc = add_rn(mul_rn(pc, z), 0.0009192602743905533);
-  pc = add_rn(mul_rn(pc, z), -0.02086348076333076);
-  pc = add_rn(mul_rn(pc, z), 0.25366950790104764);
-  pc = add_rn(mul_rn(pc, z), -1.2337005501361697);
-  pc = add_rn(mul_rn(pc, z), 1.0);
+  pc = fma_rn(pc, z, 4.710641505803502e-07);
+  pc = fma_rn(pc, z, -2.520203791691774e-05);
+  pc = fma_rn(pc, z, 0.0009192602743905533);
+  pc = fma_rn(pc, z, -0.02086348076333076);
+  pc = fma_rn(pc, z, 0.25366950790104764);
+  pc = fma_rn(pc, z, -1.2337005501361697);
+  pc = fma_rn(pc, z, 1.0);
   const double sg = mul_rn(g, ps);
   // Quarter turn k: (sin, cos) = (sg, pc), (pc, -sg), (-sg, -pc), (-pc, sg), selected by exact products with
   // 0, 1 and -1 (a branch on random data would mispredict or diverge).
