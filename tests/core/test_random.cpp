@@ -147,9 +147,9 @@ TEST(Random, NormalTransformMatchesLibm) {
   }
 }
 
-// The lane-wise Philox that CPUs vectorise, against Random123 itself.
-TEST(Random, LaneWisePhiloxEqualsRandom123) {
-  constexpr int L = 8;
+// The lane-wise Philox, against Random123 itself: 8 lanes (CPUs: 64-bit words) and 1 (GPU threads: 32-bit words).
+template <int L>
+void check_lane_philox() {
   for (std::uint64_t t = 0; t < 2000; ++t) {
     std::uint32_t k0[L], k1[L], out[4][L];
     for (int l = 0; l < L; ++l) {
@@ -162,9 +162,14 @@ TEST(Random, LaneWisePhiloxEqualsRandom123) {
     rnd::bits_lanes<L>(k0, k1, counter, domain, out);
     for (int l = 0; l < L; ++l) {
       const rnd::Block want = rnd::bits(rnd::Key{k0[l], k1[l]}, counter, domain);
-      for (int j = 0; j < 4; ++j) ASSERT_EQ(out[j][l], want[j]) << "trial " << t << " lane " << l << " word " << j;
+      for (int j = 0; j < 4; ++j)
+        ASSERT_EQ(out[j][l], want[j]) << L << " lanes, trial " << t << " lane " << l << " word " << j;
     }
   }
+}
+TEST(Random, LaneWisePhiloxEqualsRandom123) {
+  check_lane_philox<8>();
+  check_lane_philox<1>();
 }
 
 // The normal transform's integer -> double conversion (a bit trick on CPUs) against the plain conversion, up to
