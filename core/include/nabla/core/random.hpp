@@ -151,6 +151,13 @@ KOKKOS_INLINE_FUNCTION double fma_rn(double a, double b, double c) {
 #endif
 }
 
+/// c0 x^n + c1 x^(n-1) + ... + cn by Horner's rule, one fma_rn per coefficient.
+KOKKOS_FORCEINLINE_FUNCTION double horner(double, double c) { return c; }
+template <class... C>
+KOKKOS_FORCEINLINE_FUNCTION double horner(double x, double c0, double c1, C... rest) {
+  return horner(x, fma_rn(c0, x, c1), rest...);
+}
+
 /// log(x * 2^scale) for a positive normal double x: the exponent split off exactly, then fdlibm's log
 /// kernel for the mantissa (within 1 ulp). Branch-free: the comparisons are on random data. Forced inline: lane
 /// loops call it, and GCC, out of inlining budget in large kernels, otherwise calls it per lane instead of
@@ -168,11 +175,9 @@ KOKKOS_FORCEINLINE_FUNCTION double log_scaled(double x, int scale) {
   m = mul_rn(m, 1.0 - 0.5 * double(big));  // exact
   e += big;
   const double f = m - 1.0, s = f / (2.0 + f), z = mul_rn(s, s), w = mul_rn(z, z);  // f exact
-  const double t1 = mul_rn(w, fma_rn(w, fma_rn(w, 1.531383769920937332e-01, 2.222219843214978396e-01),
-                                     3.999999999940941908e-01));
-  const double t2 = mul_rn(
-      z, fma_rn(w, fma_rn(w, fma_rn(w, 1.479819860511658591e-01, 1.818357216161805012e-01), 2.857142874366239149e-01),
-                6.666666666666735130e-01));
+  const double t1 = mul_rn(w, horner(w, 1.531383769920937332e-01, 2.222219843214978396e-01, 3.999999999940941908e-01));
+  const double t2 = mul_rn(z, horner(w, 1.479819860511658591e-01, 1.818357216161805012e-01, 2.857142874366239149e-01,
+                                     6.666666666666735130e-01));
   const double hfsq = mul_rn(0.5 * f, f);
   // e ln2 with ln 2 split (fdlibm's): e * ln2_hi is exact for |e| < 2^20.
   const double de = double(e);
@@ -212,21 +217,11 @@ KOKKOS_INLINE_FUNCTION void sincos_turns(std::uint64_t n, int bits, double& sin_
   const double g = to_double(std::int64_t(n) - std::int64_t(q << qb), bits) * (1.0 / double(std::uint64_t(1) << qb));
   const double z = mul_rn(g, g);
   // sin(pi/2 g) = g (S0 + S1 z + ... + S6 z^6), cos(pi/2 g) = 1 + C1 z + ... + C7 z^7
-  double ps = 5.634704113884751e-08;
-  ps = fma_rn(ps, z, -3.598649570240692e-06);
-  ps = fma_rn(ps, z, 0.00016044115266738095);
-  ps = fma_rn(ps, z, -0.0046817541326259334);
-  ps = fma_rn(ps, z, 0.07969262624606334);
-  ps = fma_rn(ps, z, -0.645964097506245);
-  ps = fma_rn(ps, z, 1.5707963267948966);
-  double pc = -6.32474667886607e-09;
-  pc = fma_rn(pc, z, 4.710641505803502e-07);
-  pc = fma_rn(pc, z, -2.520203791691774e-05);
-  pc = fma_rn(pc, z, 0.0009192602743905533);
-  pc = fma_rn(pc, z, -0.02086348076333076);
-  pc = fma_rn(pc, z, 0.25366950790104764);
-  pc = fma_rn(pc, z, -1.2337005501361697);
-  pc = fma_rn(pc, z, 1.0);
+  const double ps = horner(z, 5.634704113884751e-08, -3.598649570240692e-06, 0.00016044115266738095,
+                           -0.0046817541326259334, 0.07969262624606334, -0.645964097506245, 1.5707963267948966);
+  const double pc = horner(z, -6.32474667886607e-09, 4.710641505803502e-07, -2.520203791691774e-05,
+                           0.0009192602743905533, -0.02086348076333076, 0.25366950790104764, -1.2337005501361697,
+                           1.0);
   const double sg = mul_rn(g, ps);
   // Quarter turn k: (sin, cos) = (sg, pc), (pc, -sg), (-sg, -pc), (-pc, sg), selected by exact products with
   // 0, 1 and -1 (a branch on random data would mispredict or diverge).
