@@ -1,6 +1,10 @@
 #include <nabla/core.hpp>
+#include <nabla/core/impl/stream_copy.hpp>
 
 #include <gtest/gtest.h>
+
+#include <algorithm>
+#include <vector>
 
 // Kernels as functors: CUDA does not allow device lambdas inside GoogleTest bodies (private member functions).
 namespace {
@@ -41,4 +45,21 @@ TEST(KernelCounter, StopsCountingWhenDestroyed) {
   nabla::tools::KernelCounter counter;
   Kokkos::parallel_for("test::after", Kokkos::RangePolicy<>(0, 4), Iota{v});
   EXPECT_EQ(counter.count(), 1u);
+}
+
+// Non-temporal copies (the samplers' chain rows): every element lands, whatever the destination's alignment
+// (scalar head and tail around the aligned vector stores) and the length, and nothing outside is touched.
+TEST(StreamCopy, EqualsAPlainCopyAtAnyAlignmentAndLength) {
+  std::vector<double> src(200), dst(232);
+  for (std::size_t i = 0; i < src.size(); ++i) src[i] = 0.5 + double(i);
+  for (std::size_t offset = 0; offset < 16; ++offset)
+    for (std::size_t n : {0, 1, 3, 7, 8, 9, 15, 16, 17, 63, 64, 65, 200}) {
+      std::fill(dst.begin(), dst.end(), -1.0);
+      nabla::impl::stream_copy(dst.data() + offset, src.data(), n);
+      nabla::impl::stream_fence();
+      for (std::size_t i = 0; i < dst.size(); ++i) {
+        const double want = i >= offset && i < offset + n ? src[i - offset] : -1.0;
+        ASSERT_EQ(dst[i], want) << "offset " << offset << ", length " << n << ", element " << i;
+      }
+    }
 }
