@@ -138,8 +138,9 @@ TEST(SamplingMCMC, BatchedEqualsPerWalker) {
 
 // Blocks of steps in one launch (a per-walker functor on one rank) give the chain of one launch per half-step
 // (a batched callable doing the same arithmetic on the host), for any block length, with both moves drawn per
-// step, an odd ensemble, and a run resumed in pieces; so does the team size, which the first four pieces try out
-// (one thread and every thread, alternately).
+// step, odd ensembles (one group of walkers per half-step, and several, whose chain rows are recorded group by
+// group), and a run resumed in pieces; so does the team size, which the first four pieces try out (one thread
+// and every thread, alternately).
 TEST(SamplingMCMC, BlocksOfStepsEqualHalfStepLaunches) {
   const Gaussian5 g;
   const auto batched = [g](const nabla::Array<double, 2>& x, nabla::Array<double, 1>& lp) {
@@ -152,24 +153,26 @@ TEST(SamplingMCMC, BlocksOfStepsEqualHalfStepLaunches) {
   ns::SamplerOptions opt;
   opt.seed = 21;
   opt.moves = {ns::WeightedMove{ns::StretchMove{}, 0.6}, ns::WeightedMove{ns::DEMove{}, 0.4}};
-  constexpr std::size_t W = 23, D = 5;
-  const auto x0 = nabla_test::initial_state(W, D, 4);
-  ns::EnsembleSampler ref(W, D, batched, opt);
-  ref.run_mcmc(x0, 40);
-  const auto c_ref = ref.get_chain();
-  const auto l_ref = ref.get_log_prob(ns::flat);
-  for (std::size_t per_launch : {0, 1, 7}) {
-    opt.steps_per_launch = per_launch;
-    ns::EnsembleSampler s(W, D, Gaussian5{}, opt);
-    s.run_mcmc(x0, 3);
-    for (std::size_t n : {5, 11, 13, 8}) s.run_mcmc(n);
-    ASSERT_EQ(s.iteration(), 40u);
-    const auto c = s.get_chain();
-    const auto l = s.get_log_prob(ns::flat);
-    for (std::size_t i = 0; i < c.size(); ++i)
-      ASSERT_EQ(c.data()[i], c_ref.data()[i]) << "steps per launch " << per_launch << ", element " << i;
-    for (std::size_t i = 0; i < l.size(); ++i) ASSERT_EQ(l.data()[i], l_ref.data()[i]) << per_launch;
-    EXPECT_EQ(s.acceptance_fraction(), ref.acceptance_fraction()) << per_launch;
+  constexpr std::size_t D = 5;
+  for (std::size_t W : {23, 101}) {
+    const auto x0 = nabla_test::initial_state(W, D, 4);
+    ns::EnsembleSampler ref(W, D, batched, opt);
+    ref.run_mcmc(x0, 40);
+    const auto c_ref = ref.get_chain();
+    const auto l_ref = ref.get_log_prob(ns::flat);
+    for (std::size_t per_launch : {0, 1, 7}) {
+      opt.steps_per_launch = per_launch;
+      ns::EnsembleSampler s(W, D, Gaussian5{}, opt);
+      s.run_mcmc(x0, 3);
+      for (std::size_t n : {5, 11, 13, 8}) s.run_mcmc(n);
+      ASSERT_EQ(s.iteration(), 40u);
+      const auto c = s.get_chain();
+      const auto l = s.get_log_prob(ns::flat);
+      for (std::size_t i = 0; i < c.size(); ++i)
+        ASSERT_EQ(c.data()[i], c_ref.data()[i]) << W << " walkers, steps per launch " << per_launch << ", element " << i;
+      for (std::size_t i = 0; i < l.size(); ++i) ASSERT_EQ(l.data()[i], l_ref.data()[i]) << W << " " << per_launch;
+      EXPECT_EQ(s.acceptance_fraction(), ref.acceptance_fraction()) << W << " " << per_launch;
+    }
   }
 }
 

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <new>
 #include <optional>
 #include <string>
 #include <utility>
@@ -124,13 +125,17 @@ class MemoryBackend : public Backend {
  private:
   bool m_initialized = false;
   std::size_t m_nwalkers = 0, m_ndim = 0, m_iteration = 0;
-  // Grown without zero-filling: rows() hands out memory the sampler fills.
+  // Grown without zero-filling: rows() hands out memory the sampler fills. Cache-line aligned, so that the
+  // sampler's non-temporal stores write whole lines.
   template <class T>
   struct Uninitialized : std::allocator<T> {
     template <class U>
     struct rebind {
       using other = Uninitialized<U>;
     };
+    static constexpr std::align_val_t line{64};
+    T* allocate(std::size_t n) { return static_cast<T*>(::operator new(n * sizeof(T), line)); }
+    void deallocate(T* p, std::size_t n) noexcept { ::operator delete(p, n * sizeof(T), line); }
     template <class U>
     void construct(U* p) noexcept {
       ::new (static_cast<void*>(p)) U;

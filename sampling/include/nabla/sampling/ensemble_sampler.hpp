@@ -19,6 +19,7 @@
 #include <nabla/config.hpp>
 #include <nabla/core/array.hpp>
 #include <nabla/core/error.hpp>
+#include <nabla/core/impl/stream_copy.hpp>
 #include <nabla/sampling/backend.hpp>
 #include <nabla/sampling/moves.hpp>
 #include <nabla/sampling/rng.hpp>
@@ -295,6 +296,7 @@ struct BlockArgs {
   Kokkos::View<std::size_t*, DefaultMemorySpace> nan;  // j · nwalkers + w of a half-step's first NaN, by parity
   std::uint64_t step0;
   std::size_t nsteps, nwalkers;
+  bool stream = false;  // host rows: the chain is a backend's, not read again soon (non-temporal stores)
 };
 
 constexpr std::size_t kNoNaN = ~std::size_t(0);
@@ -311,6 +313,13 @@ struct FusedBlock {
   static constexpr bool rows = std::is_same<BlockLayout, Kokkos::LayoutRight>::value;  // unit stride along d
   KOKKOS_INLINE_FUNCTION void walkers(const Args& s, std::size_t g, std::size_t j, int parity) const {
     const std::size_t i0 = g * L, m = s.n - i0 < std::size_t(L) ? s.n - i0 : std::size_t(L);
+    // Host rows: the first half-step of a step records the previous step's rows of the walkers it is about to move
+    // and of those between them (contiguous, and unchanged until the next half-step), so that the chain's stores,
+    // bound by memory bandwidth, overlap the moves' arithmetic instead of stalling a pass of their own.
+    if (rows && s.k == 0 && j > 0) {
+      const std::size_t r1 = s.nsplits * (i0 + L);
+      record_rows(j - 1, s.nsplits * i0, r1 < b.nwalkers ? r1 : b.nwalkers);
+    }
     double factor[L], logu[L], lq[L];
     propose_lanes<L>(s, i0, factor, logu);
     NABLA_SIMD
@@ -324,7 +333,7 @@ struct FusedBlock {
       // Accept (and, on GPUs, record) in one pass that picks the new state's row rather than branching on the coin
       // flip (a select inside the row loop is hoisted by GCC into two loops behind a branch). A rejected walker's
       // row is rewritten unchanged, which costs teams of several threads some cache-line transfers, and the
-      // team-size tuning weighs that. Host rows are recorded per step, by record().
+      // team-size tuning weighs that. Host rows are recorded by the next step's first half-step.
       const bool yes = accepts(factor[l], lq[l], s.lp(w), logu[l]);
       const double* from = pick(yes, &s.q(i, 0), &s.x(w, 0));
       const std::size_t stride = rows ? 1 : yes ? s.q.stride(1) : s.x.stride(1);
@@ -344,27 +353,37 @@ struct FusedBlock {
     }
   }
 
-  /// Host rows: step j's chain rows, log_prob and flags, copied from the state once every walker made the step,
-  /// as contiguous streams split among the members (each mostly copies the walkers it moved). Written walker by
-  /// walker inside the moves, every other row of the chain at a time, the same stores took a quarter of a step at
-  /// 1024 walkers. The state is a whole allocation of the sampler's (contiguous, rows of ndim).
+  /// Host rows: copies rows r0 .. r1 - 1 of the state, their log_prob and flags, into step j's chain rows.
+  KOKKOS_INLINE_FUNCTION void record_rows(std::size_t j, std::size_t r0, std::size_t r1) const {
+    const std::size_t D = b.split.x.extent(1);
+    const double* x = b.split.x.data() + r0 * D;  // a whole allocation of the sampler's: rows of D, contiguous
+    double* c = &b.chain(j, r0, 0);
+    double* lp = &b.log_prob(j, r0);
+    const double* lp_now = b.split.lp.data() + r0;
+    if (b.stream) {
+      nabla::impl::stream_copy(c, x, (r1 - r0) * D);
+      nabla::impl::stream_copy(lp, lp_now, r1 - r0);
+    } else {
+      NABLA_SIMD
+      for (std::size_t i = 0; i < (r1 - r0) * D; ++i) c[i] = x[i];
+      NABLA_SIMD
+      for (std::size_t i = 0; i < r1 - r0; ++i) lp[i] = lp_now[i];
+    }
+    std::uint8_t* flags = &b.flags(j, r0);
+    const std::uint8_t* accepted = b.split.accepted.data() + r0;
+    NABLA_SIMD
+    for (std::size_t i = 0; i < r1 - r0; ++i) flags[i] = accepted[i];
+  }
+
+  /// Host rows: the last step's chain rows, split among the members (the others are recorded by walkers()).
   template <class Member>
   KOKKOS_INLINE_FUNCTION void record(const Member& team, std::size_t j) const {
-    constexpr std::size_t chunk = 512;  // doubles
-    const std::size_t n = b.nwalkers * b.split.x.extent(1), W = b.nwalkers;
-    const double* x = b.split.x.data();
-    double* c = &b.chain(j, 0, 0);
-    Kokkos::parallel_for(Kokkos::TeamThreadRange(team, (n + chunk - 1) / chunk), [&](std::size_t g) {
-      const std::size_t e = g * chunk + chunk < n ? g * chunk + chunk : n;
-      NABLA_SIMD
-      for (std::size_t i = g * chunk; i < e; ++i) c[i] = x[i];
-      if (g == 0)
-        for (std::size_t w = 0; w < W; ++w) {
-          b.log_prob(j, w) = b.split.lp(w);
-          b.flags(j, w) = b.split.accepted(w);
-        }
+    constexpr std::size_t chunk = 64;  // rows
+    const std::size_t W = b.nwalkers;
+    Kokkos::parallel_for(Kokkos::TeamThreadRange(team, (W + chunk - 1) / chunk), [&](std::size_t g) {
+      record_rows(j, g * chunk, g * chunk + chunk < W ? g * chunk + chunk : W);
     });
-    team.team_barrier();
+    if (b.stream) nabla::impl::stream_fence();
   }
 
   template <class Member>
@@ -376,13 +395,14 @@ struct FusedBlock {
         const Args s = split_args(b.split, b.nwalkers, b.step0 + j, k, m);
         Kokkos::parallel_for(Kokkos::TeamThreadRange(team, (s.n + L - 1) / L),
                              [&](std::size_t g) { walkers(s, g, j, parity); });
+        if (rows && b.stream) nabla::impl::stream_fence();
         team.team_barrier();
         // Every member reads this parity's flag before any member can pass the next barrier, and the next
         // half-step writes the other parity's, so all members leave together.
         if (*static_cast<const volatile std::size_t*>(&b.nan(parity)) != kNoNaN) return;
       }
-      if (rows) record(team, j);
     }
+    if constexpr (rows) record(team, b.nsteps - 1);
   }
 };
 
