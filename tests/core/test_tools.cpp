@@ -1,5 +1,5 @@
 #include <nabla/core.hpp>
-#include <nabla/core/impl/stream_copy.hpp>
+#include <nabla/core/impl/host_hints.hpp>
 
 #include <gtest/gtest.h>
 

@@ -1,6 +1,6 @@
-/// \file stream_copy.hpp
-/// \brief Copies doubles into memory that will not be read again soon (a chain of samples, a trajectory) with
-/// non-temporal stores on x86-64 hosts.
+/// \file host_hints.hpp
+/// \brief Hints to x86-64 host CPUs, which compile to plain code elsewhere: copies into memory that will not be
+/// read again soon (a chain of samples, a trajectory) with non-temporal stores, and the pause of a spin-wait.
 ///
 /// An ordinary store first reads the destination's cache line from memory, then writes it back when evicted:
 /// two transfers per line, where a non-temporal store writes the line once and leaves the caches to the data
@@ -15,9 +15,9 @@
 
 #if defined(__x86_64__) && !defined(__CUDA_ARCH__) && !defined(__HIP_DEVICE_COMPILE__)
 #include <immintrin.h>
-#define NABLA_IMPL_STREAM_STORES 1
+#define NABLA_IMPL_X86_HINTS 1
 #else
-#define NABLA_IMPL_STREAM_STORES 0
+#define NABLA_IMPL_X86_HINTS 0
 #endif
 
 namespace nabla {
@@ -25,7 +25,7 @@ namespace impl {
 
 /// dst[i] = src[i] for i < n, the destination's aligned vectors stored around the caches.
 KOKKOS_INLINE_FUNCTION void stream_copy(double* dst, const double* src, std::size_t n) {
-#if NABLA_IMPL_STREAM_STORES
+#if NABLA_IMPL_X86_HINTS
 #if defined(__AVX512F__)
   constexpr std::size_t V = 8;
 #elif defined(__AVX__)
@@ -52,8 +52,15 @@ KOKKOS_INLINE_FUNCTION void stream_copy(double* dst, const double* src, std::siz
 
 /// Orders the non-temporal stores of this thread before its later stores (and so before a barrier's).
 KOKKOS_INLINE_FUNCTION void stream_fence() {
-#if NABLA_IMPL_STREAM_STORES
+#if NABLA_IMPL_X86_HINTS
   _mm_sfence();
+#endif
+}
+
+/// The body of a spin-wait on another thread: tells the core (and its sibling hyperthread) that it is waiting.
+KOKKOS_INLINE_FUNCTION void spin_pause() {
+#if NABLA_IMPL_X86_HINTS
+  _mm_pause();
 #endif
 }
 
