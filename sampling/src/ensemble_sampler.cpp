@@ -303,7 +303,7 @@ std::size_t EnsembleSampler::steps(std::size_t t, std::size_t n) {
   b.split.accepted = m_accepted;
   b.split.keys = m_keys;
   b.moves = m_moves;
-  const int team = m_block.tunable ? m_tuner.next() : m_block.most;
+  const int option = m_tuner.next();
   // On host backends the launch writes the chain straight into the backend's memory, where it keeps one.
   Backend::Rows direct;
   if constexpr (std::is_same<DefaultMemorySpace, Kokkos::HostSpace>::value) direct = m_backend->rows(n);
@@ -323,6 +323,7 @@ std::size_t EnsembleSampler::steps(std::size_t t, std::size_t n) {
   b.step0 = t;
   b.nsteps = n;
   b.nwalkers = m_nwalkers;
+  b.draws = m_draws;
   if (m_block_behind) Kokkos::deep_copy(m_block_x, m_x.view());  // nothing to do where they alias
   m_block_behind = false;
   // Host-to-device copies of two words: unlike a fill, no kernel launch (which costs more than a small block).
@@ -330,9 +331,9 @@ std::size_t EnsembleSampler::steps(std::size_t t, std::size_t n) {
   const Kokkos::View<std::size_t*, Kokkos::HostSpace, Kokkos::MemoryTraits<Kokkos::Unmanaged>> nan_host(nan, 2);
   Kokkos::deep_copy(m_nan, nan_host);
   Kokkos::Timer timer;
-  m_block.launch(b, team);
+  m_block.launch(b, m_block.shapes[std::size_t(option)]);
   Kokkos::fence();
-  if (m_block.tunable) m_tuner.record(team, timer.seconds() / double(n));
+  m_tuner.record(option, timer.seconds() / double(n));
   Kokkos::deep_copy(nan_host, m_nan);
   m_pending_nan = nan[0] != impl::kNoNaN ? nan[0] : nan[1];
   m_x_behind = m_block_x.data() != m_x.data();
@@ -372,7 +373,7 @@ std::size_t EnsembleSampler::block_steps(std::size_t nsteps) const {
 // Block rows for n steps, for backends without rows() and for devices.
 void EnsembleSampler::reserve_rows(std::size_t n) {
   if (m_chain.extent(0) >= n) return;
-  // Zero-filled, so no page is first touched inside a block launch, whose time tunes the team size.
+  // Zero-filled, so no page is first touched inside a block launch, whose time tunes the launch shape.
   m_chain = decltype(m_chain)("nabla::sampling::EnsembleSampler::chain_block", n, m_nwalkers, m_ndim);
   m_block_lp = decltype(m_block_lp)("nabla::sampling::EnsembleSampler::log_prob_block", n, m_nwalkers);
   m_block_flags = decltype(m_block_flags)("nabla::sampling::EnsembleSampler::accepted_block", n, m_nwalkers);
@@ -387,6 +388,9 @@ void EnsembleSampler::reserve_block(std::size_t n) {
     m_moves = decltype(m_moves)(Kokkos::view_alloc(Kokkos::WithoutInitializing, "nabla::sampling::EnsembleSampler::moves"), n);
     m_moves_host = Kokkos::create_mirror_view(m_moves);
   }
+  if (m_draws.extent(0) < m_block.draw_bytes)
+    m_draws = decltype(m_draws)(Kokkos::view_alloc(Kokkos::WithoutInitializing, "nabla::sampling::EnsembleSampler::draws"),
+                                m_block.draw_bytes);
   if (m_block.most && m_block_q.extent(0) == 0) {
     // Proposals: rows of the largest sub-ensemble, (nwalkers + 1) / 2.
     m_block_q = decltype(m_block_q)("nabla::sampling::EnsembleSampler::block_proposal", split_size(0, 2), m_ndim);

@@ -139,8 +139,8 @@ TEST(SamplingMCMC, BatchedEqualsPerWalker) {
 // Blocks of steps in one launch (a per-walker functor on one rank) give the chain of one launch per half-step
 // (a batched callable doing the same arithmetic on the host), for any block length, with both moves drawn per
 // step, odd ensembles (one group of walkers per half-step, and several, whose chain rows are recorded group by
-// group), and a run resumed in pieces; so does the team size, which the first four pieces try out (one thread
-// and every thread, alternately).
+// group), and a run resumed in pieces; so does the shape of the launches, which the first pieces try out in
+// turn (one thread, every thread, two pipelined).
 TEST(SamplingMCMC, BlocksOfStepsEqualHalfStepLaunches) {
   const Gaussian5 g;
   const auto batched = [g](const nabla::Array<double, 2>& x, nabla::Array<double, 1>& lp) {
@@ -176,47 +176,59 @@ TEST(SamplingMCMC, BlocksOfStepsEqualHalfStepLaunches) {
   }
 }
 
-// The team size of block launches follows whichever size ran the recent blocks faster, is not swayed by one
+// The shape of block launches follows whichever option ran the recent blocks faster, is not swayed by one
 // preempted block, and is re-tried when the machine changes.
-TEST(SamplingMCMC, TeamTunerFollowsTheFasterSize) {
+TEST(SamplingMCMC, TeamTunerFollowsTheFasterOption) {
   using T = ns::impl::TeamTuner;
   T one(1);
   for (int b = 0; b < 40; ++b) {
-    ASSERT_EQ(one.next(), 1);
-    one.record(1, 1.0);
+    ASSERT_EQ(one.next(), 0);
+    one.record(0, 1.0);
   }
-  T t(4);
-  double cost[2] = {2.0, 1.0};  // seconds per step of one thread, of four
+  T t(2);
+  std::vector<double> cost = {2.0, 1.0};  // seconds per step of option 0 (one thread) and 1 (a team)
   std::vector<int> picks;
-  const auto run = [&](int blocks) {
+  const auto run = [&](T& tuner, std::size_t blocks) {
     picks.clear();
-    for (int b = 0; b < blocks; ++b) {
-      const int team = t.next();
-      ASSERT_TRUE(team == 1 || team == 4) << team;
-      picks.push_back(team);
-      t.record(team, cost[team == 1 ? 0 : 1]);
+    for (std::size_t b = 0; b < blocks; ++b) {
+      const int option = tuner.next();
+      ASSERT_TRUE(option >= 0 && option < tuner.options()) << option;
+      picks.push_back(option);
+      tuner.record(option, cost[std::size_t(option)]);
     }
   };
-  run(T::warmup);
-  EXPECT_EQ(std::count(picks.begin(), picks.end(), 1), T::warmup / 2);  // both sizes timed
-  run(4 * T::explore_every);
-  EXPECT_EQ(std::count(picks.begin(), picks.end(), 4), 4 * (T::explore_every - 1));  // one exploration in 16
+  const auto count = [&](int option, std::size_t from = 0) {
+    return std::count(picks.begin() + std::ptrdiff_t(from), picks.end(), option);
+  };
+  run(t, t.warmup());
+  EXPECT_EQ(count(0), 2);  // both timed, twice
+  run(t, 4 * T::explore_every);
+  EXPECT_EQ(count(1), 4 * (T::explore_every - 1));  // one exploration in 16
   EXPECT_EQ(t.estimate(1), 1.0);
-  // A preempted block of four (100x slower) changes nothing: the estimate is the fastest recent block.
-  t.record(4, 100.0);
-  run(T::explore_every);
-  EXPECT_EQ(std::count(picks.begin(), picks.end(), 4), T::explore_every - 1);
-  // The machine gets busy and four threads now lose: after a window of slow blocks the tuner moves to one thread,
-  // and it comes back when four win again.
+  // A preempted team block (100x slower) changes nothing: the estimate is the fastest recent block.
+  t.record(1, 100.0);
+  run(t, T::explore_every);
+  EXPECT_EQ(count(1), T::explore_every - 1);
+  // The machine gets busy and the team now loses: after a window of slow blocks the tuner moves to one thread,
+  // and it comes back when the team wins again.
   cost[1] = 3.0;
-  run(T::window + 2 * T::explore_every);
-  EXPECT_GE(std::count(picks.begin() + T::window, picks.end(), 1), 2 * (T::explore_every - 1));
+  run(t, T::window + 2 * T::explore_every);
+  EXPECT_GE(count(0, T::window), 2 * (T::explore_every - 1));
   cost[1] = 0.5;
-  run(3 * T::explore_every);
-  EXPECT_GE(std::count(picks.begin() + T::explore_every, picks.end(), 4), 2 * (T::explore_every - 1));
-  // A size that loses by more than 2x (here 4x) is tried once in 4 * explore_every blocks.
-  run(8 * T::explore_every);
-  EXPECT_EQ(std::count(picks.begin(), picks.end(), 1), 2);
+  run(t, 3 * T::explore_every);
+  EXPECT_GE(count(1, T::explore_every), 2 * (T::explore_every - 1));
+  // An option that loses by more than 2x (here 4x) is tried once in 4 * explore_every blocks.
+  run(t, 8 * T::explore_every);
+  EXPECT_EQ(count(0), 2);
+  // Three options (one thread, a team, two pipelined): the fastest runs, the others take exploration turns in turn.
+  T three(3);
+  cost = {2.0, 1.5, 1.0};
+  run(three, three.warmup());
+  for (int o = 0; o < 3; ++o) EXPECT_EQ(count(o), 2) << o;
+  run(three, 6 * T::explore_every);
+  EXPECT_EQ(count(2), 6 * (T::explore_every - 1));
+  EXPECT_EQ(count(0), 3);
+  EXPECT_EQ(count(1), 3);
 }
 
 TEST(SamplingMCMC, MinusInfinityRejects) {

@@ -19,7 +19,7 @@
 #include <nabla/config.hpp>
 #include <nabla/core/array.hpp>
 #include <nabla/core/error.hpp>
-#include <nabla/core/impl/stream_copy.hpp>
+#include <nabla/core/impl/host_hints.hpp>
 #include <nabla/sampling/backend.hpp>
 #include <nabla/sampling/moves.hpp>
 #include <nabla/sampling/rng.hpp>
@@ -150,11 +150,19 @@ KOKKOS_INLINE_FUNCTION A split_args(A s, std::size_t nwalkers, std::uint64_t ste
   return s;
 }
 
-/// Writes the proposals of sub-ensemble walkers i0 .. i0 + L - 1 (those below n; i0 < n) into their rows of q,
-/// with each one's log factor and log u, u uniform in (0, 1). The stretch move's loops run over the L walkers,
-/// which CPUs vectorise; each walker's arithmetic is the same as one at a time.
+/// \brief The random part of the proposals of L sub-ensemble walkers, a pure function of (seed, walker, step):
+/// each one's log factor and log u, u uniform in (0, 1), and the move's numbers (the stretch move's z and partner
+/// c1; differential evolution's jitter z = sigma · N(0, 1) and the difference vector's walkers c1, c2).
+template <int L>
+struct Draws {
+  double z[L], factor[L], logu[L];
+  std::size_t c1[L], c2[L];
+};
+
+/// The draws of sub-ensemble walkers i0 .. i0 + L - 1 (those below n; i0 < n). The stretch move's loops run over
+/// the L walkers, which CPUs vectorise; each walker's arithmetic is the same as one at a time.
 template <int L, class A>
-KOKKOS_INLINE_FUNCTION void propose_lanes(const A& s, std::size_t i0, double* factor, double* logu) {
+KOKKOS_INLINE_FUNCTION void draw_lanes(const A& s, std::size_t i0, Draws<L>& r) {
   const std::size_t ndim = s.x.extent(1), m = s.n - i0 < std::size_t(L) ? s.n - i0 : std::size_t(L);
   std::uint32_t k0[L], k1[L], b[4][L];
   for (int l = 0; l < L; ++l) {
@@ -165,35 +173,16 @@ KOKKOS_INLINE_FUNCTION void propose_lanes(const A& s, std::size_t i0, double* fa
   random::bits_lanes<L>(k0, k1, s.step, 0u, b);
   constexpr double two32 = 1.0 / 4294967296.0;
   if (s.move == 0) {
-    double z[L];
-    std::size_t w[L], c[L];
     NABLA_SIMD
     for (int l = 0; l < L; ++l) {
-      const double r = (s.a - 1.0) * u01(b[0][l]) + 1.0;
-      z[l] = r * r / s.a;
-      factor[l] = double(ndim - 1) * random::impl::log_scaled(z[l], 0);
-      logu[l] = random::impl::log_scaled((double(b[2][l]) + 0.5) * two32, 0);
+      const double u = (s.a - 1.0) * u01(b[0][l]) + 1.0;
+      r.z[l] = u * u / s.a;
+      r.factor[l] = double(ndim - 1) * random::impl::log_scaled(r.z[l], 0);
+      r.logu[l] = random::impl::log_scaled((double(b[2][l]) + 0.5) * two32, 0);
     }
-    for (std::size_t l = 0; l < m; ++l) {
-      w[l] = s.nsplits * (i0 + l) + s.k;
-      c[l] = 2 * std::size_t(below(b[1][l], s.ncomp)) + (1 - s.k);
-    }
-    if (std::is_same<typename A::layout, Kokkos::LayoutRight>::value) {  // rows: loops along them
-      for (std::size_t l = 0; l < m; ++l) {
-        const double *xc = &s.x(c[l], 0), *xw = &s.x(w[l], 0);
-        double* q = &s.q(i0 + l, 0);
-        NABLA_SIMD
-        for (std::size_t d = 0; d < ndim; ++d) q[d] = xc[d] - (xc[d] - xw[d]) * z[l];
-      }
-    } else {
-      for (std::size_t d = 0; d < ndim; ++d) {
-        NABLA_SIMD
-        for (std::size_t l = 0; l < m; ++l) s.q(i0 + l, d) = s.x(c[l], d) - (s.x(c[l], d) - s.x(w[l], d)) * z[l];
-      }
-    }
+    for (std::size_t l = 0; l < m; ++l) r.c1[l] = 2 * std::size_t(below(b[1][l], s.ncomp)) + (1 - s.k);
   } else {
     for (std::size_t l = 0; l < m; ++l) {
-      const std::size_t i = i0 + l, w = s.nsplits * i + s.k;
       std::size_t c1 = 3 * std::size_t(below(b[0][l], s.n1)) + (s.k + 1) % 3;
       std::size_t c2 = 3 * std::size_t(below(b[1][l], s.n2)) + (s.k + 2) % 3;
       if (b[2][l] & 1u) {
@@ -203,18 +192,53 @@ KOKKOS_INLINE_FUNCTION void propose_lanes(const A& s, std::size_t i0, double* fa
       }
       double z[2];
       random::NormalDist::block<double>(random::Key{k0[l], k1[l]}, s.step, z);
-      const double f = s.sigma * z[0];
-      for (std::size_t d = 0; d < ndim; ++d) s.q(i, d) = s.x(w, d) + (s.x(c2, d) - s.x(c1, d)) * s.g0 + f;
-      factor[l] = 0.0;
-      logu[l] = random::impl::log_scaled((double(b[3][l]) + 0.5) * two32, 0);
+      r.z[l] = s.sigma * z[0];
+      r.c1[l] = c1;
+      r.c2[l] = c2;
+      r.factor[l] = 0.0;
+      r.logu[l] = random::impl::log_scaled((double(b[3][l]) + 0.5) * two32, 0);
     }
   }
 }
 
-/// The proposal of sub-ensemble walker i alone (see propose_lanes).
+/// Writes the proposals of sub-ensemble walkers i0 .. i0 + L - 1 (those below n) into their rows of q, from the
+/// state and their draws.
+template <int L, class A>
+KOKKOS_INLINE_FUNCTION void apply_lanes(const A& s, std::size_t i0, const Draws<L>& r) {
+  const std::size_t ndim = s.x.extent(1), m = s.n - i0 < std::size_t(L) ? s.n - i0 : std::size_t(L);
+  if (s.move == 0) {
+    if (std::is_same<typename A::layout, Kokkos::LayoutRight>::value) {  // rows: loops along them
+      for (std::size_t l = 0; l < m; ++l) {
+        const double *xc = &s.x(r.c1[l], 0), *xw = &s.x(s.nsplits * (i0 + l) + s.k, 0);
+        double* q = &s.q(i0 + l, 0);
+        NABLA_SIMD
+        for (std::size_t d = 0; d < ndim; ++d) q[d] = xc[d] - (xc[d] - xw[d]) * r.z[l];
+      }
+    } else {
+      for (std::size_t d = 0; d < ndim; ++d) {
+        NABLA_SIMD
+        for (std::size_t l = 0; l < m; ++l) {
+          const std::size_t c = r.c1[l], w = s.nsplits * (i0 + l) + s.k;
+          s.q(i0 + l, d) = s.x(c, d) - (s.x(c, d) - s.x(w, d)) * r.z[l];
+        }
+      }
+    }
+  } else {
+    for (std::size_t l = 0; l < m; ++l) {
+      const std::size_t w = s.nsplits * (i0 + l) + s.k, c1 = r.c1[l], c2 = r.c2[l];
+      for (std::size_t d = 0; d < ndim; ++d) s.q(i0 + l, d) = s.x(w, d) + (s.x(c2, d) - s.x(c1, d)) * s.g0 + r.z[l];
+    }
+  }
+}
+
+/// The proposal of sub-ensemble walker i alone, into row i of q, with its log factor and log u.
 template <class A>
 KOKKOS_INLINE_FUNCTION void propose(const A& s, std::size_t i, double& factor, double& logu) {
-  propose_lanes<1>(s, i, &factor, &logu);
+  Draws<1> r;
+  draw_lanes<1>(s, i, r);
+  apply_lanes<1>(s, i, r);
+  factor = r.factor[0];
+  logu = r.logu[0];
 }
 
 /// emcee's rule: accept if factor + lq - lp > log u (diff >= 0 accepts whatever log u is, as log u < 0).
@@ -250,8 +274,9 @@ struct FusedSplit {
   F f;
   SplitArgs s;
   KOKKOS_INLINE_FUNCTION void operator()(std::size_t g, std::size_t& bad) const {
-    double factor[L], logu[L];
-    propose_lanes<L>(s, g * L, factor, logu);
+    Draws<L> r;
+    draw_lanes<L>(s, g * L, r);
+    apply_lanes<L>(s, g * L, r);
     for (int l = 0; l < L; ++l) {
       const std::size_t i = g * L + std::size_t(l);
       if (i >= s.n) break;
@@ -261,7 +286,7 @@ struct FusedSplit {
         if (i < bad) bad = i;
         continue;
       }
-      accept(s, i, lq, factor[l], logu[l]);
+      accept(s, i, lq, r.factor[l], r.logu[l]);
     }
   }
 };
@@ -297,13 +322,18 @@ struct BlockArgs {
   std::uint64_t step0;
   std::size_t nsteps, nwalkers;
   bool stream = false;  // host rows: the chain is a backend's, not read again soon (non-temporal stores)
+  // Host teams of two may pipeline: one member draws the coming half-steps' random numbers into `draws` (see
+  // FusedBlock::pipeline) while the other moves the walkers.
+  bool pipelined = false;
+  Kokkos::View<unsigned char*, DefaultMemorySpace> draws;
 };
 
 constexpr std::size_t kNoNaN = ~std::size_t(0);
 
 /// Runs a block of steps as one team: each half-step's groups of L walkers are shared among the members, and a
-/// barrier separates half-steps, since the next one reads the walkers this one moved. Launch overhead is paid once
-/// per block instead of twice per step, which is what small ensembles spend their time on.
+/// barrier separates half-steps, since the next one reads the walkers this one moved (or, for host teams of two,
+/// one member draws the random numbers and the other moves the walkers: see pipeline()). Launch overhead is paid
+/// once per block instead of twice per step, which is what small ensembles spend their time on.
 template <class F, int L>
 struct FusedBlock {
   F f;
@@ -312,6 +342,13 @@ struct FusedBlock {
   using Args = SplitArgsIn<BlockLayout>;
   static constexpr bool rows = std::is_same<BlockLayout, Kokkos::LayoutRight>::value;  // unit stride along d
   KOKKOS_INLINE_FUNCTION void walkers(const Args& s, std::size_t g, std::size_t j, int parity) const {
+    Draws<L> r;
+    draw_lanes<L>(s, g * L, r);
+    move(s, g, j, parity, r);
+  }
+
+  /// Moves sub-ensemble walkers gL .. gL + L - 1 with their draws r.
+  KOKKOS_INLINE_FUNCTION void move(const Args& s, std::size_t g, std::size_t j, int parity, const Draws<L>& r) const {
     const std::size_t i0 = g * L, m = s.n - i0 < std::size_t(L) ? s.n - i0 : std::size_t(L);
     // Host rows: the first half-step of a step records the previous step's rows of the walkers it is about to move
     // and of those between them (contiguous, and unchanged until the next half-step), so that the chain's stores,
@@ -320,8 +357,8 @@ struct FusedBlock {
       const std::size_t r1 = s.nsplits * (i0 + L);
       record_rows(j - 1, s.nsplits * i0, r1 < b.nwalkers ? r1 : b.nwalkers);
     }
-    double factor[L], logu[L], lq[L];
-    propose_lanes<L>(s, i0, factor, logu);
+    double lq[L];
+    apply_lanes<L>(s, i0, r);
     NABLA_SIMD
     for (std::size_t l = 0; l < m; ++l) lq[l] = f(WalkerPoint{&s.q(i0 + l, 0), s.q.stride(1), int(s.q.extent(1))});
     for (std::size_t l = 0; l < m; ++l) {
@@ -333,8 +370,8 @@ struct FusedBlock {
       // Accept (and, on GPUs, record) in one pass that picks the new state's row rather than branching on the coin
       // flip (a select inside the row loop is hoisted by GCC into two loops behind a branch). A rejected walker's
       // row is rewritten unchanged, which costs teams of several threads some cache-line transfers, and the
-      // team-size tuning weighs that. Host rows are recorded by the next step's first half-step.
-      const bool yes = accepts(factor[l], lq[l], s.lp(w), logu[l]);
+      // tuning of the launch shape weighs that. Host rows are recorded by the next step's first half-step.
+      const bool yes = accepts(r.factor[l], lq[l], s.lp(w), r.logu[l]);
       const double* from = pick(yes, &s.q(i, 0), &s.x(w, 0));
       const std::size_t stride = rows ? 1 : yes ? s.q.stride(1) : s.x.stride(1);
       NABLA_SIMD
@@ -386,8 +423,72 @@ struct FusedBlock {
     if (b.stream) nabla::impl::stream_fence();
   }
 
+  static constexpr std::size_t ring = 4;         // half-steps the drawer may run ahead of the mover
+  static constexpr std::size_t header = 3 * 64;  // bytes: half-steps drawn, moved, and a stop flag, a line each
+  static std::size_t groups(std::size_t nwalkers) { return (split_size(nwalkers, 0, 2) + L - 1) / L; }
+  /// Bytes of `draws` a pipelined block over `nwalkers` walkers takes.
+  static std::size_t draw_bytes(std::size_t nwalkers) { return header + ring * groups(nwalkers) * sizeof(Draws<L>); }
+
+  /// Host teams of two, pipelined: member 1 draws the random numbers of the coming half-steps (up to `ring` ahead)
+  /// while member 0 moves the walkers with those drawn before. The draws are pure functions of (seed, walker,
+  /// step), so the chain is the same; the member moving the walkers is their only writer and reader, so no cache
+  /// line of the state passes between cores, and the draws (Philox and two logs per walker) leave its path. The
+  /// two hand over through counters, not barriers: the mover waits only when the drawer falls behind.
+  template <class Member>
+  KOKKOS_INLINE_FUNCTION void pipeline(const Member& team) const {
+    unsigned char* const base = b.draws.data();
+    volatile std::size_t* const drawn = reinterpret_cast<std::size_t*>(base);
+    volatile std::size_t* const moved = reinterpret_cast<std::size_t*>(base + 64);
+    volatile std::size_t* const stop = reinterpret_cast<std::size_t*>(base + 128);
+    Draws<L>* const buffer = reinterpret_cast<Draws<L>*>(base + header);
+    const std::size_t slot = groups(b.nwalkers);
+    if (team.team_rank() == 0) {
+      *drawn = 0;
+      *moved = 0;
+      *stop = 0;
+    }
+    team.team_barrier();
+    std::size_t h = 0;  // half-steps of the block, in order
+    int parity = 0;
+    for (std::size_t j = 0; j < b.nsteps; ++j) {
+      const StepMove m = b.moves(j);
+      for (int k = 0; k < m.nsplits; ++k, ++h, parity ^= 1) {
+        const Args s = split_args(b.split, b.nwalkers, b.step0 + j, k, m);
+        Draws<L>* const draws = buffer + (h % ring) * slot;
+        if (team.team_rank() == 1) {
+          while (h >= *moved + ring) {  // the mover still reads this slot
+            if (*stop) return;
+            nabla::impl::spin_pause();
+          }
+          Kokkos::memory_fence();
+          for (std::size_t g = 0; g < (s.n + L - 1) / L; ++g) draw_lanes<L>(s, g * L, draws[g]);
+          Kokkos::memory_fence();
+          *drawn = h + 1;
+        } else {
+          while (*drawn <= h) nabla::impl::spin_pause();
+          Kokkos::memory_fence();
+          for (std::size_t g = 0; g < (s.n + L - 1) / L; ++g) move(s, g, j, parity, draws[g]);
+          Kokkos::memory_fence();
+          *moved = h + 1;
+          if (b.nan(parity) != kNoNaN) {
+            *stop = 1;
+            if (b.stream) nabla::impl::stream_fence();
+            return;
+          }
+        }
+      }
+    }
+    if (team.team_rank() == 0) {
+      record_rows(b.nsteps - 1, 0, b.nwalkers);
+      if (b.stream) nabla::impl::stream_fence();
+    }
+  }
+
   template <class Member>
   KOKKOS_INLINE_FUNCTION void operator()(const Member& team) const {
+    if constexpr (rows) {
+      if (b.pipelined) return pipeline(team);
+    }
     int parity = 0;
     for (std::size_t j = 0; j < b.nsteps; ++j) {
       const StepMove m = b.moves(j);
@@ -406,42 +507,56 @@ struct FusedBlock {
   }
 };
 
-/// Launches blocks of steps of one per-walker functor as one team of `team` members (1 .. most).
-struct BlockLauncher {
-  std::function<void(const BlockArgs&, int team)> launch;
-  int most = 0;  // 0: no block launches (the sampler launches per half-step)
-  bool tunable = false;  // host backends: a TeamTuner picks 1 or `most` members
+/// How a block is launched: a team of `team` members sharing each half-step's groups, or two pipelined.
+struct BlockShape {
+  int team = 1;
+  bool pipelined = false;
 };
 
-/// \brief Chooses the team size of block launches on host backends, one thread or `most`, by timing the blocks
-/// themselves. Small ensembles with a cheap log_prob can run faster on one thread, whose cache holds every walker,
-/// than on several passing walkers between their caches twice per step; expensive log_probs and large ensembles
-/// run faster on all. Which wins also depends on what else the machine runs (a team waits at every half-step for
-/// its slowest member), so the choice is revisited: the first blocks alternate, then one block in `explore_every`
-/// tries the other size (one in 4 · explore_every if it lost by more than 2x), and each size is judged by the
-/// fastest of its last `window` blocks (time per step), which one preempted block does not spoil. Chains do not
-/// depend on it.
+/// Launches blocks of steps of one per-walker functor in one of `shapes`.
+struct BlockLauncher {
+  std::function<void(const BlockArgs&, BlockShape)> launch;
+  int most = 0;  // 0: no block launches (the sampler launches per half-step)
+  std::vector<BlockShape> shapes;  // host backends: a TeamTuner chooses; GPUs: one
+  std::size_t draw_bytes = 0;      // of BlockArgs::draws, for a pipelined shape
+};
+
+/// \brief Chooses among the shapes of block launches on host backends (one thread, a team of every thread, two
+/// pipelined) by timing the blocks themselves. Small ensembles with a cheap log_prob can run faster on one thread,
+/// whose cache holds every walker, than on several passing walkers between their caches twice per step; two
+/// pipelined threads keep the walkers in one cache and draw the random numbers on the other; expensive log_probs
+/// and large ensembles run faster on all. Which wins also depends on what else the machine runs (a team waits at
+/// every half-step for its slowest member), so the choice is revisited: the first `warmup` blocks go round the
+/// options, then one block in `explore_every` tries another option, in turn (an option that lost by more than 2x
+/// gets one turn in four), and each is judged by the fastest of its last `window` blocks (time per step), which one
+/// preempted block does not spoil. Chains do not depend on it.
 class TeamTuner {
  public:
-  static constexpr int window = 4, warmup = 4, explore_every = 16;
-  explicit TeamTuner(int most = 1) : m_most(most) {}
-  /// The team size of the next block.
+  static constexpr int window = 4, rounds = 2, explore_every = 16, max_options = 3;
+  explicit TeamTuner(int options = 1) : m_options(std::max(1, std::min(options, max_options))) {}
+  int options() const { return m_options; }
+  std::size_t warmup() const { return std::size_t(rounds * m_options); }
+  /// The option of the next block.
   int next() const {
-    if (m_most <= 1) return 1;
-    if (m_blocks < warmup) return m_blocks % 2 == 0 ? m_most : 1;
-    const int best = estimate(0) <= estimate(1) ? 0 : 1;
-    // A size that lost by more than 2x is tried four times less often: exploring costs at most (ratio - 1) / 64.
-    const std::size_t every = estimate(1 - best) > 2.0 * estimate(best) ? 4 * explore_every : explore_every;
-    const int option = m_blocks % every == every - 1 ? 1 - best : best;
-    return option ? m_most : 1;
+    if (m_options == 1) return 0;
+    if (m_blocks < warmup()) return int(m_blocks % std::size_t(m_options));
+    int best = 0;
+    for (int o = 1; o < m_options; ++o)
+      if (estimate(o) < estimate(best)) best = o;
+    if (m_blocks % explore_every != explore_every - 1) return best;
+    // Exploration turn t tries the others in turn; one that lost by more than 2x only on every fourth of its turns,
+    // so exploring costs at most (ratio - 1) / 64 of the time.
+    const std::size_t t = m_blocks / explore_every, others = std::size_t(m_options - 1);
+    const int other = int((std::size_t(best) + 1 + t % others) % std::size_t(m_options));
+    const bool slow = estimate(other) > 2.0 * estimate(best);
+    return slow && (t / others) % 4 != 3 ? best : other;
   }
-  /// Records that a block of `team` members took `seconds_per_step`.
-  void record(int team, double seconds_per_step) {
-    const int option = team == 1 ? 0 : 1;
+  /// Records that a block launched with `option` took `seconds_per_step`.
+  void record(int option, double seconds_per_step) {
     m_recent[option][m_count[option]++ % window] = seconds_per_step;
     ++m_blocks;
   }
-  /// The current estimate of one thread (0) or `most` (1): the fastest of its last `window` blocks, per step.
+  /// The current estimate of an option: the fastest of its last `window` blocks, per step.
   double estimate(int option) const {
     double e = 1e300;
     for (int i = 0; i < window && i < m_count[option]; ++i) e = std::min(e, m_recent[option][i]);
@@ -449,32 +564,41 @@ class TeamTuner {
   }
 
  private:
-  int m_most;
+  int m_options;
   std::size_t m_blocks = 0;
-  int m_count[2] = {0, 0};
-  double m_recent[2][window] = {};
+  int m_count[max_options] = {};
+  double m_recent[max_options][window] = {};
 };
 
-/// The block launcher of a per-walker functor for `nwalkers` walkers: on host backends a team of up to every
-/// thread (one per group of L walkers at most); on GPUs one block if it holds the larger half-ensemble, else none.
+/// The block launcher of a per-walker functor for `nwalkers` walkers: on host backends one thread, a team of up to
+/// every thread (one per group of L walkers at most) and two pipelined threads; on GPUs one block if it holds the
+/// larger half-ensemble, else none.
 template <class F>
 BlockLauncher fused_block(F f, std::size_t nwalkers) {
   using Exec = Kokkos::DefaultExecutionSpace;
   constexpr int L = lanes_for<Exec>::value;
+  using Block = FusedBlock<F, L>;
   const std::size_t groups = (split_size(nwalkers, 0, 2) + L - 1) / L;
-  const FusedBlock<F, L> probe{f, BlockArgs{}};
+  const Block probe{f, BlockArgs{}};
   const int most = Kokkos::TeamPolicy<Exec>(1, 1).team_size_max(probe, Kokkos::ParallelForTag());
   BlockLauncher b;
   if (std::is_same<Exec::memory_space, Kokkos::HostSpace>::value) {
     b.most = std::max(1, std::min({most, Exec().concurrency(), int(std::min<std::size_t>(groups, 1 << 20))}));
-    b.tunable = b.most > 1;
+    b.shapes.push_back(BlockShape{1, false});
+    if (b.most > 1) b.shapes.push_back(BlockShape{b.most, false});
+    if (std::min(most, Exec().concurrency()) >= 2) {
+      b.shapes.push_back(BlockShape{2, true});
+      b.draw_bytes = Block::draw_bytes(nwalkers);
+    }
   } else {
     if (groups > std::size_t(most)) return b;
     b.most = std::min(most, int((groups + 31) / 32 * 32));
+    b.shapes.push_back(BlockShape{b.most, false});
   }
-  b.launch = [f](const BlockArgs& a, int team) {
-    Kokkos::parallel_for("nabla::sampling::EnsembleSampler::steps", Kokkos::TeamPolicy<Exec>(1, team),
-                         FusedBlock<F, L>{f, a});
+  b.launch = [f](BlockArgs a, BlockShape shape) {
+    a.pipelined = shape.pipelined;
+    Kokkos::parallel_for("nabla::sampling::EnsembleSampler::steps", Kokkos::TeamPolicy<Exec>(1, shape.team),
+                         Block{f, a});
   };
   return b;
 }
@@ -510,7 +634,7 @@ class EnsembleSampler {
     if constexpr (!std::is_invocable<F&, const Array<double, 2>&, Array<double, 1>&>::value) {
       m_fused = impl::fused_split(log_prob);
       m_block = impl::fused_block(std::move(log_prob), nwalkers);
-      m_tuner = impl::TeamTuner(m_block.tunable ? m_block.most : 1);
+      m_tuner = impl::TeamTuner(int(m_block.shapes.size()));
     }
   }
 
@@ -588,7 +712,8 @@ class EnsembleSampler {
   BatchLogProb m_f;
   std::function<std::size_t(const impl::SplitArgs&)> m_fused;  // per-walker functors: one kernel per half-step
   impl::BlockLauncher m_block;  // ... or per block of steps (one rank)
-  impl::TeamTuner m_tuner;  // team size of the block launches on host backends
+  impl::TeamTuner m_tuner;  // shape of the block launches on host backends
+  Kokkos::View<unsigned char*, DefaultMemorySpace> m_draws;  // of pipelined block launches
   SamplerOptions m_options;
   std::shared_ptr<Backend> m_backend;
   Array<double, 2> m_x;
