@@ -135,7 +135,7 @@ class MemoryBackend : public Backend {
     };
     static constexpr std::align_val_t line{64};
     T* allocate(std::size_t n) { return static_cast<T*>(::operator new(n * sizeof(T), line)); }
-    void deallocate(T* p, std::size_t n) noexcept { ::operator delete(p, n * sizeof(T), line); }
+    void deallocate(T* p, std::size_t) noexcept { ::operator delete(p, line); }
     template <class U>
     void construct(U* p) noexcept {
       ::new (static_cast<void*>(p)) U;
