@@ -169,7 +169,8 @@ TEST(SamplingMCMC, BlocksOfStepsEqualHalfStepLaunches) {
       const auto c = s.get_chain();
       const auto l = s.get_log_prob(ns::flat);
       for (std::size_t i = 0; i < c.size(); ++i)
-        ASSERT_EQ(c.data()[i], c_ref.data()[i]) << W << " walkers, steps per launch " << per_launch << ", element " << i;
+        ASSERT_EQ(c.data()[i], c_ref.data()[i])
+            << W << " walkers, steps per launch " << per_launch << ", element " << i;
       for (std::size_t i = 0; i < l.size(); ++i) ASSERT_EQ(l.data()[i], l_ref.data()[i]) << W << " " << per_launch;
       EXPECT_EQ(s.acceptance_fraction(), ref.acceptance_fraction()) << W << " " << per_launch;
     }

@@ -150,6 +150,17 @@ KOKKOS_INLINE_FUNCTION A split_args(A s, std::size_t nwalkers, std::uint64_t ste
   return s;
 }
 
+/// Groups of L walkers that n walkers make (the last one may be partial).
+template <int L>
+KOKKOS_INLINE_FUNCTION std::size_t groups_of(std::size_t n) {
+  return (n + L - 1) / L;
+}
+/// Walkers in the group of L from walker i0 (i0 < n) of n.
+template <int L>
+KOKKOS_INLINE_FUNCTION std::size_t group_size(std::size_t n, std::size_t i0) {
+  return n - i0 < std::size_t(L) ? n - i0 : std::size_t(L);
+}
+
 /// \brief The random part of the proposals of L sub-ensemble walkers, a pure function of (seed, walker, step):
 /// each one's log factor and log u, u uniform in (0, 1), and the move's numbers (the stretch move's z and partner
 /// c1; differential evolution's jitter z = sigma · N(0, 1) and the difference vector's walkers c1, c2).
@@ -163,7 +174,7 @@ struct Draws {
 /// the L walkers, which CPUs vectorise; each walker's arithmetic is the same as one at a time.
 template <int L, class A>
 KOKKOS_INLINE_FUNCTION void draw_lanes(const A& s, std::size_t i0, Draws<L>& r) {
-  const std::size_t ndim = s.x.extent(1), m = s.n - i0 < std::size_t(L) ? s.n - i0 : std::size_t(L);
+  const std::size_t ndim = s.x.extent(1), m = group_size<L>(s.n, i0);
   std::uint32_t k0[L], k1[L], b[4][L];
   for (int l = 0; l < L; ++l) {
     const random::Key wk = s.keys(s.nsplits * (i0 + (std::size_t(l) < m ? std::size_t(l) : m - 1)) + s.k);
@@ -205,7 +216,7 @@ KOKKOS_INLINE_FUNCTION void draw_lanes(const A& s, std::size_t i0, Draws<L>& r) 
 /// state and their draws.
 template <int L, class A>
 KOKKOS_INLINE_FUNCTION void apply_lanes(const A& s, std::size_t i0, const Draws<L>& r) {
-  const std::size_t ndim = s.x.extent(1), m = s.n - i0 < std::size_t(L) ? s.n - i0 : std::size_t(L);
+  const std::size_t ndim = s.x.extent(1), m = group_size<L>(s.n, i0);
   if (s.move == 0) {
     if (std::is_same<typename A::layout, Kokkos::LayoutRight>::value) {  // rows: loops along them
       for (std::size_t l = 0; l < m; ++l) {
@@ -298,7 +309,7 @@ std::function<std::size_t(const SplitArgs&)> fused_split(F f) {
     if (s.n == 0) return bad;
     constexpr int L = lanes_for<Kokkos::DefaultExecutionSpace>::value;
     Kokkos::parallel_reduce(s.move == 0 ? "nabla::sampling::stretch::fused" : "nabla::sampling::de::fused",
-                            Kokkos::RangePolicy<Kokkos::IndexType<std::size_t>>(0, (s.n + L - 1) / L),
+                            Kokkos::RangePolicy<Kokkos::IndexType<std::size_t>>(0, groups_of<L>(s.n)),
                             FusedSplit<F, L>{f, s}, Kokkos::Min<std::size_t>(bad));
     return bad;
   };
@@ -349,7 +360,7 @@ struct FusedBlock {
 
   /// Moves sub-ensemble walkers gL .. gL + L - 1 with their draws r.
   KOKKOS_INLINE_FUNCTION void move(const Args& s, std::size_t g, std::size_t j, int parity, const Draws<L>& r) const {
-    const std::size_t i0 = g * L, m = s.n - i0 < std::size_t(L) ? s.n - i0 : std::size_t(L);
+    const std::size_t i0 = g * L, m = group_size<L>(s.n, i0);
     // Host rows: the first half-step of a step records the previous step's rows of the walkers it is about to move
     // and of those between them (contiguous, and unchanged until the next half-step), so that the chain's stores,
     // bound by memory bandwidth, overlap the moves' arithmetic instead of stalling a pass of their own.
@@ -412,7 +423,7 @@ struct FusedBlock {
     for (std::size_t i = 0; i < r1 - r0; ++i) flags[i] = accepted[i];
   }
 
-  /// Host rows: the last step's chain rows, split among the members (the others are recorded by walkers()).
+  /// Host rows: the last step's chain rows, split among the members (the others are recorded by move()).
   template <class Member>
   KOKKOS_INLINE_FUNCTION void record(const Member& team, std::size_t j) const {
     constexpr std::size_t chunk = 64;  // rows
@@ -425,7 +436,8 @@ struct FusedBlock {
 
   static constexpr std::size_t ring = 4;         // half-steps the drawer may run ahead of the mover
   static constexpr std::size_t header = 3 * 64;  // bytes: half-steps drawn, moved, and a stop flag, a line each
-  static std::size_t groups(std::size_t nwalkers) { return (split_size(nwalkers, 0, 2) + L - 1) / L; }
+  /// Groups of the largest sub-ensemble of `nwalkers`.
+  static std::size_t groups(std::size_t nwalkers) { return groups_of<L>(split_size(nwalkers, 0, 2)); }
   /// Bytes of `draws` a pipelined block over `nwalkers` walkers takes.
   static std::size_t draw_bytes(std::size_t nwalkers) { return header + ring * groups(nwalkers) * sizeof(Draws<L>); }
 
@@ -461,13 +473,13 @@ struct FusedBlock {
             nabla::impl::spin_pause();
           }
           Kokkos::memory_fence();
-          for (std::size_t g = 0; g < (s.n + L - 1) / L; ++g) draw_lanes<L>(s, g * L, draws[g]);
+          for (std::size_t g = 0; g < groups_of<L>(s.n); ++g) draw_lanes<L>(s, g * L, draws[g]);
           Kokkos::memory_fence();
           *drawn = h + 1;
         } else {
           while (*drawn <= h) nabla::impl::spin_pause();
           Kokkos::memory_fence();
-          for (std::size_t g = 0; g < (s.n + L - 1) / L; ++g) move(s, g, j, parity, draws[g]);
+          for (std::size_t g = 0; g < groups_of<L>(s.n); ++g) move(s, g, j, parity, draws[g]);
           Kokkos::memory_fence();
           *moved = h + 1;
           if (b.nan(parity) != kNoNaN) {
@@ -494,7 +506,7 @@ struct FusedBlock {
       const StepMove m = b.moves(j);
       for (int k = 0; k < m.nsplits; ++k, parity ^= 1) {
         const Args s = split_args(b.split, b.nwalkers, b.step0 + j, k, m);
-        Kokkos::parallel_for(Kokkos::TeamThreadRange(team, (s.n + L - 1) / L),
+        Kokkos::parallel_for(Kokkos::TeamThreadRange(team, groups_of<L>(s.n)),
                              [&](std::size_t g) { walkers(s, g, j, parity); });
         if (rows && b.stream) nabla::impl::stream_fence();
         team.team_barrier();
@@ -578,7 +590,7 @@ BlockLauncher fused_block(F f, std::size_t nwalkers) {
   using Exec = Kokkos::DefaultExecutionSpace;
   constexpr int L = lanes_for<Exec>::value;
   using Block = FusedBlock<F, L>;
-  const std::size_t groups = (split_size(nwalkers, 0, 2) + L - 1) / L;
+  const std::size_t groups = Block::groups(nwalkers);
   const Block probe{f, BlockArgs{}};
   const int most = Kokkos::TeamPolicy<Exec>(1, 1).team_size_max(probe, Kokkos::ParallelForTag());
   BlockLauncher b;
