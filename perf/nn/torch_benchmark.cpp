@@ -7,7 +7,7 @@
 
 namespace {
 
-int threads() { return Kokkos::DefaultExecutionSpace::concurrency(); }
+int threads() { return Kokkos::DefaultExecutionSpace().concurrency(); }
 
 struct TorchProblem {
   torch::Tensor x, y;

@@ -13,7 +13,7 @@ namespace nn = nabla::nn;
 
 double torch_accuracy(const nn_test::Points& train, const nn_test::Points& val, int epochs) {
   torch::manual_seed(0);
-  torch::set_num_threads(Kokkos::DefaultExecutionSpace::concurrency());
+  torch::set_num_threads(Kokkos::DefaultExecutionSpace().concurrency());
   auto to_x = [](const nn_test::Points& p) {
     return torch::tensor(std::vector<float>(p.x.begin(), p.x.end())).reshape({int64_t(p.labels.size()), 2});
   };

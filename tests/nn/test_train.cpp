@@ -193,7 +193,7 @@ TEST(Determinism, Child) {
 }
 
 TEST(Determinism, SameWeightsOnOneAndTwoThreads) {
-  const int here = Kokkos::DefaultExecutionSpace::concurrency();
+  const int here = Kokkos::DefaultExecutionSpace().concurrency();
   const int other = here == 1 ? 2 : 1;
   char exe[4096] = {};
   ASSERT_GT(readlink("/proc/self/exe", exe, sizeof exe - 1), 0);

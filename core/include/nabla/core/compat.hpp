@@ -1,5 +1,5 @@
 /// \file compat.hpp
-/// \brief The one place where Kokkos 3.4 and Kokkos 4.x spellings differ.
+/// \brief The one place where Kokkos 3.4 and Kokkos 4.x spellings differ (and where Kokkos::Impl may be named).
 ///
 /// Everything else in Nabla spells Kokkos through these names, so supporting another Kokkos release means
 /// editing this file only.
@@ -30,6 +30,15 @@ namespace compat {
 namespace kmath = ::Kokkos;
 #else
 namespace kmath = ::Kokkos::Experimental;
+#endif
+
+#if defined(KOKKOS_ENABLE_HIP)
+// HIP left Kokkos::Experimental in 4.0.
+#if KOKKOS_VERSION >= 40000
+using HIP = ::Kokkos::HIP;
+#else
+using HIP = ::Kokkos::Experimental::HIP;
+#endif
 #endif
 
 /// RAII profiling region (Kokkos::Profiling::ScopedRegion exists only from 4.1). Costs nothing, and

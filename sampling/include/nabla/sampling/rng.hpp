@@ -80,7 +80,7 @@ struct lanes_for<Kokkos::Cuda> : std::integral_constant<int, 1> {};
 #endif
 #if defined(KOKKOS_ENABLE_HIP)
 template <>
-struct lanes_for<Kokkos::Experimental::HIP> : std::integral_constant<int, 1> {};
+struct lanes_for<compat::HIP> : std::integral_constant<int, 1> {};
 #endif
 
 /// \brief Normals i, i+1, ... of a walker's stream, four per Philox call; number i equals `normal_at(key, i)`.
