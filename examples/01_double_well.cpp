@@ -86,8 +86,7 @@ std::vector<int> argmax_columns(const nabla::Array<float, 2>& p) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  nabla::compat::translate_kokkos_args(argc, argv);
-  Kokkos::ScopeGuard kokkos(argc, argv);
+  nabla::ScopeGuard runtime(argc, argv);
 
   nabla::examples::DoubleWellOptions o;
   if (int rc = nabla::examples::parse(o, argc, argv); rc >= 0) return rc;

@@ -13,8 +13,7 @@
 
 int main(int argc, char** argv) {
   nabla::mpi::Environment mpi(argc, argv);
-  nabla::compat::translate_kokkos_args(argc, argv);
-  Kokkos::ScopeGuard kokkos(argc, argv);
+  nabla::ScopeGuard runtime(argc, argv);
   nabla::mpi::Comm comm;
 
   nabla::examples::CoinTossOptions o;
@@ -37,7 +36,7 @@ int main(int argc, char** argv) {
 
     const double expected = 0.5 * double(tosses), sigma = 0.5 * std::sqrt(double(tosses));
     const double z = (double(heads) - expected) / sigma;
-    comm.print("tosses:   ", tosses, " on ", comm.size(), " rank(s) x ", Kokkos::DefaultExecutionSpace::concurrency(),
+    comm.print("tosses:   ", tosses, " on ", comm.size(), " rank(s) x ", Kokkos::DefaultExecutionSpace().concurrency(),
                " thread(s) (", Kokkos::DefaultExecutionSpace::name(), ")\n");
     comm.print("heads:    ", heads, "\n");
     comm.print("expected: ", expected, " +- ", sigma, " (binomial sigma); z = ", z, "\n");
@@ -51,7 +50,7 @@ int main(int argc, char** argv) {
       s.set("sigma", sigma);
       s.set("z", z);
       s.set("ranks", double(comm.size()));
-      s.set("threads", double(Kokkos::DefaultExecutionSpace::concurrency()));
+      s.set("threads", double(Kokkos::DefaultExecutionSpace().concurrency()));
       s.set("seconds", seconds);
       s.set("tosses_per_second", double(tosses) / seconds);
       s.write(out_dir + "/summary.json");

@@ -185,8 +185,7 @@ bool write_corner(const std::string& dir, const std::vector<double>& flat, std::
 }  // namespace
 
 int main(int argc, char** argv) {
-  nabla::compat::translate_kokkos_args(argc, argv);
-  Kokkos::ScopeGuard kokkos(argc, argv);
+  nabla::ScopeGuard runtime(argc, argv);
 
   Options o;
   if (int rc = nabla::examples::parse(o, argc, argv); rc >= 0) return rc;

@@ -46,8 +46,7 @@ struct Tour {
 }  // namespace
 
 int main(int argc, char** argv) {
-  nabla::compat::translate_kokkos_args(argc, argv);
-  Kokkos::ScopeGuard kokkos(argc, argv);
+  nabla::ScopeGuard runtime(argc, argv);
   nabla::examples::BroadcastTourOptions o;
   if (int rc = nabla::examples::parse(o, argc, argv); rc >= 0) return rc;
   const std::size_t n = o.n;
@@ -56,7 +55,7 @@ int main(int argc, char** argv) {
   using namespace nabla;
   Tour tour;
   std::printf("Broadcast tour, n = %zu, %s with %d thread(s)\n", n, Kokkos::DefaultExecutionSpace::name(),
-              Kokkos::DefaultExecutionSpace::concurrency());
+              Kokkos::DefaultExecutionSpace().concurrency());
 
   // 1. Inputs from the counter-based RNG (a lazy random leaf fused into the assignment).
   Array<double, 1> x({n}, "x"), w({n}, "w"), y({n}, "y");

@@ -19,8 +19,7 @@ namespace nn = nabla::nn;
 
 int main(int argc, char** argv) {
   nabla::mpi::Environment mpi(argc, argv);
-  nabla::compat::translate_kokkos_args(argc, argv);
-  Kokkos::ScopeGuard kokkos(argc, argv);
+  nabla::ScopeGuard runtime(argc, argv);
   nabla::mpi::Comm comm;
 
   nabla::examples::TrainCsvOptions o;
@@ -60,7 +59,7 @@ int main(int argc, char** argv) {
                " classes (label '", table.label_name, "'); ", train.size(), " train / ", val.size(), " validation\n");
     comm.print("model: ", model.summary());
     comm.print("train: ", opt->type(), " lr ", o.lr, ", batch ", o.batch_size, ", ", o.epochs, " epochs on ", comm.size(),
-               " rank(s) x ", Kokkos::DefaultExecutionSpace::concurrency(), " thread(s)\n");
+               " rank(s) x ", Kokkos::DefaultExecutionSpace().concurrency(), " thread(s)\n");
 
     if (!o.checkpoint.empty() && comm.is_root()) {
       const auto dir = std::filesystem::path(o.checkpoint).parent_path();
@@ -93,7 +92,7 @@ int main(int argc, char** argv) {
       s.set("samples_per_second", last.samples_per_second);
       s.set("trainable_parameters", double(model.num_trainable()));
       s.set("ranks", double(comm.size()));
-      s.set("threads", double(Kokkos::DefaultExecutionSpace::concurrency()));
+      s.set("threads", double(Kokkos::DefaultExecutionSpace().concurrency()));
       s.write(o.out + "/metrics.json");
       comm.print("wrote ", o.out, "/metrics.json\n");
     }

@@ -1,7 +1,7 @@
 // One main for every test executable: Kokkos lives for the whole run, `--kokkos-*` arguments reach it.
 #include <nabla/config.hpp>
 
-#include <nabla/core/compat.hpp>
+#include <nabla/core/runtime.hpp>
 
 #include <Kokkos_Core.hpp>
 #include <gtest/gtest.h>
@@ -9,12 +9,11 @@
 #include <iostream>
 
 int main(int argc, char** argv) {
-  nabla::compat::translate_kokkos_args(argc, argv);
-  Kokkos::ScopeGuard kokkos(argc, argv);
+  nabla::ScopeGuard runtime(argc, argv);
   ::testing::InitGoogleTest(&argc, argv);
   std::cout << "Nabla " << NABLA_VERSION_STRING << " tests; Kokkos devices compiled in: " << NABLA_KOKKOS_DEVICES
             << "; default execution space: " << Kokkos::DefaultExecutionSpace::name()
-            << ", concurrency " << Kokkos::DefaultExecutionSpace::concurrency() << "\n";
+            << ", concurrency " << Kokkos::DefaultExecutionSpace().concurrency() << "\n";
   Kokkos::print_configuration(std::cout);
   return RUN_ALL_TESTS();
 }

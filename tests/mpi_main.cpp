@@ -1,7 +1,7 @@
 // Main for tests run under mpirun: MPI outlives Kokkos, rank 0 prints, the exit code is the worst rank's.
 #include <nabla/core/mpi.hpp>
 
-#include <nabla/core/compat.hpp>
+#include <nabla/core/runtime.hpp>
 
 #include <Kokkos_Core.hpp>
 #include <gtest/gtest.h>
@@ -10,8 +10,7 @@ int main(int argc, char** argv) {
   nabla::mpi::Environment mpi(argc, argv);
   int rc = 0;
   {
-    nabla::compat::translate_kokkos_args(argc, argv);
-  Kokkos::ScopeGuard kokkos(argc, argv);
+    nabla::ScopeGuard runtime(argc, argv);
     ::testing::InitGoogleTest(&argc, argv);
     nabla::mpi::Comm comm;
     if (comm.rank() != 0) {

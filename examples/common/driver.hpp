@@ -21,7 +21,7 @@ template <class Options>
 int parse(Options& o, int argc, char** argv) {
   const Parsed r = parse_options(o, std::vector<std::string>(argv + 1, argv + argc));
   if (r.status == Parsed::help) {
-    std::printf("%s", r.text.c_str());
+    std::printf("%s\n%s\n", r.text.c_str(), kokkos_help_hint);
     return 0;
   }
   if (r.status == Parsed::error) {

@@ -5,6 +5,7 @@
 #include "nn_test_util.hpp"
 
 #include <nabla/core/io.hpp>
+#include <nabla/core/runtime.hpp>
 #include <nabla/nn.hpp>
 
 #include <cstdio>
@@ -23,7 +24,7 @@ int main(int argc, char** argv) {
   }
   const std::string ckpt = argv[1], dump = argv[3];
   const std::size_t epochs = std::strtoull(argv[2], nullptr, 10);
-  Kokkos::ScopeGuard kokkos(argc, argv);
+  nabla::ScopeGuard runtime(argc, argv);
   try {
     nn::Chain<float> m(nn::Dense<float>(2, 64, nn::Activation::relu), nn::BatchNorm<float>(64),
                        nn::Dense<float>(64, 32, nn::Activation::tanh), nn::Dense<float>(32, 3), nn::Softmax<float>());

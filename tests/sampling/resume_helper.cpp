@@ -4,7 +4,7 @@
 // killed.
 #include "targets.hpp"
 
-#include <nabla/core/compat.hpp>
+#include <nabla/core/runtime.hpp>
 
 #include <cstdio>
 #include <cstdlib>
@@ -18,7 +18,7 @@ int main(int argc, char** argv) {
   }
   const std::string path = argv[1];
   const std::size_t total = std::strtoull(argv[2], nullptr, 10), pause_at = std::strtoull(argv[3], nullptr, 10);
-  Kokkos::ScopeGuard kokkos(argc, argv);
+  nabla::ScopeGuard runtime(argc, argv);
   try {
     namespace ns = nabla::sampling;
     ns::SamplerOptions opt;

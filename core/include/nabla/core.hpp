@@ -15,5 +15,6 @@
 #include <nabla/core/operators.hpp>
 #include <nabla/core/random.hpp>
 #include <nabla/core/reduce.hpp>
+#include <nabla/core/runtime.hpp>
 #include <nabla/core/shape.hpp>
 #include <nabla/core/tools.hpp>
