@@ -7,6 +7,10 @@
 int main(int argc, char** argv) {
   nabla::ScopeGuard runtime(argc, argv);
   int failures = 0;
+#if defined(NABLA_CONSUMER_PORTABLE) && defined(__AVX__)
+  std::printf("NABLA_HOST_ARCH=x86-64 was asked for, but this file was compiled with AVX\n");
+  ++failures;
+#endif
   {
     // --- the README's example ---
     using namespace nabla;
