@@ -14,6 +14,8 @@ import os
 import subprocess
 import sys
 
+import compile_time
+
 _idle_rss = {}
 
 
@@ -107,6 +109,7 @@ def main():
     ap.add_argument("--exe", action="append", default=[], help="benchmark executable (repeatable)")
     ap.add_argument("--short", action="store_true", help="short mode for CI")
     ap.add_argument("--filter", default=".", help="Google Benchmark filter regex")
+    ap.add_argument("--compile-commands", help="CMake's compile_commands.json: also measure compile times")
     args = ap.parse_args()
 
     with open(args.baseline) as f:
@@ -116,6 +119,8 @@ def main():
     results = {}
     for exe in args.exe:
         results.update(run_exe(exe, args.out, args.short, args.filter))
+    if args.compile_commands:
+        results.update(compile_time.measure(args.compile_commands))
 
     values, errors = {}, {}
     for name, spec in ratios.items():
@@ -133,7 +138,10 @@ def main():
         wanted = "|".join(sorted({name.split("/")[0] for name in names}))
         again = {}
         for exe in sorted({results[name]["_exe"] for name in names if name in results}):  # only those that hold them
-            again.update(run_exe(exe, args.out + "/again", args.short, f"^({wanted})(/|$)"))
+            if exe == compile_time.EXE:
+                again.update(compile_time.measure(args.compile_commands, names))
+            else:
+                again.update(run_exe(exe, args.out + "/again", args.short, f"^({wanted})(/|$)"))
         for n in failing:
             try:
                 values[n] = better(ratios[n], values[n], evaluate(ratios[n], again))
