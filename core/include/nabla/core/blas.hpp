@@ -121,4 +121,14 @@ Array<T, 2, S> matmul(const Array<T, 2, S, LA>& a, const Array<T, 2, S, LB>& b, 
   return c;
 }
 
+// Compiled once in libnabla_core (core/src/blas.cpp) for the arrays most programs multiply: a program calling
+// them does not instantiate Kokkos Kernels' dispatch again.
+extern template void gemm(char, char, float, const Array<float, 2>&, const Array<float, 2>&, float,
+                          const Array<float, 2>&);
+extern template void gemm(char, char, double, const Array<double, 2>&, const Array<double, 2>&, double,
+                          const Array<double, 2>&);
+extern template void gemv(char, float, const Array<float, 2>&, const Array<float, 1>&, float, const Array<float, 1>&);
+extern template void gemv(char, double, const Array<double, 2>&, const Array<double, 1>&, double,
+                          const Array<double, 1>&);
+
 }  // namespace nabla

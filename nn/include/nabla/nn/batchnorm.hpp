@@ -332,5 +332,9 @@ class BatchNorm : public Layer<T> {
   std::shared_ptr<Collective> m_comm;
 };
 
+// Compiled once in libnabla_nn (nn/src/instantiate.cpp), not in every program that uses them.
+extern template class BatchNorm<float>;
+extern template class BatchNorm<double>;
+
 }  // namespace nn
 }  // namespace nabla

@@ -166,5 +166,9 @@ Chain<T> mlp(std::size_t in, const std::vector<std::size_t>& hidden, std::size_t
   return c;
 }
 
+// Compiled once in libnabla_nn (nn/src/instantiate.cpp), not in every program that uses them.
+extern template class Chain<float>;
+extern template class Chain<double>;
+
 }  // namespace nn
 }  // namespace nabla

@@ -278,5 +278,11 @@ class DataLoader {
   Kokkos::View<std::int64_t*> m_idx;
 };
 
+// Compiled once in libnabla_nn (nn/src/instantiate.cpp), not in every program that uses them.
+extern template class Standardizer<float>;
+extern template class Standardizer<double>;
+extern template class DataLoader<float>;
+extern template class DataLoader<double>;
+
 }  // namespace nn
 }  // namespace nabla

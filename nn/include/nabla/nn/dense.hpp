@@ -200,5 +200,9 @@ class Dense : public Layer<T> {
   Param<T> m_weight, m_bias;
 };
 
+// Compiled once in libnabla_nn (nn/src/instantiate.cpp), not in every program that uses them.
+extern template class Dense<float>;
+extern template class Dense<double>;
+
 }  // namespace nn
 }  // namespace nabla

@@ -60,5 +60,9 @@ ad::Var<T, 2> bind(ad::Tape& tape, Param<T>& p, bool differentiate) {
 }
 }  // namespace impl
 
+// Compiled once in libnabla_nn (nn/src/instantiate.cpp), not in every program that uses them.
+extern template class Layer<float>;
+extern template class Layer<double>;
+
 }  // namespace nn
 }  // namespace nabla

@@ -203,5 +203,15 @@ class AdamW : public Adam<T> {
   bool decoupled() const override { return true; }
 };
 
+// Compiled once in libnabla_nn (nn/src/instantiate.cpp), not in every program that uses them.
+extern template class Optimizer<float>;
+extern template class Optimizer<double>;
+extern template class SGD<float>;
+extern template class SGD<double>;
+extern template class Adam<float>;
+extern template class Adam<double>;
+extern template class AdamW<float>;
+extern template class AdamW<double>;
+
 }  // namespace nn
 }  // namespace nabla

@@ -74,5 +74,9 @@ class Softmax : public Layer<T> {
   ad::Var<T, 2> forward(ad::Tape& tape, const ad::Var<T, 2>& x, Mode, bool) override { return softmax(tape, x); }
 };
 
+// Compiled once in libnabla_nn (nn/src/instantiate.cpp), not in every program that uses them.
+extern template class Softmax<float>;
+extern template class Softmax<double>;
+
 }  // namespace nn
 }  // namespace nabla

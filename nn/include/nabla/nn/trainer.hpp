@@ -229,5 +229,9 @@ class Trainer {
   std::vector<Array<T, 2>> m_grads;
 };
 
+// Compiled once in libnabla_nn (nn/src/instantiate.cpp), not in every program that uses them.
+extern template class Trainer<float>;
+extern template class Trainer<double>;
+
 }  // namespace nn
 }  // namespace nabla
