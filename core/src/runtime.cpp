@@ -3,18 +3,45 @@
 
 #include <Kokkos_Core.hpp>
 
+#include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <set>
+#include <string>
 #include <vector>
 
 namespace nabla {
 
 namespace {
 bool is_help(const char* a) { return std::strcmp(a, "--help") == 0 || std::strcmp(a, "-h") == 0; }
+
+// Kokkos' OpenMP backend keeps per-thread data for at most 512 threads (3.4 through 4.6) and crashes beyond;
+// a malformed count throws from inside Kokkos::initialize. Both end the program here with one line instead.
+constexpr long max_threads = 512;
+
+void check_thread_count(const char* prog, const std::string& what, const char* value) {
+  errno = 0;
+  char* end = nullptr;
+  const long n = std::strtol(value, &end, 10);
+  if (*value != '\0' && *end == '\0' && errno == 0 && n >= 1 && n <= max_threads) return;
+  std::fprintf(stderr, "%s: error: %s%s: the number of threads must be a whole number from 1 to %ld\n", prog,
+               what.c_str(), value, max_threads);
+  std::exit(2);
+}
+
+void check_thread_counts(int argc, char** argv) {
+  const char* prog = argc > 0 && argv[0] ? argv[0] : "nabla";
+  if (const char* slash = std::strrchr(prog, '/')) prog = slash + 1;
+  for (const std::string flag : {"--kokkos-num-threads=", "--kokkos-threads="})
+    for (int i = 1; i < argc; ++i)
+      if (std::strncmp(argv[i], flag.c_str(), flag.size()) == 0) check_thread_count(prog, flag, argv[i] + flag.size());
+  if (const char* env = std::getenv("KOKKOS_NUM_THREADS")) check_thread_count(prog, "KOKKOS_NUM_THREADS=", env);
+}
 }  // namespace
 
 ScopeGuard::ScopeGuard(int& argc, char** argv) {
+  check_thread_counts(argc, argv);
   compat::translate_kokkos_args(argc, argv);
   // Kokkos prints its help for --help as well as --kokkos-help: it sees every argument but the program's help.
   std::vector<char*> kokkos_args;

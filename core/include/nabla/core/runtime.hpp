@@ -10,7 +10,9 @@ namespace nabla {
 /// argv, as with `Kokkos::ScopeGuard`. Two differences: `--help` and `-h` stay the program's (Kokkos lists its
 /// options only under `--kokkos-help`), and host threads are left unbound unless `OMP_PROC_BIND` says otherwise
 /// (the OpenMP runtime's own default, which suits machines shared with other work), without Kokkos' warning about
-/// the unset variable. Not copyable; one per program.
+/// the unset variable. A thread count (`--kokkos-num-threads=N`, `KOKKOS_NUM_THREADS`) that is not a whole number
+/// from 1 to 512 ends the program with exit status 2 and one line naming it, before Kokkos sees it.
+/// Not copyable; one per program.
 class ScopeGuard {
  public:
   ScopeGuard(int& argc, char** argv);
