@@ -174,7 +174,9 @@ case "$backend" in
     kokkos_flags=(-DKokkos_ENABLE_SERIAL=ON -DKokkos_ENABLE_CUDA=ON -DKokkos_ARCH_${arch}=ON) ;;
   hip)
     arch=${arch:-VEGA908}
-    kokkos_flags=(-DKokkos_ENABLE_SERIAL=ON -DKokkos_ENABLE_HIP=ON -DKokkos_ARCH_${arch}=ON) ;;
+    kokkos_flags=(-DKokkos_ENABLE_SERIAL=ON -DKokkos_ENABLE_HIP=ON -DKokkos_ARCH_${arch}=ON)
+    # Kokkos 4 sorts through rocThrust when it is there; Debian's ROCm 5.2 has none, and Nabla does not sort.
+    [ "$kokkos_version" = 4.6.01 ] && kokkos_flags+=(-DKokkos_ENABLE_ROCTHRUST=OFF) ;;
 esac
 kokkos_flags+=(-DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_STANDARD=$cxx_std -DCMAKE_POSITION_INDEPENDENT_CODE=ON
                -DKokkos_ENABLE_DEBUG_BOUNDS_CHECK=${debug_bounds})
