@@ -90,12 +90,13 @@ int main(int argc, char** argv) {
   for (std::size_t i = 0; i < n; ++i) ref += hy.view()(i) * hy.view()(i);
   tour.check("reduction vs host loop", std::abs(s - ref) <= 1e-10 * ref);
 
-  // 4. Broadcasting: a (4, n/4) matrix minus a row vector of length n/4 and a column (4, 1).
+  // 4. Broadcasting, Julia's rule (dimensions align from the first; a vector is a column): a (4, n/4) matrix
+  // minus its column means as a (1, n/4) row, plus a vector of length 4.
   const std::size_t cols = n / 4;
-  auto m = reshape(x, Shape<2>{4, cols});  // no copy
-  Array<double, 1> row({cols});
-  Array<double, 2> col({4, 1}), centred({4, cols});
-  assign(row, mean(m, axis(0)));
+  auto m = reshape(x, Shape<2>{4, cols});                   // no copy
+  auto row = reshape(mean(m, axis(0)), Shape<2>{1, cols});  // no copy
+  Array<double, 1> col({4});
+  Array<double, 2> centred({4, cols});
   assign(col, 1.0);
   tour.step("4 centred = m - row + col (broadcast)", [&] { assign(centred, m - row + col); });
   tour.check("column means of centred are 1", max(abs(mean(centred, axis(0)) - 1.0)) < 1e-12);

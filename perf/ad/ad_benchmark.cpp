@@ -47,10 +47,11 @@ void BM_ValueAndGrad8(benchmark::State& state) {
   nabla::bench::set_bytes(state, std::int64_t(4 * n * sizeof(double)));
 }
 
-// HM-LSTM cell (thesis Listing 45), forward + backward w.r.t. c, f, i, g; z, zb broadcast n-vectors.
+// HM-LSTM cell (thesis Listing 45), forward + backward w.r.t. c, f, i, g; z, zb are (1, n) rows broadcast
+// along dimension 0.
 struct HmLstm {
   explicit HmLstm(std::size_t n)
-      : c({n, n}), f({n, n}), i({n, n}), g({n, n}), w({n, n}), z({n}), zb({n}) {
+      : c({n, n}), f({n, n}), i({n, n}), g({n, n}), w({n, n}), z({1, n}), zb({1, n}) {
     const auto key = nabla::random::key(7);
     nabla::assign(c, nabla::random::normal_expr<float>(nabla::random::split(key, 0), c.shape()));
     nabla::assign(f, nabla::random::normal_expr<float>(nabla::random::split(key, 1), f.shape()));
@@ -61,7 +62,7 @@ struct HmLstm {
     nabla::assign(zb, nabla::cast<float>(nabla::random::uniform_expr<float>(nabla::random::split(key, 6), zb.shape()) < 0.5f));
   }
   nabla::Array<float, 2> c, f, i, g, w;
-  nabla::Array<float, 1> z, zb;
+  nabla::Array<float, 2> z, zb;
 };
 
 template <class X>

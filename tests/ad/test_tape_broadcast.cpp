@@ -18,11 +18,11 @@ TEST(Tape, BroadcastAdjointsSumOverEveryExtrusionPattern) {
   check_gradients(f_row, 1e-7, 1e-9, m, rmat(1, 4, 8));
   check_gradients(f_row, 1e-7, 1e-9, m, rmat(5, 1, 9));
   check_gradients(f_row, 1e-7, 1e-9, m, rmat(1, 1, 10));
-  check_gradients(f_row, 1e-7, 1e-9, m, rvec(4, 11));
+  check_gradients(f_row, 1e-7, 1e-9, m, rvec(5, 11));  // a vector is a column
   check_gradients(f_row, 1e-7, 1e-9, rmat(1, 4, 12), rmat(5, 1, 13));  // both extruded, result (5, 4)
   auto f_sum = [](auto a, auto b) { return ad::sum(a * ad::exp(b)); };  // extrusion inside a fused sum
   check_gradients(f_sum, 1e-7, 1e-9, m, rmat(1, 4, 14));
-  check_gradients(f_sum, 1e-7, 1e-9, m, rvec(4, 15));
+  check_gradients(f_sum, 1e-7, 1e-9, m, rvec(5, 15));
 }
 
 // Host reverse kernels take 16 elements of dimension 0 per lane loop: full blocks and tails, flat and
@@ -43,11 +43,11 @@ TEST(Tape, LaneBlocksAndTails) {
 // The HM-LSTM cell of perf/ad: fused into one node (data-dependent branches, z and zb broadcast along
 // dimension 0) and as one node per operation; each against differences, and the two against each other.
 TEST(Tape, HmLstmCellFusedAndUnfused) {
-  nabla::Array<double, 1> z({5}), zb({5});
+  nabla::Array<double, 2> z({1, 5}), zb({1, 5});  // rows
   {
     auto hz = Kokkos::create_mirror_view(z.view()), hzb = Kokkos::create_mirror_view(zb.view());
     const double zs[5] = {1, 0, 0, 1, 0}, zbs[5] = {0, 1, 0, 1, 1};  // every (z, zb) pair
-    for (int j = 0; j < 5; ++j) hz(j) = zs[j], hzb(j) = zbs[j];
+    for (int j = 0; j < 5; ++j) hz(0, j) = zs[j], hzb(0, j) = zbs[j];
     Kokkos::deep_copy(z.view(), hz);
     Kokkos::deep_copy(zb.view(), hzb);
   }

@@ -1,7 +1,8 @@
 // Fused broadcast expressions against scalar host loops: every operator and math function, every layout,
-// ranks 1-4 with every extrusion pattern, NumPy's shape rule, one kernel per assign, unaliasing.
+// ranks 1-4 with every extrusion pattern, Julia's shape rule (NumPy's on reversed shapes), one kernel per assign, unaliasing.
 #include "test_util.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <functional>
 
@@ -116,10 +117,10 @@ TEST(Broadcast, MixesLayoutsAndStridedSubviews) {
 }
 
 template <int R>
-auto drop_leading(const nabla::Array<double, R>& b) {
-  if constexpr (R == 2) return nabla::slice(b, 0, Kokkos::ALL);
-  else if constexpr (R == 3) return nabla::slice(b, 0, Kokkos::ALL, Kokkos::ALL);
-  else return nabla::slice(b, 0, Kokkos::ALL, Kokkos::ALL, Kokkos::ALL);
+auto drop_trailing(const nabla::Array<double, R>& b) {
+  if constexpr (R == 2) return nabla::slice(b, Kokkos::ALL, 0);
+  else if constexpr (R == 3) return nabla::slice(b, Kokkos::ALL, Kokkos::ALL, 0);
+  else return nabla::slice(b, Kokkos::ALL, Kokkos::ALL, Kokkos::ALL, 0);
 }
 
 // Ranks 1-4: every pattern of size-1 dimensions on either operand, and a lower-rank right operand.
@@ -127,8 +128,8 @@ template <int R>
 void check_extrusion(const std::size_t (&full)[4] = {3, 4, 5, 2}) {
   for (int ma = 0; ma < (1 << R); ++ma) {
     for (int mb = 0; mb < (1 << R); ++mb) {
-      for (int drop = 0; drop < 2; ++drop) {  // drop=1: b lacks the leading dimension (rank R-1)
-        if (drop && (R == 1 || (mb & 1))) continue;
+      for (int drop = 0; drop < 2; ++drop) {  // drop=1: b lacks the trailing dimension (rank R-1)
+        if (drop && (R == 1 || (mb >> (R - 1) & 1))) continue;
         nabla::Shape<R> sa{}, sb{};
         for (int d = 0; d < R; ++d) {
           sa[d] = (ma >> d & 1) ? 1 : full[d];
@@ -140,15 +141,15 @@ void check_extrusion(const std::size_t (&full)[4] = {3, 4, 5, 2}) {
         fill_random(b.view(), -1, 1, unsigned(mb * 17 + ma + 5));
         nabla::Array<double, R> out;
         if constexpr (R > 1) {
-          out = drop ? nabla::eval(a * 2.0 - drop_leading(b)) : nabla::eval(a * 2.0 - b);  // drop: rank R-1
+          out = drop ? nabla::eval(a * 2.0 - drop_trailing(b)) : nabla::eval(a * 2.0 - b);  // drop: rank R-1
         } else {
           out = nabla::eval(a * 2.0 - b);
         }
-        // Expected shape: NumPy's rule, and values by a host loop with explicit column-major offsets.
+        // Expected shape: Julia's rule, and values by a host loop with explicit column-major offsets.
         const auto ha = host(a), hb = host(b), ho = host(out);
         std::size_t osz = 1;
         for (int d = 0; d < R; ++d) {
-          const std::size_t want = std::max(sa[d], drop && d == 0 ? std::size_t(1) : sb[d]);
+          const std::size_t want = std::max(sa[d], drop && d == R - 1 ? std::size_t(1) : sb[d]);
           ASSERT_EQ(ho.extent(d), want) << "rank " << R << " masks " << ma << "," << mb;
           osz *= want;
         }
@@ -158,7 +159,7 @@ void check_extrusion(const std::size_t (&full)[4] = {3, 4, 5, 2}) {
             const std::size_t i = rem % ho.extent(d);
             rem /= ho.extent(d);
             oa += (sa[d] == 1 ? 0 : i) * stra;
-            ob += (sb[d] == 1 || (drop && d == 0) ? 0 : i) * strb;
+            ob += (sb[d] == 1 || (drop && d == R - 1) ? 0 : i) * strb;
             oo += i * stro;
             stra *= sa[d];
             strb *= sb[d];
@@ -193,7 +194,11 @@ void check_random_shapes(unsigned seed) {
     for (int d = 0; d < RB; ++d) vb[d] = sb[d] = ext(gen);
     nabla::Array<double, RA> a(sa);
     nabla::Array<double, RB> b(sb);
+    // Julia's rule on column-major shapes is NumPy's on the reversed shapes (the same memory read row-major).
+    std::reverse(va.begin(), va.end());
+    std::reverse(vb.begin(), vb.end());
     if (nabla_test::numpy_broadcast(va, vb, want)) {
+      std::reverse(want.begin(), want.end());
       auto c = nabla::eval(a + b);
       for (std::size_t d = 0; d < want.size(); ++d) ASSERT_EQ(c.extent(int(d)), want[d]);
     } else {
@@ -262,7 +267,7 @@ TEST(Broadcast, LongRowsThroughStagingBlocks) {
   }
 }
 
-TEST(Broadcast, ShapesFollowNumPyRules) {
+TEST(Broadcast, ShapesFollowJuliasRule) {
   check_random_shapes<1, 2>(1);
   check_random_shapes<2, 2>(2);
   check_random_shapes<3, 1>(3);
@@ -281,29 +286,46 @@ TEST(Broadcast, MismatchNamesBothShapesAndTheDimension) {
     const std::string msg = e.what();
     EXPECT_NE(msg.find("(3, 4)"), std::string::npos) << msg;
     EXPECT_NE(msg.find("(5,)"), std::string::npos) << msg;
-    EXPECT_NE(msg.find("dimension 1"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("dimension 0"), std::string::npos) << msg;
     EXPECT_NE(msg.find("`*`"), std::string::npos) << msg;
   }
   nabla::Array<double, 2> dst({3, 5});
   EXPECT_THROW(nabla::assign(dst, a + 1.0), nabla::ShapeError);
 }
 
-TEST(Broadcast, MatrixPlusVectorBroadcastsAlongTrailingDimension) {
-  nabla::Array<double, 2> m({4, 3});
+// A vector is a column: it meets a matrix's first dimension and extrudes along the second, as in Julia.
+TEST(Broadcast, MatrixPlusVectorAddsTheVectorToEveryColumn) {
+  nabla::Array<double, 2> m({3, 5});
   nabla::Array<double, 1> v({3});
   fill_random(m.view(), -1, 1, 11);
   fill_random(v.view(), -1, 1, 12);
   auto r = host(nabla::eval(m + v));
   const auto hm = host(m);
   const auto hv = host(v);
-  for (int i = 0; i < 4; ++i)
-    for (int j = 0; j < 3; ++j) EXPECT_EQ(r(i, j), hm(i, j) + hv(j));
+  ASSERT_EQ(r.extent(0), 3u);
+  ASSERT_EQ(r.extent(1), 5u);
+  for (int i = 0; i < 3; ++i)
+    for (int j = 0; j < 5; ++j) EXPECT_EQ(r(i, j), hm(i, j) + hv(i));
+  // Square: NumPy's rule would add v along the rows (row 0 = 1 2 3); Julia's gives row 0 = 1 1 1.
+  nabla::Array<double, 2> s({3, 3});
+  auto b = nabla::eval(1.0 + nabla::iota(3));
+  auto hs = host(nabla::eval(s + b));
+  for (int i = 0; i < 3; ++i)
+    for (int j = 0; j < 3; ++j) EXPECT_EQ(hs(i, j), double(i + 1)) << i << "," << j;
+  // A row is (1, n): the vector's transpose by shape, no copy.
+  nabla::Array<double, 1> w({5});
+  fill_random(w.view(), -1, 1, 13);
+  auto hw = host(w);
+  auto rr = host(nabla::eval(m * nabla::reshape(w, nabla::Shape<2>{1, 5})));
+  for (int i = 0; i < 3; ++i)
+    for (int j = 0; j < 5; ++j) EXPECT_EQ(rr(i, j), hm(i, j) * hw(j));
+  EXPECT_THROW(nabla::eval(m + w), nabla::ShapeError);
 }
 
 TEST(Broadcast, EachAssignAndEvalIsOneKernel) {
   const std::size_t n = 1000;
   Vec a({n}), b({n}), c({n}), out({n});
-  nabla::Array<double, 2> m({10, n}), mo({10, n});
+  nabla::Array<double, 2> m({n, 10}), mo({n, 10});
   {
     nabla::tools::KernelCounter k;
     nabla::assign(out, a * b + c * 2.0 - nabla::exp(a) / (b + 1.0) * c);
@@ -410,14 +432,15 @@ TEST(Broadcast, IntegerAndBoolElements) {
 
 TEST(Broadcast, AssignBroadcastsIntoAHigherRankDestination) {
   nabla::Array<double, 3> dst({2, 3, 4});
-  Vec v({4});
+  Vec v({2});
   fill_random(v.view(), -1, 1, 41);
   nabla::assign(dst, v * 2.0);
   const auto hd = host(dst);
   const auto hv = host(v);
   for (int i = 0; i < 2; ++i)
     for (int j = 0; j < 3; ++j)
-      for (int k = 0; k < 4; ++k) EXPECT_EQ(hd(i, j, k), hv(k) * 2.0);
+      for (int k = 0; k < 4; ++k) EXPECT_EQ(hd(i, j, k), hv(i) * 2.0);
+  EXPECT_THROW(nabla::assign(dst, Vec({4}) * 2.0), nabla::ShapeError);
   nabla::assign(dst, 5.0);
   EXPECT_EQ(nabla::sum(dst), 5.0 * 24);
 }

@@ -62,14 +62,14 @@ TEST(Random, LazyLeafIndexesColumnMajorUnderBroadcast) {
   const auto key = rnd::key(5);
   auto m = host(rnd::uniform<double, 2>(key, {6, 4}));
   auto lazy = host(nabla::eval(rnd::uniform_expr<double>(key, nabla::Shape<2>{6, 4}) + 0.0));
-  nabla::Array<double, 3> big({2, 6, 4});
-  nabla::assign(big, rnd::uniform_expr<double>(key, nabla::Shape<2>{6, 4}));  // extruded along dim 0
+  nabla::Array<double, 3> big({6, 4, 2});
+  nabla::assign(big, rnd::uniform_expr<double>(key, nabla::Shape<2>{6, 4}));  // extruded along dim 2
   auto hb = host(big);
   for (int i = 0; i < 6; ++i)
     for (int j = 0; j < 4; ++j) {
       EXPECT_EQ(lazy(i, j), m(i, j));
-      EXPECT_EQ(hb(0, i, j), m(i, j));
-      EXPECT_EQ(hb(1, i, j), m(i, j));
+      EXPECT_EQ(hb(i, j, 0), m(i, j));
+      EXPECT_EQ(hb(i, j, 1), m(i, j));
     }
 }
 

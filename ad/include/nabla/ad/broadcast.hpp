@@ -399,7 +399,7 @@ struct Plan {
   std::vector<Strides<N>> stride;
   struct Reduce {
     int dir;
-    Shape<N> var_shape;  // padded with leading 1s to rank N: the same column-major order as the adjoint
+    Shape<N> var_shape;  // padded with trailing 1s to rank N: the same column-major order as the adjoint
     T* adj;
   };
   std::vector<Reduce> reduces;
@@ -426,8 +426,7 @@ struct Plan {
       Shape<N> vs{};
       bool extruded = false;
       for (int d = 0; d < N; ++d) {
-        const int ld = d - (N - R);
-        vs[d] = ld < 0 ? 1 : leaf.m_view.extent(ld);
+        vs[d] = d < R ? leaf.m_view.extent(d) : 1;
         extruded |= vs[d] != out[d];
       }
       if (extruded) {

@@ -71,16 +71,14 @@ bool strides_equal(const Strides<N>& a, const Strides<N>& b) {
   return true;
 }
 
-/// Strides of a View seen from a rank-N result of extents `out`: trailing dimensions align; a dimension the
-/// view lacks, or has extent 1 in, or the result has extent 1 in, gets stride 0.
+/// Strides of a View seen from a rank-N result of extents `out`: dimensions align from the first (Julia's
+/// rule); a trailing dimension the view lacks, or has extent 1 in, or the result has extent 1 in, gets stride 0.
 template <int N, class View>
 Strides<N> broadcast_strides(const View& v, const Shape<N>& out) {
   constexpr int R = View::rank;
   Strides<N> s{};
-  for (int d = 0; d < N; ++d) {
-    const int vd = d - (N - R);
-    s[d] = (vd < 0 || out[d] == 1 || v.extent(vd) == 1) ? 0 : std::ptrdiff_t(v.stride(vd));
-  }
+  for (int d = 0; d < N; ++d)
+    s[d] = (d >= R || out[d] == 1 || v.extent(d) == 1) ? 0 : std::ptrdiff_t(v.stride(d));
   return s;
 }
 }  // namespace impl
@@ -380,11 +378,11 @@ void assign(const ExecSpace& space, const Dst& dst, const E& expr) {
   const Shape<N> out = shape_of(dv);
   const auto es = impl::to_dyn(broadcast_shape(e));
   for (int d = 0; d < Ex::rank; ++d) {
-    const std::size_t ed = es[d], od = out[d + N - Ex::rank];
+    const std::size_t ed = es[d], od = out[d];
     if (ed != od && ed != 1)
       throw ShapeError(impl::cat("nabla::assign: an expression of shape ", impl::to_string(es),
-                           " does not broadcast to the destination's shape ", to_string(out), " (dimension ",
-                           d + N - Ex::rank, ": ", ed, " vs ", od, ")"));
+                           " does not broadcast to the destination's shape ", to_string(out), " (dimension ", d,
+                           ": ", ed, " vs ", od, "; dimensions align from the first)"));
   }
   const std::size_t n = shape_size(out);
   if (n == 0) return;

@@ -204,19 +204,20 @@ inline std::string to_string(const DynShape& s) {
   return out + (s.size() == 1 ? ",)" : ")");
 }
 
-/// NumPy's rule for two shapes: trailing dimensions align, extent 1 extrudes, anything else must match.
+/// Julia's rule for two column-major shapes: dimension d of one operand meets dimension d of the other (a
+/// vector is a column), missing trailing dimensions and extent 1 extrude, anything else must match. It is
+/// NumPy's rule on the reversed shapes, i.e. on the same memory read row-major.
 inline DynShape broadcast_shapes(const DynShape& a, const DynShape& b, const char* op) {
   const std::size_t n = std::max(a.size(), b.size());
   DynShape out;
   out.rank = n;
   for (std::size_t d = 0; d < n; ++d) {
-    const std::ptrdiff_t da = std::ptrdiff_t(d) - std::ptrdiff_t(n - a.size());
-    const std::ptrdiff_t db = std::ptrdiff_t(d) - std::ptrdiff_t(n - b.size());
-    const std::size_t ea = da >= 0 ? a[da] : 1, eb = db >= 0 ? b[db] : 1;
+    const std::size_t ea = d < a.size() ? a[d] : 1, eb = d < b.size() ? b[d] : 1;
     if (ea != eb && ea != 1 && eb != 1) {
       throw ShapeError(impl::cat("nabla: cannot broadcast shapes ", to_string(a), " and ", to_string(b), " in `", op,
-                           "`: dimension ", d, " of the result has extents ", ea, " and ", eb,
-                           " (trailing dimensions align; only extent 1 broadcasts)"));
+                           "`: dimension ", d, " of both has extents ", ea, " and ", eb,
+                           " (dimensions align from the first, as in Julia; only extent 1 or a missing trailing"
+                           " dimension broadcasts)"));
     }
     out[d] = ea == 1 ? eb : ea;
   }

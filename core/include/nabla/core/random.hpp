@@ -342,8 +342,8 @@ template <int N, class Dist, class T, int R>
 RandomKernel<Dist, T, N> instantiate(const RandomLeaf<Dist, T, R>& l, const Shape<N>& out) {
   Strides<N> s{};
   std::ptrdiff_t lin = 1;
-  for (int d = N - R; d < N; ++d) {
-    const std::size_t e = l.extents[d - (N - R)];
+  for (int d = 0; d < R; ++d) {  // a trailing dimension the stream lacks extrudes (stride 0)
+    const std::size_t e = l.extents[d];
     s[d] = (e == 1 || out[d] == 1) ? 0 : lin;
     lin *= std::ptrdiff_t(e);
   }
