@@ -93,6 +93,15 @@ using ::nabla::sqrt;
 using ::nabla::tan;
 using ::nabla::tanh;
 using ::nabla::where;
+// The elementwise max/min only: the one-argument reductions of a Var expression are ad's own (ops.hpp), taped.
+template <class A, class B>
+auto max(const A& a, const B& b) -> decltype(::nabla::max(a, b)) {
+  return ::nabla::max(a, b);
+}
+template <class A, class B>
+auto min(const A& a, const B& b) -> decltype(::nabla::min(a, b)) {
+  return ::nabla::min(a, b);
+}
 
 // ------------------------------------------------------------------------------------- dual instantiation
 template <class E>
@@ -575,8 +584,13 @@ Tape* tape_of(const E& e, bool& requires_grad) {
 
 /// True when E lifts to an expression holding at least one Var (so ad's overloads never compete with
 /// core's for plain expressions, found through argument-dependent lookup on Dual elements).
+template <class E, class = void>
+struct has_vars_t : std::false_type {};
 template <class E>
-constexpr bool has_vars = var_count<std::decay_t<decltype(as_expr(std::declval<const E&>()))>>::value >= 1;
+struct has_vars_t<E, std::void_t<decltype(as_expr(std::declval<const E&>()))>>
+    : std::bool_constant<var_count<std::decay_t<decltype(as_expr(std::declval<const E&>()))>>::value >= 1> {};
+template <class E>
+constexpr bool has_vars = has_vars_t<E>::value;
 
 /// \brief Materialises a fused expression over Vars: ONE forward kernel, ONE tape node.
 template <class E, std::enable_if_t<has_vars<E>, int> = 0>

@@ -291,6 +291,19 @@ struct scalar_type<ad::Dual<T, N>> {
 
 }  // namespace nabla
 
+namespace Kokkos {
+/// The identities of Kokkos' reductions (and of core's min/max) for duals: the value's, with zero partials,
+/// so max, min and log-softmax run on Dual elements under jvp and hvp.
+template <class T, int N>
+struct reduction_identity<nabla::ad::Dual<T, N>> {
+  using D = nabla::ad::Dual<T, N>;
+  KOKKOS_FORCEINLINE_FUNCTION static D sum() { return D(reduction_identity<T>::sum()); }
+  KOKKOS_FORCEINLINE_FUNCTION static D prod() { return D(reduction_identity<T>::prod()); }
+  KOKKOS_FORCEINLINE_FUNCTION static D max() { return D(reduction_identity<T>::max()); }
+  KOKKOS_FORCEINLINE_FUNCTION static D min() { return D(reduction_identity<T>::min()); }
+};
+}  // namespace Kokkos
+
 namespace std {
 template <class T, int N, class U>
 struct common_type<nabla::ad::Dual<T, N>, U> {

@@ -71,6 +71,25 @@ Var<T, R2> reshape(const Var<T, R>& x, const Shape<R2>& shape) {
   }, "reshape");
 }
 
+/// \brief Matrix times vector: (m x k) by (k,) gives (m,), through matmul on the vector as a (k x 1) column.
+template <class T>
+Var<T, 1> matmul(const Var<T, 2>& a, const Var<T, 1>& x) {
+  return reshape(matmul(a, reshape(x, Shape<2>{x.shape()[0], 1})), Shape<1>{a.shape()[0]});
+}
+
+namespace impl {
+template <class>
+constexpr bool dependent_false = false;
+}  // namespace impl
+
+/// Anything else: a readable error instead of a page of template candidates.
+template <class A, class B>
+void matmul(const A&, const B&) {
+  static_assert(impl::dependent_false<A>,
+                "nabla::ad::matmul takes Vars of the same element type: (m x k) times (k x n), or (m x k) times "
+                "(k,); wrap arrays with tape.variable / tape.constant, and use ad::reshape for other ranks");
+}
+
 /// \brief Numerically stable log-softmax along `ax`: y = x - max - log(sum(exp(x - max))), the max and the sum
 /// taken along `ax` for every position of the other dimensions. Backward: dx = dy - softmax(x) * sum(dy, ax).
 template <class T, int R>
@@ -304,6 +323,51 @@ Var<T, R - 1> max(const Var<T, R>& x, axis ax) {
 template <class T, int R>
 Var<T, R - 1> min(const Var<T, R>& x, axis ax) {
   return impl::extremum_axis<::nabla::impl::MinOp>(x, ax, "min_axis");
+}
+
+namespace impl {
+template <class E>
+struct is_var : std::false_type {};
+template <class T, int R>
+struct is_var<Var<T, R>> : std::true_type {};
+/// A fused expression over Vars that is not itself a Var: the ops below materialise it as one broadcast node.
+template <class E>
+using enable_if_var_expr_t = std::enable_if_t<has_vars<E> && !is_var<E>::value, int>;
+}  // namespace impl
+
+/// \brief The axis reductions, max/min and (log-)softmax of a fused expression over Vars (one broadcast node,
+/// then the op), as `ad::sum(expr)` takes one.
+template <class E, impl::enable_if_var_expr_t<E> = 0>
+auto sum(const E& e, axis ax) {
+  return sum(ad::eval(e), ax);
+}
+template <class E, impl::enable_if_var_expr_t<E> = 0>
+auto mean(const E& e, axis ax) {
+  return mean(ad::eval(e), ax);
+}
+template <class E, impl::enable_if_var_expr_t<E> = 0>
+auto max(const E& e) {
+  return max(ad::eval(e));
+}
+template <class E, impl::enable_if_var_expr_t<E> = 0>
+auto min(const E& e) {
+  return min(ad::eval(e));
+}
+template <class E, impl::enable_if_var_expr_t<E> = 0>
+auto max(const E& e, axis ax) {
+  return max(ad::eval(e), ax);
+}
+template <class E, impl::enable_if_var_expr_t<E> = 0>
+auto min(const E& e, axis ax) {
+  return min(ad::eval(e), ax);
+}
+template <class E, impl::enable_if_var_expr_t<E> = 0>
+auto log_softmax(const E& e, axis ax = axis(0)) {
+  return log_softmax(ad::eval(e), ax);
+}
+template <class E, impl::enable_if_var_expr_t<E> = 0>
+auto softmax(const E& e, axis ax = axis(0)) {
+  return softmax(ad::eval(e), ax);
 }
 
 /// \brief Jacobian-vector product J_f(x) u by forward mode: f runs once on Dual<T, 1> elements (value
