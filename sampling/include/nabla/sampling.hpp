@@ -3,6 +3,7 @@
 /// observables, and emcee-style ensemble MCMC with memory and HDF5 backends.
 #pragma once
 
+#include <nabla/ad.hpp>
 #include <nabla/config.hpp>
 #include <nabla/sampling/autocorr.hpp>
 #include <nabla/sampling/backend.hpp>
