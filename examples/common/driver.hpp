@@ -16,19 +16,49 @@
 namespace nabla {
 namespace examples {
 
+/// Under MPI (when initialised, more than one rank): every rank gets the same verdict, the strictest of all
+/// ranks' (an error anywhere ends every rank with 2, before any other collective can hang), and ranks given a
+/// command line other than rank 0's end with 2, each such rank naming both lines.
+inline int agree_across_ranks(const char* name, const std::vector<std::string>& args, int rc) {
+#if NABLA_ENABLE_MPI
+  int initialized = 0, finalized = 0;
+  MPI_Initialized(&initialized);
+  MPI_Finalized(&finalized);
+  if (!initialized || finalized) return rc;
+  mpi::Comm comm;
+  if (comm.size() == 1) return rc;
+  std::string line;
+  for (const auto& a : args) line += (line.empty() ? "" : " ") + a;
+  unsigned long long length = comm.broadcast((unsigned long long)line.size());
+  std::string root(length, '\0');
+  if (comm.is_root()) root = line;
+  MPI_Bcast(root.data(), int(length), MPI_CHAR, 0, comm.get());
+  const int differs = root != line;
+  if (differs)
+    std::fprintf(stderr, "%s: error: rank %d was given other options than rank 0 ('%s', rank 0: '%s'); every rank "
+                 "needs the same command line\n", name, comm.rank(), line.c_str(), root.c_str());
+  if (comm.allreduce(differs, mpi::Op::max)) return 2;
+  return comm.allreduce(rc, mpi::Op::max);  // -1 go on < 0 help < 2 error
+#else
+  (void)name, (void)args;
+  return rc;
+#endif
+}
+
 /// Parses the command line into `o`: -1 to go on, or the exit code (0 after --help, 2 after a one-line error).
 template <class Options>
 int parse(Options& o, int argc, char** argv) {
-  const Parsed r = parse_options(o, std::vector<std::string>(argv + 1, argv + argc));
+  const std::vector<std::string> args(argv + 1, argv + argc);
+  const Parsed r = parse_options(o, args);
+  int rc = -1;
   if (r.status == Parsed::help) {
     std::printf("%s\n%s\n", r.text.c_str(), kokkos_help_hint);
-    return 0;
-  }
-  if (r.status == Parsed::error) {
+    rc = 0;
+  } else if (r.status == Parsed::error) {
     std::fprintf(stderr, "%s: error: %s (see --help)\n", Options::name, r.text.c_str());
-    return 2;
+    rc = 2;
   }
-  return -1;
+  return agree_across_ranks(Options::name, args, rc);
 }
 
 /// A flat JSON object of numbers and strings, written atomically.

@@ -115,6 +115,19 @@ TEST(Tape, BadInputIsAClearError) {
   auto c = t2.constant(rvec(4, 35));
   EXPECT_THROW(t2.backward(ad::sum(c * 2.0)), nabla::ValueError);  // nothing to differentiate
   EXPECT_THROW(ad::matmul(t2.variable(rmat(2, 3, 1)), t2.variable(rmat(2, 3, 2))), nabla::ShapeError);
+  // A default-constructed Var belongs to no tape: an error wherever it is used, not a null dereference.
+  ad::Var<double, 1> none;
+  ad::Var<double, 2> none2;
+  auto v = t2.variable(rvec(4, 36));
+  EXPECT_THROW(ad::sum(none * 2.0), nabla::ValueError);
+  EXPECT_THROW(ad::eval(v + none), nabla::ValueError);
+  EXPECT_THROW(ad::sum(none2, nabla::axis(0)), nabla::ValueError);
+  EXPECT_THROW(ad::matmul(none2, none2), nabla::ValueError);
+  try {
+    ad::eval(none * 2.0);
+  } catch (const nabla::ValueError& e) {
+    EXPECT_NE(std::string(e.what()).find("default-constructed Var"), std::string::npos) << e.what();
+  }
 }
 
 TEST(Tape, ReusedAfterClear) {

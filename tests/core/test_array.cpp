@@ -26,3 +26,16 @@ TEST(Array, AdoptsAViewWithoutCopy) {
   EXPECT_EQ(a.data(), v.data());
   EXPECT_EQ(a.shape()[0], 13u);
 }
+
+// Sizes from user input: a shape whose bytes overflow, or that no memory can hold, is an error naming it.
+TEST(Array, ShapesTooLargeAreErrorsNamingTheShape) {
+  const std::size_t big = std::size_t(1) << 32;
+  try {
+    nabla::Array<double, 2> a({big, big});
+    FAIL() << "expected a ValueError, got an array of size " << a.size();
+  } catch (const nabla::ValueError& e) {
+    EXPECT_NE(std::string(e.what()).find("(4294967296, 4294967296)"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW((nabla::Array<double, 3>({std::size_t(1) << 40, 1 << 20, 1 << 20})), nabla::ValueError);
+  EXPECT_THROW((nabla::Array<char, 1>({std::size_t(1) << 62})), nabla::ValueError);  // fits 64 bits, not memory
+}

@@ -1,6 +1,10 @@
 // Creation, copies, host/device moves, reshape and slices.
 #include "test_util.hpp"
 
+#include <cmath>
+#include <cstdint>
+#include <limits>
+
 using nabla_test::host;
 
 namespace {
@@ -26,6 +30,14 @@ TEST(Create, LinspaceAndArangeMatchNumPy) {
   EXPECT_EQ(nabla::arange<int>(5, 0).size(), 0u);
   EXPECT_EQ(nabla::arange<int>(5, 0, -2).size(), 3u);
   EXPECT_THROW(nabla::arange<int>(0, 5, 0), nabla::ValueError);
+  // Bounds that are not finite, and counts that fit no memory: errors, not an abort, a crash or an empty array.
+  const double inf = std::numeric_limits<double>::infinity(), nan = std::numeric_limits<double>::quiet_NaN();
+  EXPECT_THROW(nabla::arange<double>(0, inf, 1), nabla::ValueError);
+  EXPECT_THROW(nabla::arange<double>(nan, 1, 1), nabla::ValueError);
+  EXPECT_THROW(nabla::arange<double>(0, 1, nan), nabla::ValueError);
+  EXPECT_THROW(nabla::arange<double>(0, std::ldexp(1.0, 61)), nabla::ValueError);
+  EXPECT_THROW(nabla::arange<std::int64_t>(0, std::int64_t(1) << 61), nabla::ValueError);
+  EXPECT_THROW(nabla::linspace<double>(0, nan, 3), nabla::ValueError);
 }
 
 TEST(Create, CopyIsDeepSimilarIsFresh) {

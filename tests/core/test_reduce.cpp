@@ -1,6 +1,8 @@
 // Fused reductions against host loops: whole-expression (one parallel_reduce each) and along an axis.
 #include "test_util.hpp"
 
+#include <limits>
+
 #include <algorithm>
 #include <cmath>
 #include <numeric>
@@ -162,4 +164,40 @@ TEST(Reduce, RankZeroArrays) {
   EXPECT_EQ(h, 100.0);
 }
 
+}  // namespace
+
+namespace {
+// NaN propagates through min and max, as in NumPy and Julia, whole and along an axis.
+TEST(Reduce, MinAndMaxPropagateNaN) {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  for (int at = 0; at < 3; ++at) {  // the NaN first, in the middle, last
+    nabla::Array<double, 1> v({3});
+    auto h = Kokkos::create_mirror_view(v.view());
+    h(0) = 0.0, h(1) = 0.25, h(2) = -1.0;
+    h(at) = nan;
+    Kokkos::deep_copy(v.view(), h);
+    EXPECT_TRUE(std::isnan(nabla::max(v))) << at;
+    EXPECT_TRUE(std::isnan(nabla::min(v))) << at;
+    EXPECT_TRUE(std::isnan(nabla::max(v * 2.0 + 1.0))) << at;
+  }
+  nabla::Array<double, 2> m({2, 3});
+  nabla::assign(m, nan);
+  EXPECT_TRUE(std::isnan(nabla::max(m)));  // all NaN: NaN, not -1.797e308
+  auto col = nabla::to_host(nabla::max(m, nabla::axis(0)));
+  for (int j = 0; j < 3; ++j) EXPECT_TRUE(std::isnan(col.view()(j)));
+}
+
+TEST(Reduce, MinAndMaxAlongAnEmptyAxisAreErrors) {
+  nabla::Array<double, 2> m({0, 3});
+  try {
+    (void)nabla::max(m, nabla::axis(0));
+    FAIL() << "expected a ValueError";
+  } catch (const nabla::ValueError& e) {
+    EXPECT_NE(std::string(e.what()).find("(0, 3)"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW((void)nabla::min(m, nabla::axis(0)), nabla::ValueError);
+  EXPECT_EQ(nabla::max(m, nabla::axis(1)).size(), 0u);  // nothing to reduce into: an empty result
+  auto s = nabla::to_host(nabla::sum(m, nabla::axis(0)));  // an empty sum is 0
+  for (int j = 0; j < 3; ++j) EXPECT_EQ(s.view()(j), 0.0);
+}
 }  // namespace

@@ -155,6 +155,9 @@ TEST(SamplingLangevin, RejectsBadParameters) {
   EXPECT_THROW(ns::baoab_advance(dw, ns::BAOABParams{}, wrong, 1), nabla::ShapeError);
   ns::LangevinState s = ns::make_state(4, 1, 0.0);
   EXPECT_THROW(ns::baoab(dw, ns::BAOABParams{}, s, 10, 0), nabla::ValueError);
+  // Step counts whose trajectory cannot exist: errors, not a crash or a trajectory of size 0.
+  EXPECT_THROW(ns::baoab(dw, ns::BAOABParams{}, s, std::size_t(1) << 61, 1), nabla::ValueError);
+  EXPECT_THROW(ns::baoab(dw, ns::BAOABParams{}, s, SIZE_MAX, 1), nabla::ValueError);
 }
 
 // The kernel against a scalar host loop making the same RNG calls: bit-identical, so the result cannot depend

@@ -83,8 +83,6 @@ using ::nabla::hypot;
 using ::nabla::log;
 using ::nabla::log1p;
 using ::nabla::map;
-using ::nabla::max;
-using ::nabla::min;
 using ::nabla::pow;
 using ::nabla::sign;
 using ::nabla::sin;
@@ -572,6 +570,9 @@ Tape* tape_of(const E& e, bool& requires_grad) {
   Tape* tape = nullptr;
   requires_grad = false;
   for_each_var(e, [&](const auto& leaf) {
+    if (!leaf.var.tape())
+      throw ValueError("nabla::ad: a default-constructed Var (it belongs to no tape) in an expression; make Vars "
+                       "with tape.variable(array) or tape.constant(array)");
     if (!tape) tape = leaf.var.tape();
     else if (tape != leaf.var.tape()) throw ValueError("nabla::ad: an expression mixes variables of two tapes");
     tape->check(leaf.var, "broadcast");

@@ -289,6 +289,9 @@ template <class... Vars>
 Tape* common_tape(const char* what, const Vars&... vs) {
   Tape* t = nullptr;
   auto take = [&](const auto& v) {
+    if (!v.tape())
+      throw ValueError(::nabla::impl::cat("nabla::ad::", what, ": a default-constructed Var (it belongs to no tape); ",
+                                          "make Vars with tape.variable(array) or tape.constant(array)"));
     if (!t) t = v.tape();
     else if (v.tape() != t) throw ValueError(::nabla::impl::cat("nabla::ad::", what, ": variables from different tapes"));
   };

@@ -7,7 +7,10 @@
 
 #include <Kokkos_Core.hpp>
 
+#include <cstdint>
 #include <memory>
+#include <new>
+#include <stdexcept>
 #include <string>
 #include <type_traits>
 
@@ -24,9 +27,29 @@ struct data_type<T, 0> {
   using type = T;
 };
 
+/// Allocates `label` of shape `s`; a shape whose bytes overflow 64 bits, or an allocation the memory space
+/// refuses, is a ValueError naming the array, its shape and its bytes (not a size of 0 or a crash).
 template <class View, std::size_t... I, class... Props>
 View allocate(const std::string& label, const Shape<View::rank>& s, std::index_sequence<I...>, Props... props) {
-  return View(Kokkos::view_alloc(label, props...), s[I]...);
+  using T = typename View::non_const_value_type;
+  std::size_t bytes = sizeof(T);
+  bool overflow = false, empty = false;
+  for (int d = 0; d < int(View::rank); ++d) {
+    empty |= s[d] == 0;
+    overflow |= s[d] != 0 && bytes > SIZE_MAX / s[d];
+    bytes *= s[d];
+  }
+  if (!empty && (overflow || bytes > std::size_t(PTRDIFF_MAX)))
+    throw ValueError(cat("nabla: the array '", label, "' of shape ", to_string(s), " needs more than 2^63 bytes"));
+  try {
+    return View(Kokkos::view_alloc(label, props...), s[I]...);
+  } catch (const std::bad_alloc&) {
+    throw ValueError(cat("nabla: cannot allocate the array '", label, "' of shape ", to_string(s), ": ", bytes,
+                         " bytes"));
+  } catch (const std::runtime_error& e) {  // Kokkos 4 reports a refused allocation this way
+    throw ValueError(cat("nabla: cannot allocate the array '", label, "' of shape ", to_string(s), ": ", bytes,
+                         " bytes (", e.what(), ")"));
+  }
 }
 }  // namespace impl
 

@@ -5,6 +5,7 @@
 #include <nabla/core/array.hpp>
 #include <nabla/core/assign.hpp>
 
+#include <cmath>
 #include <memory>
 
 namespace nabla {
@@ -88,6 +89,8 @@ inline IotaLeaf iota(std::size_t n) { return {n}; }
 template <class T, class Space = DefaultMemorySpace>
 Array<T, 1, Space> linspace(T start, T stop, std::size_t n) {
   if (n == 0) throw ValueError("nabla::linspace: n must be positive");
+  if (!(std::isfinite(double(start)) && std::isfinite(double(stop))))
+    throw ValueError(impl::cat("nabla::linspace: start and stop must be finite, got ", start, ", ", stop));
   Array<T, 1, Space> a({n}, "nabla::linspace", uninitialized);
   const T step = n > 1 ? (stop - start) / T(n - 1) : T(0);
   assign(a, make_broadcasted(impl::LinspaceFn<T>{start, step}, IotaLeaf{n}));
@@ -97,8 +100,11 @@ Array<T, 1, Space> linspace(T start, T stop, std::size_t n) {
 /// \brief start, start + step, ... up to but excluding stop (NumPy's arange).
 template <class T, class Space = DefaultMemorySpace>
 Array<T, 1, Space> arange(T start, T stop, T step = T(1)) {
-  if (step == T(0)) throw ValueError("nabla::arange: step must not be zero");
-  const double count = std::ceil(double(stop - start) / double(step));
+  if (!(std::isfinite(double(start)) && std::isfinite(double(stop)) && std::isfinite(double(step))) || step == T(0))
+    throw ValueError(impl::cat("nabla::arange: start, stop and step must be finite and step non-zero, got ", start,
+                               ", ", stop, ", ", step));
+  const double count = std::ceil((double(stop) - double(start)) / double(step));
+  if (count >= 9.2e18) throw ValueError(impl::cat("nabla::arange: ", count, " elements (", start, " to ", stop, " by ", step, ")"));
   const std::size_t n = count > 0 ? std::size_t(count) : 0;
   Array<T, 1, Space> a({n}, "nabla::arange", uninitialized);
   assign(a, make_broadcasted(impl::LinspaceFn<T>{start, step}, IotaLeaf{n}));

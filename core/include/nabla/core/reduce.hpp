@@ -40,14 +40,15 @@ struct MinOp {
   static constexpr const char* label = "nabla::core::min";
   template <class T> using acc_t = T;
   template <class T> KOKKOS_INLINE_FUNCTION static T map(const T& x) { return x; }
-  template <class A> KOKKOS_INLINE_FUNCTION static void join(A& a, const A& b) { if (b < a) a = b; }
+  // NaN propagates, as in NumPy and Julia: once a NaN is taken no comparison replaces it.
+  template <class A> KOKKOS_INLINE_FUNCTION static void join(A& a, const A& b) { if (b < a || b != b) a = b; }
   template <class A> KOKKOS_INLINE_FUNCTION static A identity() { return Kokkos::reduction_identity<A>::min(); }
 };
 struct MaxOp {
   static constexpr const char* label = "nabla::core::max";
   template <class T> using acc_t = T;
   template <class T> KOKKOS_INLINE_FUNCTION static T map(const T& x) { return x; }
-  template <class A> KOKKOS_INLINE_FUNCTION static void join(A& a, const A& b) { if (a < b) a = b; }
+  template <class A> KOKKOS_INLINE_FUNCTION static void join(A& a, const A& b) { if (a < b || b != b) a = b; }
   template <class A> KOKKOS_INLINE_FUNCTION static A identity() { return Kokkos::reduction_identity<A>::max(); }
 };
 struct CountOp {
@@ -200,6 +201,10 @@ auto reduce_axis(const ExecSpace& space, const E& expr, axis ax) {
     if (d != ax.value) oshape[o++] = shape[d];
   Array<A, N - 1, typename ExecSpace::memory_space> out(oshape, Op::label, uninitialized);
   const std::size_t n = shape_size(oshape);
+  if (std::is_same<Op, MinOp>::value || std::is_same<Op, MaxOp>::value) {
+    if (shape[ax.value] == 0 && n > 0)  // no element to pick for any position (sum's 0 is an answer)
+      throw ValueError(impl::cat(Op::label, ": axis ", ax.value, " of shape ", to_string(shape), " is empty"));
+  }
   if (n == 0) return out;
   const auto k = instantiate(e, shape);
   using K = std::decay_t<decltype(k)>;

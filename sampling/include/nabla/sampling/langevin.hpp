@@ -255,6 +255,8 @@ Trajectory baoab(const P& pot, const BAOABParams& params, LangevinState& state, 
   validate(params, "nabla::sampling::baoab");
   impl::check_state<P>(state, "nabla::sampling::baoab");
   if (save_every == 0) throw ValueError("nabla::sampling::baoab: save_every must be >= 1, got 0");
+  if (nsteps / save_every == SIZE_MAX)  // the saved-point count would wrap to 0 (larger ones fail to allocate)
+    throw ValueError(::nabla::impl::cat("nabla::sampling::baoab: ", nsteps, " steps saved every ", save_every));
   const std::size_t W = state.walkers(), D = P::dim, S = nsteps / save_every + 1;
   Trajectory t{Array<double, 3>({W, D, S}, "nabla::sampling::Trajectory::x", uninitialized),
                Array<double, 3>({W, D, S}, "nabla::sampling::Trajectory::v", uninitialized),
