@@ -7,13 +7,64 @@
 #include <CLI/CLI.hpp>
 
 #include <array>
+#include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <filesystem>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 namespace nabla {
 namespace examples {
+
+namespace impl {
+/// Every integer option: decimal digits only (CLI11 alone reads 010 as octal, 0x10 as hex and 1e12 as an
+/// integer) and within 64 bits (CLI11 alone clamps 10^20 to 2^64 - 1); narrower ranges are each option's check.
+inline CLI::Validator decimal_integer(bool is_signed) {
+  return CLI::Validator(
+      [is_signed](std::string& s) -> std::string {
+        std::size_t i = is_signed && !s.empty() && s[0] == '-' ? 1 : 0;
+        const bool digits = i < s.size() && s.find_first_not_of("0123456789", i) == std::string::npos;
+        if (!digits) return "'" + s + "' is not a whole number in decimal digits";
+        if (s.size() > i + 1 && s[i] == '0') return "'" + s + "': write integers without leading zeros";
+        try {
+          if (is_signed) (void)std::stoll(s);
+          else (void)std::stoull(s);
+        } catch (const std::out_of_range&) {
+          return "'" + s + "' is out of range";
+        }
+        return {};
+      },
+      "DECIMAL");
+}
+/// Every floating-point option: a finite number (NaN passed CLI11's PositiveNumber).
+inline CLI::Validator finite_number() {
+  return CLI::Validator(
+      [](std::string& s) -> std::string {
+        char* end = nullptr;
+        const double v = std::strtod(s.c_str(), &end);
+        if (end == s.c_str() || *end != '\0' || !std::isfinite(v)) return "'" + s + "' is not a finite number";
+        return {};
+      },
+      "FINITE");
+}
+/// Positive and non-negative numbers, with messages that do not print DBL_MAX's 309 digits as CLI11's do.
+inline CLI::Validator sign_check(bool allow_zero) {
+  return CLI::Validator(
+      [allow_zero](std::string& s) -> std::string {
+        char* end = nullptr;
+        const double v = std::strtod(s.c_str(), &end);
+        if (end == s.c_str() || *end != '\0') return "'" + s + "' is not a number";
+        if (!std::isfinite(v)) return "'" + s + "' is not a finite number";
+        if (allow_zero ? v < 0 : !(v > 0)) return "'" + s + "' must be " + (allow_zero ? ">= 0" : "> 0");
+        return {};
+      },
+      allow_zero ? "NONNEGATIVE" : "POSITIVE");
+}
+inline CLI::Validator positive() { return sign_check(false); }
+inline CLI::Validator non_negative() { return sign_check(true); }
+}  // namespace impl
 
 /// Example 1: the double well.
 struct DoubleWellOptions {
@@ -33,25 +84,25 @@ struct DoubleWellOptions {
   bool plots = true;
 
   void add_to(CLI::App& app) {
-    app.add_option("--a", a, "well position a (minima at +-a)")->check(CLI::PositiveNumber)->capture_default_str();
-    app.add_option("--k", k, "well stiffness k")->check(CLI::PositiveNumber)->capture_default_str();
-    app.add_option("--gamma", gamma, "friction")->check(CLI::PositiveNumber)->capture_default_str();
-    app.add_option("--kbt", kbt, "temperature kB T")->check(CLI::PositiveNumber)->capture_default_str();
-    app.add_option("--dt", dt, "time step")->check(CLI::PositiveNumber)->capture_default_str();
-    app.add_option("--steps", steps, "steps of the long trajectory")->check(CLI::PositiveNumber)->capture_default_str();
-    app.add_option("--save-every", save_every, "save every k-th step")->check(CLI::PositiveNumber)->capture_default_str();
-    app.add_option("--len", len, "steps of each perturbed trajectory")->check(CLI::PositiveNumber)->capture_default_str();
+    app.add_option("--a", a, "well position a (minima at +-a)")->check(impl::positive())->capture_default_str();
+    app.add_option("--k", k, "well stiffness k")->check(impl::positive())->capture_default_str();
+    app.add_option("--gamma", gamma, "friction")->check(impl::positive())->capture_default_str();
+    app.add_option("--kbt", kbt, "temperature kB T")->check(impl::positive())->capture_default_str();
+    app.add_option("--dt", dt, "time step")->check(impl::positive())->capture_default_str();
+    app.add_option("--steps", steps, "steps of the long trajectory")->check(impl::positive())->capture_default_str();
+    app.add_option("--save-every", save_every, "save every k-th step")->check(impl::positive())->capture_default_str();
+    app.add_option("--len", len, "steps of each perturbed trajectory")->check(impl::positive())->capture_default_str();
     app.add_option("--copies", copies, "perturbed copies per point (>= 2)")->check(CLI::Range(2, 1 << 20))
         ->capture_default_str();
-    app.add_option("--stride", stride, "every st-th saved point seeds an ensemble")->check(CLI::PositiveNumber)
+    app.add_option("--stride", stride, "every st-th saved point seeds an ensemble")->check(impl::positive())
         ->capture_default_str();
-    app.add_option("--sigma", sigma, "perturbation standard deviation")->check(CLI::NonNegativeNumber)
+    app.add_option("--sigma", sigma, "perturbation standard deviation")->check(impl::non_negative())
         ->capture_default_str();
     app.add_option("--thresholds", thresholds, "two ascending spread thresholds (default: terciles of the spreads)")
         ->expected(2);
-    app.add_option("--epochs", epochs, "training epochs")->check(CLI::PositiveNumber)->capture_default_str();
-    app.add_option("--batch", batch, "batch size")->check(CLI::PositiveNumber)->capture_default_str();
-    app.add_option("--lr", lr, "Adam learning rate")->check(CLI::PositiveNumber)->capture_default_str();
+    app.add_option("--epochs", epochs, "training epochs")->check(impl::positive())->capture_default_str();
+    app.add_option("--batch", batch, "batch size")->check(impl::positive())->capture_default_str();
+    app.add_option("--lr", lr, "Adam learning rate")->check(impl::positive())->capture_default_str();
     app.add_option("--val-fraction", val_fraction, "held-out fraction")->check(CLI::Range(0.01, 0.9))
         ->capture_default_str();
     app.add_option("--seed", seed, "random seed (noise, perturbations, init, shuffles)")->capture_default_str();
@@ -78,7 +129,7 @@ struct CoinTossOptions {
   std::string out = "out/coin_toss";
 
   void add_to(CLI::App& app) {
-    app.add_option("-n,--tosses", tosses, "number of tosses in total")->check(CLI::PositiveNumber)
+    app.add_option("-n,--tosses", tosses, "number of tosses in total")->check(impl::positive())
         ->capture_default_str();
     app.add_option("--seed", seed, "random seed")->capture_default_str();
     app.add_option("-o,--out", out, "directory for summary.json")->capture_default_str();
@@ -109,14 +160,14 @@ struct McmcFitOptions {
     app.add_option("--truth", truth, "true A a b of the synthetic data")->expected(3)->capture_default_str();
     app.add_option("-n,--points", points, "data points")->check(CLI::Range(std::size_t(10), std::size_t(1) << 34))
         ->capture_default_str();
-    app.add_option("--sigma", sigma, "Gaussian error of every point")->check(CLI::PositiveNumber)
+    app.add_option("--sigma", sigma, "Gaussian error of every point")->check(impl::positive())
         ->capture_default_str();
     app.add_option("-w,--walkers", walkers, "walkers (>= 2 x 3 parameters)")->check(CLI::Range(6, 1 << 20))
         ->capture_default_str();
     app.add_option("-s,--steps", steps, "MCMC steps in total (a resumed run continues up to this)")
-        ->check(CLI::PositiveNumber)->capture_default_str();
+        ->check(impl::positive())->capture_default_str();
     app.add_option("--burn", burn, "steps discarded before the posterior summary")->capture_default_str();
-    app.add_option("--thin", thin, "keep every k-th step")->check(CLI::PositiveNumber)->capture_default_str();
+    app.add_option("--thin", thin, "keep every k-th step")->check(impl::positive())->capture_default_str();
     app.add_option("--seed", seed, "random seed (data noise and sampler)")->capture_default_str();
     app.add_option("-o,--out", out, "output directory")->capture_default_str();
     app.add_flag("--resume", resume, "continue the chain in <out>/chain.h5 instead of starting afresh");
@@ -125,6 +176,9 @@ struct McmcFitOptions {
   }
   std::string validate() const {
     if (burn >= steps) return "--burn " + std::to_string(burn) + " must be below --steps " + std::to_string(steps);
+    if ((steps - burn) / thin == 0)  // the posterior would be 0 +- 0 from no sample
+      return "--thin " + std::to_string(thin) + " keeps none of the " + std::to_string(steps - burn) +
+             " steps after --burn: no samples";
     for (int d = 0; d < D; ++d)
       if (!(truth[d] > lo[d] && truth[d] < hi[d]))
         return "--truth: " + std::string(names[d]) + " = " + std::to_string(truth[d]) + " lies outside the prior box (" +
@@ -176,7 +230,7 @@ struct TrainCsvOptions {
     app.add_flag("--batchnorm", batchnorm, "BatchNorm after every hidden activation");
     app.add_option("--optimizer", optimizer, "optimizer")
         ->check(CLI::IsMember({"sgd", "momentum", "nesterov", "adam", "adamw"}))->capture_default_str();
-    app.add_option("--lr", lr, "learning rate")->check(CLI::PositiveNumber)->capture_default_str();
+    app.add_option("--lr", lr, "learning rate")->check(impl::positive())->capture_default_str();
     app.add_option("--epochs", epochs, "epochs in total (counting resumed ones)")->check(CLI::Range(1, 100000000))
         ->capture_default_str();
     app.add_option("--batch-size", batch_size, "global batch size")->check(CLI::Range(1, 100000000))
@@ -197,6 +251,7 @@ struct TrainCsvOptions {
   }
 };
 
+
 /// What parsing a command line came to.
 struct Parsed {
   enum Status { run, help, error } status = run;
@@ -209,6 +264,12 @@ template <class Options>
 Parsed parse_options(Options& o, const std::vector<std::string>& args) {
   CLI::App app{Options::description, Options::name};
   o.add_to(app);
+  for (CLI::Option* opt : app.get_options()) {  // by the type CLI11 recorded for each option's variable
+    std::string type = opt->get_type_name();  // e.g. "UINT:POSITIVE": the type, then the checks
+    type = type.substr(0, type.find_first_of(": "));
+    if (type == "UINT" || type == "INT") opt->check(impl::decimal_integer(type == "INT"));
+    else if (type == "FLOAT") opt->check(impl::finite_number());
+  }
   std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 takes a vector last-first
   try {
     app.parse(reversed);
