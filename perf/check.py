@@ -19,10 +19,16 @@ import compile_time
 _idle_rss = {}
 
 
+_launchers = {}  # exe -> the command that starts it under mpirun (executables given with --mpi-exe)
+_MPI_ENV = {"OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1", "OMP_NUM_THREADS": "1",
+            "OMP_PROC_BIND": "false"}
+
+
 def run_exe(exe, out_dir, short, filt):
     name = os.path.basename(exe)
     out = os.path.join(out_dir, name + ".json")
-    cmd = [exe, "--benchmark_out=" + out, "--benchmark_out_format=json", "--benchmark_filter=" + filt]
+    cmd = _launchers.get(exe, []) + [exe, "--benchmark_out=" + out, "--benchmark_out_format=json",
+                                     "--benchmark_filter=" + filt]
     if short:
         cmd += ["--benchmark_min_time=0.05", "--benchmark_repetitions=3"]
     else:
@@ -30,7 +36,8 @@ def run_exe(exe, out_dir, short, filt):
     # Interleaved repetitions: a burst of load from a neighbour hits numerator and denominator alike.
     cmd += ["--benchmark_report_aggregates_only=true", "--benchmark_enable_random_interleaving=true"]
     print("perf-check: running", " ".join(cmd), flush=True)
-    res = subprocess.run(cmd, stdout=subprocess.DEVNULL)
+    env = dict(os.environ, **_MPI_ENV) if exe in _launchers else None
+    res = subprocess.run(cmd, stdout=subprocess.DEVNULL, env=env)
     if res.returncode != 0:
         sys.exit(f"perf-check: {name} exited with {res.returncode}")
     try:
@@ -107,6 +114,9 @@ def main():
     ap.add_argument("--baseline", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--exe", action="append", default=[], help="benchmark executable (repeatable)")
+    ap.add_argument("--mpi-exe", action="append", default=[],
+                    help="benchmark executable run under --mpiexec, one thread per rank (repeatable)")
+    ap.add_argument("--mpiexec", default="mpirun -np 2 --oversubscribe", help="launcher of --mpi-exe executables")
     ap.add_argument("--short", action="store_true", help="short mode for CI")
     ap.add_argument("--filter", default=".", help="Google Benchmark filter regex")
     ap.add_argument("--compile-commands", help="CMake's compile_commands.json: also measure compile times")
@@ -116,8 +126,10 @@ def main():
         ratios = json.load(f)["ratios"]
     os.makedirs(os.path.join(args.out, "again"), exist_ok=True)
 
+    for exe in args.mpi_exe:
+        _launchers[exe] = args.mpiexec.split()
     results = {}
-    for exe in args.exe:
+    for exe in args.exe + args.mpi_exe:
         results.update(run_exe(exe, args.out, args.short, args.filter))
     if args.compile_commands:
         results.update(compile_time.measure(args.compile_commands))

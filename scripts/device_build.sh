@@ -50,7 +50,7 @@ build=$root/build/$backend
 stamp="$cache/$backend-build.passed"  # in the cache, so fresh clones of unchanged sources skip the build too
 cd "$root"
 digest=$( { echo "$prefix ${options[*]}"; "$compiler" --version 2>&1;
-            find CMakeLists.txt cmake core ad nn sampling examples tests perf fuzz scripts/device_build.sh -type f -print0 |
+            find CMakeLists.txt cmake core ad nn sampling dist docs/readme examples tests perf fuzz scripts/device_build.sh -type f -print0 |
             sort -z | xargs -0 sha256sum; } | sha256sum | cut -c1-16)
 if [ "$keep_tree" = 0 ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$digest" ]; then
   phase "$backend build: sources unchanged since the last pass; skipped"

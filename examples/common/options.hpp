@@ -206,6 +206,25 @@ struct BroadcastTourOptions {
   std::string validate() const { return {}; }
 };
 
+/// Example 6: the distributed-array tour.
+struct DistributedTourOptions {
+  static constexpr const char* name = "06_distributed_tour";
+  static constexpr const char* description =
+      "Dagger's DArray notebook on MPI: blocks and their owners, fused broadcasts, sums, centring, redistribute "
+      "and a SUMMA product, each checked against rank 0's undistributed result.";
+  std::size_t n = 64;
+  std::uint64_t seed = 42;
+  std::string out = "out/distributed_tour";
+
+  void add_to(CLI::App& app) {
+    app.add_option("-n,--n", n, "the matrices are n x n")->check(CLI::Range(std::size_t(1), std::size_t(1) << 14))
+        ->capture_default_str();
+    app.add_option("--seed", seed, "random seed")->capture_default_str();
+    app.add_option("-o,--out", out, "directory for summary.json")->capture_default_str();
+  }
+  std::string validate() const { return {}; }
+};
+
 /// Example 5: MLP training on a CSV file.
 struct TrainCsvOptions {
   static constexpr const char* name = "05_train_csv";
