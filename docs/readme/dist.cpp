@@ -16,6 +16,9 @@ int main(int argc, char** argv) {
   auto byrows = dist::redistribute(A, dist::Partition<2>(grid, {1000, 800}, {0, dist::replicated}));
   auto W = dist::random::uniform<double, 2>(key, dist::Partition<2>(grid, {800, 300}, {0, 1}));
   auto P = dist::matmul(A, W);                                          // SUMMA on the grid: (1000 x 300)
+  dist::Field<double, 2> u(A, {1, dist::Stencil::star, dist::Boundary::periodic}), v(blocks, u.options());
+  dist::stencil_step(v, u, u + 0.1 * (dist::shift(u, {1, 0}) + dist::shift(u, {-1, 0}) + dist::shift(u, {0, 1}) +
+                                      dist::shift(u, {0, -1}) - 4.0 * u));  // halo in flight during the interior
   comm.print(dist::describe(A));                                        // who owns which block
   auto whole = dist::collect(A);                                        // rank 0: the (1000 x 800) core Array
   // [checks] Against the undistributed computation on rank 0; run by CTest under mpirun (readme.dist).
@@ -28,7 +31,13 @@ int main(int argc, char** argv) {
   auto P0 = nabla::matmul(A0, nabla::random::uniform<double, 2>(key, {800, 300}));
   failures += dist::max(abs(C - (2.0 * A + 0.25 - 1.0))) != 0.0;
   auto Pw = dist::collect(P);
+  auto vw = dist::collect(v.array());
   if (comm.is_root()) {
+    auto hv = nabla::to_host(vw), hu = nabla::to_host(A0);
+    auto at = [&](long i, long j) { return hu.view()((i + 1000) % 1000, (j + 800) % 800); };
+    for (long i = 0; i < 1000; ++i)
+      for (long j = 0; j < 800; ++j)
+        failures += hv.view()(i, j) != at(i, j) + 0.1 * (at(i + 1, j) + at(i - 1, j) + at(i, j + 1) + at(i, j - 1) - 4.0 * at(i, j));
     auto h = nabla::to_host(Pw), h0 = nabla::to_host(P0), hw = nabla::to_host(whole), ha = nabla::to_host(A0);
     double err = 0, scale = 0;
     for (std::size_t i = 0; i < h.size(); ++i)

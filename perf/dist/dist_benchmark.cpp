@@ -7,6 +7,9 @@
 // - BM_Summa vs BM_Gemm: SUMMA on 2 ranks vs rank 0's Kokkos Kernels gemm of the whole product.
 // - BM_Mpi4pyFusedSum: BM_DistFusedSum written with mpi4py + NumPy (fused_mpi4py.py, Debian's python3-mpi4py),
 //   launched by rank 0 while rank 1 sleeps.
+// - BM_Stencil/1 vs /0: a 5-point heat step with its halo exchange overlapped (stencil_step) vs the same
+//   kernels without exchange, 2048^2 per rank; vs BM_DistTriad (bandwidth), BM_StencilHandwritten (MPI + Kokkos
+//   by hand) and BM_Mpi4pyStencil (mpi4py + NumPy slicing, stencil_mpi4py.py).
 // Every rank runs every benchmark with fixed iterations and reports the slowest rank's time, so Google
 // Benchmark takes the same decisions on every rank; only rank 0 reports.
 #include <nabla/core.hpp>
@@ -121,9 +124,9 @@ void BM_Gemm(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * std::int64_t(2 * kGemmN * kGemmN * kGemmN));
 }
 
-/// Rank 0 runs `mpirun -np <ranks> python3 fused_mpi4py.py` (without this job's MPI environment, so it is a
+/// Rank 0 runs `mpirun -np <ranks> python3 <script> <size> <calls>` (without this job's MPI environment, so it is a
 /// job of its own) while the other ranks sleep; every rank returns its seconds per call, or < 0.
-double run_peer(int ranks, std::size_t local, int calls, std::string& why) {
+double run_peer(const std::string& script, int ranks, std::size_t size, int calls, std::string& why) {
   const auto comm = world();
   double seconds = -1;
   MPI_Request req;
@@ -135,7 +138,7 @@ double run_peer(int ranks, std::size_t local, int calls, std::string& why) {
         if (var.rfind(prefix, 0) == 0 && var.rfind("OMPI_ALLOW_RUN_AS_ROOT", 0) != 0) cmd += " -u " + var;
     }
     cmd += std::string(" ") + NABLA_MPIEXEC + " -np " + std::to_string(ranks) + " --oversubscribe /usr/bin/python3 " +
-           NABLA_DIST_PEERS "/fused_mpi4py.py " + std::to_string(local) + " " + std::to_string(calls) + " 2>&1";
+           NABLA_DIST_PEERS "/" + script + " " + std::to_string(size) + " " + std::to_string(calls) + " 2>&1";
     std::string out;
     if (FILE* p = popen(cmd.c_str(), "r")) {
       char buf[512];
@@ -160,18 +163,104 @@ double run_peer(int ranks, std::size_t local, int calls, std::string& why) {
   return comm.broadcast(seconds);
 }
 
-void BM_Mpi4pyFusedSum(benchmark::State& state) {
-  constexpr int kCalls = 20;
+/// A peer's seconds per call as the iteration time, `bytes` per call; skipped with its error when it cannot run.
+void time_peer(benchmark::State& state, const char* script, std::size_t size, int calls, std::int64_t bytes) {
   for (auto _ : state) {
     std::string why;
-    const double t = run_peer(world().size(), kMemoryLocal, kCalls, why);
+    const double t = run_peer(script, world().size(), size, calls, why);
     if (t < 0) {
       state.SkipWithError(why.empty() ? "mpi4py peer failed" : why.c_str());
       return;
     }
     state.SetIterationTime(t);
   }
-  state.SetBytesProcessed(state.iterations() * std::int64_t(4 * kMemoryLocal * sizeof(double)));
+  state.SetBytesProcessed(state.iterations() * bytes);
+}
+
+void BM_Mpi4pyFusedSum(benchmark::State& state) {
+  time_peer(state, "fused_mpi4py.py", kMemoryLocal, 20, std::int64_t(4 * kMemoryLocal * sizeof(double)));
+}
+
+// ----------------------------------------------------------------------------------------------- stencils
+// A 5-point heat step on a periodic (N, N x P) grid split by columns, N x N per rank (from memory).
+constexpr std::size_t kStencilN = 2048;
+constexpr double kHeat = 0.1;
+
+struct Heat {
+  d::Grid grid{world()};
+  d::Partition<2> part{grid, {kStencilN, kStencilN * std::size_t(grid.size())}, {d::replicated, 0}};
+  d::HaloOptions opt{1, d::Stencil::star, d::Boundary::periodic, 0};
+  d::Field<double, 2> u{d::random::uniform<double, 2>(nabla::random::key(1), part), opt}, v{part, opt};
+};
+#define NABLA_HEAT(u) \
+  (u + kHeat * (d::shift(u, {1, 0}) + d::shift(u, {-1, 0}) + d::shift(u, {0, 1}) + d::shift(u, {0, -1}) - 4.0 * u))
+
+// range(0) = 1: stencil_step (halo exchange overlapped with the interior); 0: the same kernels, no exchange.
+void BM_Stencil(benchmark::State& state) {
+  Heat h;
+  const bool exchange = state.range(0) == 1;
+  time_ranks(state, [&] {
+    if (exchange) d::stencil_step(h.v, h.u, NABLA_HEAT(h.u));
+    else d::assign(h.v, NABLA_HEAT(h.u));
+    std::swap(h.u, h.v);
+  });
+  state.SetBytesProcessed(state.iterations() * std::int64_t(2 * kStencilN * kStencilN * sizeof(double)));
+}
+
+// STREAM triad over arrays of the stencil's local size, both ranks at once: the bandwidth reference.
+void BM_DistTriad(benchmark::State& state) {
+  const std::size_t n = kStencilN * kStencilN;
+  nabla::Array<double, 1> a({n}), b({n}), c({n});
+  nabla::assign(b, 1.0);
+  nabla::assign(c, 2.0);
+  time_ranks(state, [&] { nabla::assign(a, b + 3.0 * c); });
+  state.SetBytesProcessed(state.iterations() * std::int64_t(3 * n * sizeof(double)));
+}
+
+// The same step written by hand: padded Kokkos Views, ghost columns by MPI_Sendrecv straight from the View
+// (columns are contiguous), ghost rows by a copy kernel, then one 5-point kernel over the block.
+struct HandStep {
+  using View = Kokkos::View<double**, Kokkos::LayoutLeft>;
+  View u, v;
+  double c;
+  KOKKOS_INLINE_FUNCTION void operator()(std::size_t j0) const {
+    const std::size_t j = j0 + 1, n = u.extent(0) - 2;
+    for (std::size_t i = 1; i <= n; ++i)
+      v(i, j) = u(i, j) + c * (u(i + 1, j) + u(i - 1, j) + u(i, j + 1) + u(i, j - 1) - 4.0 * u(i, j));
+  }
+};
+struct HandRows {
+  Kokkos::View<double**, Kokkos::LayoutLeft> u;
+  KOKKOS_INLINE_FUNCTION void operator()(std::size_t j) const {
+    const std::size_t n = u.extent(0) - 2;
+    u(0, j) = u(n, j);
+    u(n + 1, j) = u(1, j);
+  }
+};
+
+void BM_StencilHandwritten(benchmark::State& state) {
+  const auto comm = world();
+  const int left = (comm.rank() + comm.size() - 1) % comm.size(), right = (comm.rank() + 1) % comm.size();
+  const std::size_t n = kStencilN;
+  HandStep::View u("nabla::perf::hand_u", n + 2, n + 2), v("nabla::perf::hand_v", n + 2, n + 2);
+  Kokkos::deep_copy(u, 0.5);
+  using Policy = Kokkos::RangePolicy<Kokkos::DefaultExecutionSpace, Kokkos::IndexType<std::size_t>>;
+  const std::size_t m = n + 2;
+  time_ranks(state, [&] {
+    auto hu = Kokkos::create_mirror_view(Kokkos::HostSpace(), u);  // the same View on host backends
+    MPI_Sendrecv(&hu(0, n), int(m), MPI_DOUBLE, right, 0, &hu(0, 0), int(m), MPI_DOUBLE, left, 0, comm.get(),
+                 MPI_STATUS_IGNORE);
+    MPI_Sendrecv(&hu(0, 1), int(m), MPI_DOUBLE, left, 1, &hu(0, n + 1), int(m), MPI_DOUBLE, right, 1, comm.get(),
+                 MPI_STATUS_IGNORE);
+    Kokkos::parallel_for("nabla::perf::hand_rows", Policy(0, m), HandRows{u});
+    Kokkos::parallel_for("nabla::perf::hand_step", Policy(0, n), HandStep{u, v, kHeat});
+    std::swap(u, v);
+  });
+  state.SetBytesProcessed(state.iterations() * std::int64_t(2 * n * n * sizeof(double)));
+}
+
+void BM_Mpi4pyStencil(benchmark::State& state) {
+  time_peer(state, "stencil_mpi4py.py", kStencilN, 10, std::int64_t(2 * kStencilN * kStencilN * sizeof(double)));
 }
 
 }  // namespace
@@ -182,6 +271,10 @@ BENCHMARK(BM_LocalFusedSum)->Iterations(30)->UseManualTime()->Unit(benchmark::kM
 BENCHMARK(BM_Summa)->Iterations(10)->UseManualTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Gemm)->Iterations(10)->UseManualTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Mpi4pyFusedSum)->Iterations(1)->UseManualTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Stencil)->Arg(1)->Arg(0)->Iterations(20)->UseManualTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_DistTriad)->Iterations(20)->UseManualTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_StencilHandwritten)->Iterations(20)->UseManualTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Mpi4pyStencil)->Iterations(1)->UseManualTime()->Unit(benchmark::kMicrosecond);
 
 namespace {
 class NullReporter : public benchmark::BenchmarkReporter {

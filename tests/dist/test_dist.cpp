@@ -3,6 +3,7 @@
 #include <nabla/core.hpp>
 #include <nabla/dist.hpp>
 
+#include "dist_test_util.hpp"
 #include "mpi_counter.hpp"
 
 #include <gtest/gtest.h>
@@ -19,16 +20,11 @@ using Host = Kokkos::HostSpace;
 
 namespace {
 
-nabla::mpi::Comm world() { return nabla::mpi::Comm(); }
+using nabla_test::leading_split;
+using nabla_test::world;
 
-/// Grids of 1, 2 and 3 dimensions over every rank, and a split of the first axes along them.
+/// Grids of 1, 2 and 3 dimensions over every rank.
 std::vector<std::vector<int>> grid_dims() { return {{0}, {0, 0}, {0, 0, 0}}; }
-template <int R>
-SmallArray<int, R> leading_split(int ndims) {
-  SmallArray<int, R> s{};
-  for (int d = 0; d < R; ++d) s[d] = d < ndims ? d : d::replicated;
-  return s;
-}
 
 template <class View, int R>
 auto at(const View& v, const Index<R>& i) {

@@ -8,6 +8,7 @@
 #include <nabla/dist/create.hpp>
 #include <nabla/dist/expr.hpp>
 #include <nabla/dist/grid.hpp>
+#include <nabla/dist/halo.hpp>
 #include <nabla/dist/matmul.hpp>
 #include <nabla/dist/redistribute.hpp>
 #include <nabla/dist/reduce.hpp>

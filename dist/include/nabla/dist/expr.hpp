@@ -114,14 +114,28 @@ using ::nabla::where;
 
 namespace impl {
 
-/// This rank's block of a result: the partition the operands must agree with, and the box it holds.
+/// The box of a result being computed on this rank (global indices): its whole block, or a part of it (the
+/// interior or a boundary strip of a stencil step), and the partition the operands must agree with.
 template <int N>
 struct Block {
   Partition<N> part;
   Index<N> lo;
   Shape<N> ext;
   explicit Block(const Partition<N>& p) : part(p), lo(p.offset()), ext(p.local_shape()) {}
+  Block(const Partition<N>& p, const Index<N>& l, const Shape<N>& e) : part(p), lo(l), ext(e) {}
 };
+
+/// The box of an operand of partition `p` (rank R <= N) that meets box `b` of the result, in the operand's
+/// local indices: b itself, except along axes the operand extrudes (extent 1 against a longer result).
+template <int R, int N>
+void local_box(const Partition<R>& p, const Block<N>& b, Index<R>& lo, Shape<R>& ext) {
+  const Index<R> o = p.offset();
+  for (int d = 0; d < R; ++d) {
+    const bool whole = p.shape()[d] == 1 && b.part.shape()[d] != 1;
+    lo[d] = whole ? 0 : b.lo[d] - o[d];
+    ext[d] = whole ? 1 : b.ext[d];
+  }
+}
 
 /// A lazy random leaf's share of its global stream: element i of the block is the stream's value at the
 /// global column-major index of (lo + i), bit for bit what the undistributed array holds there.
@@ -224,7 +238,14 @@ Scalar<T> localize(const Scalar<T>& s, const Block<N>&, const char*) {
 template <class T, int R, class M, int N>
 nabla::Leaf<T, R, M> localize(const Leaf<T, R, M>& l, const Block<N>& b, const char* op) {
   check_compatible(l.part, b.part, op);
-  return {l.local};
+  if constexpr (R == 0) {
+    return {l.local};
+  } else {
+    Index<R> lo{};
+    Shape<R> ext{};
+    local_box(l.part, b, lo, ext);
+    return {box(l.local, lo, ext)};
+  }
 }
 template <class Dist, class T, int R, int N>
 RandomBlock<Dist, T, R> localize(const RandomLeaf<Dist, T, R>& l, const Block<N>& b, const char*) {
@@ -292,6 +313,29 @@ struct has_dist<Broadcasted<F, A...>> : std::bool_constant<(false || ... || has_
 template <class E>
 using enable_if_dist_t = std::enable_if_t<has_dist<E>::value, int>;
 
+
+/// Evaluates `expr` into box `b` of a destination whose local block is the view `dst` (any layout): the
+/// global shapes are checked, the tree localised to the box, and core's assign runs it as one kernel.
+template <class ExecSpace, class View, int N, class E>
+void assign_box(const ExecSpace& space, const View& dst, const Block<N>& b, const E& expr) {
+  using T = typename View::non_const_value_type;
+  auto e = [&] {
+    if constexpr (is_scalar_type<E>::value) return Scalar<T>{static_cast<T>(expr)};
+    else return expr_t<E>(as_expr(expr));
+  }();
+  using Ex = decltype(e);
+  static_assert(Ex::rank <= N, "nabla::dist::assign: the expression has a higher rank than the destination");
+  const auto es = nabla::impl::to_dyn(broadcast_shape(e));
+  for (int d = 0; d < Ex::rank; ++d)
+    if (es[d] != b.part.shape()[d] && es[d] != 1)
+      throw ShapeError(cat("nabla::dist::assign: an expression of shape ", nabla::impl::to_string(es),
+                           " does not broadcast to the destination's shape ", nabla::to_string(b.part.shape()),
+                           " (dimension ", d, ")"));
+  Index<N> lo{};
+  Shape<N> ext{};
+  local_box(b.part, b, lo, ext);
+  nabla::assign(space, box(dst, lo, ext), localize(e, b, "assign"));
+}
 }  // namespace impl
 
 /// \brief Evaluates `expr` into this rank's block of `dst`: ONE kernel per rank and no communication.
@@ -301,20 +345,7 @@ using enable_if_dist_t = std::enable_if_t<has_dist<E>::value, int>;
 template <class ExecSpace, class T, int N, class S, class E,
           std::enable_if_t<Kokkos::is_execution_space<ExecSpace>::value, int> = 0>
 void assign(const ExecSpace& space, const Array<T, N, S>& dst, const E& expr) {
-  auto e = [&] {
-    if constexpr (is_scalar_type<E>::value) return Scalar<T>{static_cast<T>(expr)};
-    else return expr_t<E>(as_expr(expr));
-  }();
-  using Ex = decltype(e);
-  static_assert(Ex::rank <= N, "nabla::dist::assign: the expression has a higher rank than the destination");
-  const auto es = nabla::impl::to_dyn(broadcast_shape(e));
-  for (int d = 0; d < Ex::rank; ++d)
-    if (es[d] != dst.shape()[d] && es[d] != 1)
-      throw ShapeError(nabla::impl::cat("nabla::dist::assign: an expression of shape ", nabla::impl::to_string(es),
-                                 " does not broadcast to the destination's shape ", nabla::to_string(dst.shape()),
-                                 " (dimension ", d, ")"));
-  const impl::Block<N> block(dst.partition());
-  nabla::assign(space, dst.local(), impl::localize(e, block, "assign"));
+  impl::assign_box(space, dst.local().view(), impl::Block<N>(dst.partition()), expr);
 }
 template <class T, int N, class S, class E>
 void assign(const Array<T, N, S>& dst, const E& expr) {
