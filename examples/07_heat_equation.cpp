@@ -205,6 +205,7 @@ int main(int argc, char** argv) {
       s.set("max", peak);
       s.set("checksum", std::string(sum));
       s.set("seconds", seconds);
+      s.set("checkpoint", o.checkpoint_path());
       s.write(o.out + "/summary.json");
     }
   });

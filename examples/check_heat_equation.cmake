@@ -25,6 +25,16 @@ endif()
 if(NOT EXISTS ${OUT}/np1/checkpoint.h5 OR NOT EXISTS ${OUT}/np1/summary.json OR NOT EXISTS ${OUT}/np1/u_60.dat)
   message(FATAL_ERROR "checkpoint.h5, summary.json or the snapshot data missing in ${OUT}/np1")
 endif()
+# summary.json is strict JSON (no NaN, strings escaped), even for an output directory named with a quote.
+set(odd "${OUT}/say \"hi\" \\ there")
+run_heat(1 _ --steps 3 --no-plots --out "${odd}")
+execute_process(COMMAND ${PYTHON} -c "import json, sys
+s = json.load(open(sys.argv[1] + '/summary.json'), parse_constant=lambda c: sys.exit('not JSON: ' + c))
+sys.exit(0 if s['checkpoint'] == sys.argv[1] + '/checkpoint.h5' and s['steps'] == 3 else 'wrong values: %r' % s)" "${odd}"
+                RESULT_VARIABLE rc ERROR_VARIABLE err)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "summary.json in '${odd}' is not the expected JSON: ${err}")
+endif()
 execute_process(COMMAND ${EXE} --c 0.3 RESULT_VARIABLE rc ERROR_VARIABLE err OUTPUT_QUIET)
 if(NOT rc EQUAL 2 OR NOT err MATCHES "unstable")
   message(FATAL_ERROR "--c 0.3 must exit 2 naming the instability (got ${rc}: ${err})")

@@ -7,9 +7,11 @@
 
 #include "common/options.hpp"
 
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+#include <cstdint>
 #include <cstdio>
-#include <map>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -61,25 +63,21 @@ int parse(Options& o, int argc, char** argv) {
   return agree_across_ranks(Options::name, args, rc);
 }
 
-/// A flat JSON object of numbers and strings, written atomically.
+/// A flat JSON object of numbers and strings, written atomically by nlohmann/json: strings escaped, and NaN or
+/// infinite numbers written as null (JSON has neither), so every file parses with any JSON reader.
 class Summary {
  public:
   void set(const std::string& key, double v) {
-    std::ostringstream os;
-    os.precision(17);
-    os << v;
-    m_fields[key] = os.str();
+    if (std::isfinite(v) && v == std::floor(v) && std::abs(v) < 9007199254740992.0)
+      m_json[key] = std::int64_t(v);  // counts read as integers
+    else
+      m_json[key] = v;
   }
-  void set(const std::string& key, const std::string& v) { m_fields[key] = "\"" + v + "\""; }
-  void write(const std::string& path) const {
-    std::string out = "{\n";
-    std::size_t i = 0;
-    for (const auto& [k, v] : m_fields) out += "  \"" + k + "\": " + v + (++i < m_fields.size() ? ",\n" : "\n");
-    io::write_file_atomic(path, out + "}\n");
-  }
+  void set(const std::string& key, const std::string& v) { m_json[key] = v; }
+  void write(const std::string& path) const { io::write_file_atomic(path, m_json.dump(2) + "\n"); }
 
  private:
-  std::map<std::string, std::string> m_fields;
+  nlohmann::json m_json = nlohmann::json::object();
 };
 
 }  // namespace examples
