@@ -166,6 +166,21 @@ TEST(DistHalo, BoxStencilsReadTheDiagonals) {
     }
 }
 
+TEST(DistHalo, ShiftsAlongAnAxisOfOneElementReadItsGhosts) {
+  // A one-row field: shifting along the row axis reads the ghost row (here the constant), not the row itself.
+  const d::Grid g(world());
+  const Shape<2> shape{1, 6};
+  const auto whole = nabla::random::uniform<double, 2, Host>(nabla::random::key(9), shape);
+  const d::Partition<2> p(g, shape, {d::replicated, 0});
+  const d::HaloOptions o{1, d::Stencil::star, d::Boundary::constant, 0.25};
+  d::Field<double, 2> u(d::distribute(whole, p, d::every_rank), o), v(p, o);
+  d::stencil_step(v, u, d::shift(u, {1, 0}) + d::shift(u, {0, -1}));
+  const auto got = nabla::to_host(d::allgather(v.array()));
+  for (std::ptrdiff_t j = 0; j < 6; ++j)
+    EXPECT_EQ(got.view()(0, j), reference_at(whole, Index<2>{1, j}, o.boundary, 0.25) +
+                                    reference_at(whole, Index<2>{0, j - 1}, o.boundary, 0.25));
+}
+
 TEST(DistHalo, ThinBlocksAndBadShiftsAreErrorsOnEveryRank) {
   const d::Grid g(world());
   const int p = g.size();

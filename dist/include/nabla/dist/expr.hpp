@@ -38,7 +38,9 @@ struct is_operand_type<dist::Array<T, R, S>> : std::true_type {};
 
 namespace dist {
 
-/// A distributed operand inside an expression: its partition (global shape) and its local block.
+/// A distributed operand inside an expression: its partition (global shape) and its local block, stored in
+/// `local` from index `origin` on (0, or the ghost width of a Field's padded storage), read at `shift` from each
+/// element (a Field's `shift`; 0 otherwise).
 template <class T, int R, class M>
 struct Leaf {
   using value_type = T;
@@ -46,6 +48,7 @@ struct Leaf {
   static constexpr int rank = R;
   Partition<R> part;
   typename nabla::Leaf<T, R, M>::view_type local;
+  Index<R> origin{}, shift{};
   Shape<R> shape() const { return part.shape(); }
 };
 
@@ -125,16 +128,30 @@ struct Block {
   Block(const Partition<N>& p, const Index<N>& l, const Shape<N>& e) : part(p), lo(l), ext(e) {}
 };
 
-/// The box of an operand of partition `p` (rank R <= N) that meets box `b` of the result, in the operand's
-/// local indices: b itself, except along axes the operand extrudes (extent 1 against a longer result).
-template <int R, int N>
-void local_box(const Partition<R>& p, const Block<N>& b, Index<R>& lo, Shape<R>& ext) {
-  const Index<R> o = p.offset();
+/// Whether an operand of extent `e` along axis d is extruded there (extent 1 against a longer result).
+template <int N>
+bool extruded(std::size_t e, const Block<N>& b, int d) {
+  return e == 1 && b.part.shape()[d] != 1;
+}
+
+/// The box (global indices) of an operand of global extents `extents` (rank R <= N) that meets box `b` of the
+/// result: b itself, except along axes the operand extrudes, where it is the operand's one element.
+template <int R, int N, class Extents>
+void operand_box(const Extents& extents, const Block<N>& b, Index<R>& lo, Shape<R>& ext) {
   for (int d = 0; d < R; ++d) {
-    const bool whole = p.shape()[d] == 1 && b.part.shape()[d] != 1;
-    lo[d] = whole ? 0 : b.lo[d] - o[d];
+    const bool whole = extruded(extents[d], b, d);
+    lo[d] = whole ? 0 : b.lo[d];
     ext[d] = whole ? 1 : b.ext[d];
   }
+}
+
+/// The same box of an operand of partition `p`, in its local indices.
+template <int R, int N>
+void local_box(const Partition<R>& p, const Block<N>& b, Index<R>& lo, Shape<R>& ext) {
+  operand_box<R>(p.shape(), b, lo, ext);
+  const Index<R> o = p.offset();
+  for (int d = 0; d < R; ++d)
+    if (!extruded(p.shape()[d], b, d)) lo[d] -= o[d];
 }
 
 /// A lazy random leaf's share of its global stream: element i of the block is the stream's value at the
@@ -223,11 +240,7 @@ auto localize(const nabla::Leaf<T, R, M>& l, const Block<N>& b, const char*) {
     // A replicated operand: the box of this rank's block along the dimensions it is not extruded in.
     Index<R> lo{};
     Shape<R> ext{};
-    for (int d = 0; d < R; ++d) {
-      const bool whole = l.m_view.extent(d) == 1 && b.part.shape()[d] != 1;
-      lo[d] = whole ? 0 : b.lo[d];
-      ext[d] = whole ? 1 : b.ext[d];
-    }
+    operand_box<R>(shape_of(l.m_view), b, lo, ext);
     return nabla::Leaf<T, R, M>{box(l.m_view, lo, ext)};
   }
 }
@@ -244,23 +257,22 @@ nabla::Leaf<T, R, M> localize(const Leaf<T, R, M>& l, const Block<N>& b, const c
     Index<R> lo{};
     Shape<R> ext{};
     local_box(l.part, b, lo, ext);
+    for (int d = 0; d < R; ++d) lo[d] += l.origin[d] + (extruded(l.part.shape()[d], b, d) ? 0 : l.shift[d]);
     return {box(l.local, lo, ext)};
   }
 }
 template <class Dist, class T, int R, int N>
 RandomBlock<Dist, T, R> localize(const RandomLeaf<Dist, T, R>& l, const Block<N>& b, const char*) {
   RandomBlock<Dist, T, R> out{l.key, l.extents, l.extents, {}, l.offset};
-  for (int d = 0; d < R; ++d) {
-    const bool whole = l.extents[d] == 1 && b.part.shape()[d] != 1;
-    out.lo[d] = whole ? 0 : b.lo[d];
-    out.local[d] = whole ? 1 : b.ext[d];
-  }
+  operand_box<R>(l.extents, b, out.lo, out.local);
   return out;
 }
 template <int N>
 IotaBlock localize(const IotaLeaf& l, const Block<N>& b, const char*) {
-  const bool whole = l.n == 1 && b.part.shape()[0] != 1;
-  return {whole ? 1 : b.ext[0], whole ? 0 : std::size_t(b.lo[0])};
+  Index<1> lo{};
+  Shape<1> ext{};
+  operand_box<1>(l.shape(), b, lo, ext);
+  return {ext[0], std::size_t(lo[0])};
 }
 template <class F, class... A, int N>
 auto localize(const Broadcasted<F, A...>& e, const Block<N>& b, const char* op) {

@@ -322,39 +322,18 @@ struct is_field : std::false_type {};
 template <class T, int R, class S>
 struct is_field<Field<T, R, S>> : std::true_type {};
 
-/// A Field read at an offset: element i is the field's element i + offset (ghosts included).
-template <class T, int R, class M>
-struct ShiftLeaf {
-  using value_type = T;
-  using memory_space = M;
-  static constexpr int rank = R;
-  Partition<R> part;
-  typename nabla::Leaf<T, R, M>::view_type storage;
-  std::size_t width;
-  Index<R> offset;
-  Shape<R> shape() const { return part.shape(); }
-};
-template <class T, int R, class M>
-Shape<R> broadcast_shape(const ShiftLeaf<T, R, M>& l) {
-  return l.part.shape();
-}
-template <class T, int R, class M, class Fn>
-void for_each_leaf(ShiftLeaf<T, R, M>&, Fn&&) {}
-template <int N, class T, int R, class M>
-LeafKernel<T, N> instantiate(const ShiftLeaf<T, R, M>&, const Shape<N>&) {
-  static_assert(sizeof(T) == 0, "nabla: a dist::shift is evaluated by nabla::dist::assign/stencil_step");
-  return {};
-}
-
 /// \brief `f` shifted by `offset` (|offset| <= the halo width along each axis): a lazy operand whose element
 /// i is f(i + offset), reading ghost cells at the block's edges (exchange them first).
 template <class T, int R, class S>
-ShiftLeaf<T, R, typename Field<T, R, S>::memory_space> shift(const Field<T, R, S>& f, const Index<R>& offset) {
-  for (int d = 0; d < R; ++d)
+Leaf<T, R, typename Field<T, R, S>::memory_space> shift(const Field<T, R, S>& f, const Index<R>& offset) {
+  Index<R> origin{};
+  for (int d = 0; d < R; ++d) {
     if (std::size_t(offset[d] < 0 ? -offset[d] : offset[d]) > f.width())
       throw ValueError(impl::cat("nabla::dist::shift: offset ", offset[d], " along axis ", d,
                                  " exceeds the halo width ", f.width()));
-  return {f.partition(), f.storage().view(), f.width(), offset};
+    origin[d] = std::ptrdiff_t(f.width());
+  }
+  return {f.partition(), f.storage().view(), origin, offset};
 }
 
 template <class T, int R, class S>
@@ -363,17 +342,6 @@ Leaf<T, R, typename Field<T, R, S>::memory_space> as_expr(const Field<T, R, S>& 
 }
 
 namespace impl {
-template <class T, int R, class M, int N>
-nabla::Leaf<T, R, M> localize(const ShiftLeaf<T, R, M>& l, const Block<N>& b, const char* op) {
-  check_compatible(l.part, b.part, op);
-  Index<R> lo{};
-  Shape<R> ext{};
-  local_box(l.part, b, lo, ext);
-  for (int d = 0; d < R; ++d) lo[d] += std::ptrdiff_t(l.width) + (ext[d] == 1 && l.part.shape()[d] == 1 ? 0 : l.offset[d]);
-  return {box(l.storage, lo, ext)};
-}
-template <class T, int R, class M>
-struct has_dist<ShiftLeaf<T, R, M>> : std::true_type {};
 template <class T, int R, class S>
 struct has_dist<Field<T, R, S>> : std::true_type {};
 }  // namespace impl
@@ -441,7 +409,5 @@ void stencil_step(Field<T, N, S>& dst, Field<T, N, S>& src, const E& expr) {
 
 template <class T, int R, class S>
 struct is_operand_type<dist::Field<T, R, S>> : std::true_type {};
-template <class T, int R, class M>
-struct is_expression<dist::ShiftLeaf<T, R, M>> : std::true_type {};
 
 }  // namespace nabla
