@@ -19,16 +19,8 @@
 #include <sstream>
 
 namespace {
-/// FNV-1a over the bytes of a host array: equal checksums, equal bits.
-template <class A>
-std::string checksum(const A& a) {
-  std::uint64_t h = 1469598103934665603ull;
-  const auto* p = reinterpret_cast<const unsigned char*>(a.data());
-  for (std::size_t i = 0; i < a.size() * sizeof(*a.data()); ++i) h = (h ^ p[i]) * 1099511628211ull;
-  std::ostringstream os;
-  os << std::hex << std::setw(16) << std::setfill('0') << h;
-  return os.str();
-}
+using nabla::examples::bits_checksum;
+
 std::string digits(double x, int n = 12) {
   std::ostringstream os;
   os << std::setprecision(n) << x;
@@ -70,7 +62,7 @@ int main(int argc, char** argv) {
     // 3. A fused broadcast: one kernel per rank, no messages.
     const auto C = dist::eval(A * 2.0 + B * B - 0.5);
     const auto Cw = nabla::to_host(dist::collect(C));
-    comm.print("3. C = A .* 2 .+ B .^ 2 .- 0.5: checksum ", comm.is_root() ? checksum(Cw) : "", "\n");
+    comm.print("3. C = A .* 2 .+ B .^ 2 .- 0.5: checksum ", comm.is_root() ? bits_checksum(Cw) : "", "\n");
 
     // 4. A sum: one local fused reduction per rank and one collective.
     const double s = dist::sum(C);
@@ -106,8 +98,8 @@ int main(int argc, char** argv) {
         scale = std::max(scale, std::abs(ABref.data()[i]));
       }
       comm.print("7. SUMMA A B vs one rank's gemm: max |difference| / max |entry| = ", err / scale < 1e-14 ? std::string("< 1e-14") : digits(err / scale), "\n");
-      check("random blocks equal the undistributed random matrix", checksum(Bw) == checksum(Bref));
-      check("the fused broadcast equals rank 0's, bit for bit", checksum(Cw) == checksum(Cref));
+      check("random blocks equal the undistributed random matrix", bits_checksum(Bw) == bits_checksum(Bref));
+      check("the fused broadcast equals rank 0's, bit for bit", bits_checksum(Cw) == bits_checksum(Cref));
       check("sum within 1e-13 of rank 0's", std::abs(s - sref) <= 1e-13 * std::abs(sref));
       check("SUMMA within 1e-13 of rank 0's gemm", err <= 1e-13 * scale);
       nabla::io::make_directories(o.out);
@@ -115,7 +107,7 @@ int main(int argc, char** argv) {
       sum.set("ranks", double(comm.size()));
       sum.set("n", double(n));
       sum.set("sum", s);
-      sum.set("checksum_c", checksum(Cw));
+      sum.set("checksum_c", bits_checksum(Cw));
       sum.set("summa_relative_error", err / scale);
       sum.write(o.out + "/summary.json");
     }

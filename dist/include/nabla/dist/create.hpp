@@ -97,25 +97,19 @@ Array<T, R, S> distribute(const nabla::Array<T, R, S, L>& a, const Partition<R>&
                                         nabla::to_string(got), ", the partition is ", p.to_string()));
     }
   const int nranks = grid.size();
-  std::vector<int> counts(static_cast<std::size_t>(nranks)), displs(static_cast<std::size_t>(nranks));
-  std::size_t total = 0;
-  for (int r = 0; r < nranks; ++r) {
-    counts[std::size_t(r)] = impl::count(shape_size(p.local_shape_of(r)), "distribute");
-    displs[std::size_t(r)] = impl::count(total, "distribute");
-    total += std::size_t(counts[std::size_t(r)]);
-  }
+  const impl::Layout l =
+      impl::layout(nranks, "distribute", [&](int r) { return shape_size(p.local_shape_of(r)); });
   std::vector<T> send;
   if (comm.rank() == root) {
     auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), a.view());
-    send.resize(total);
-    for (int r = 0; r < nranks; ++r)
-      impl::pack(h, p.offset_of(r), p.local_shape_of(r), send.data() + displs[std::size_t(r)]);
+    send.resize(l.total);
+    for (int r = 0; r < nranks; ++r) impl::pack(h, p.offset_of(r), p.local_shape_of(r), send.data() + l.displ_of(r));
   }
   Array<T, R, S> out(p, "nabla::dist::distribute", uninitialized);
   auto local = Kokkos::create_mirror_view(Kokkos::HostSpace(), out.local().view());
   const impl::ElementType<T> type;
-  mpi::impl::check(MPI_Scatterv(send.data(), counts.data(), displs.data(), type.get(), local.data(),
-                                counts[std::size_t(comm.rank())], type.get(), root, comm.get()),
+  mpi::impl::check(MPI_Scatterv(send.data(), l.counts.data(), l.displs.data(), type.get(), local.data(),
+                                l.count_of(comm.rank()), type.get(), root, comm.get()),
                    "MPI_Scatterv");
   Kokkos::deep_copy(out.local().view(), local);
   return out;
@@ -145,31 +139,26 @@ nabla::Array<T, R, Kokkos::HostSpace> gather(const Array<T, R, S>& a, int root) 
   const auto& p = a.partition();
   const mpi::Comm& comm = p.grid().comm();
   const int nranks = comm.size();
-  std::vector<int> counts(static_cast<std::size_t>(nranks)), displs(static_cast<std::size_t>(nranks));
-  std::size_t total = 0;
-  for (int r = 0; r < nranks; ++r) {
-    counts[std::size_t(r)] = p.is_primary(r) ? count(shape_size(p.local_shape_of(r)), "collect") : 0;
-    displs[std::size_t(r)] = count(total, "collect");
-    total += std::size_t(counts[std::size_t(r)]);
-  }
+  const Layout l = layout(nranks, "collect", [&](int r) {
+    return p.is_primary(r) ? shape_size(p.local_shape_of(r)) : std::size_t(0);
+  });
   auto mine = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), a.local().view());  // contiguous
   const bool here = root < 0 || comm.rank() == root;
-  std::vector<T> recv(here ? total : 0);
+  std::vector<T> recv(here ? l.total : 0);
   const ElementType<T> type;
-  const int n = counts[std::size_t(comm.rank())];
+  const int n = l.count_of(comm.rank());
   if (root < 0)
-    mpi::impl::check(MPI_Allgatherv(mine.data(), n, type.get(), recv.data(), counts.data(), displs.data(),
+    mpi::impl::check(MPI_Allgatherv(mine.data(), n, type.get(), recv.data(), l.counts.data(), l.displs.data(),
                                     type.get(), comm.get()),
                      "MPI_Allgatherv");
   else
-    mpi::impl::check(MPI_Gatherv(mine.data(), n, type.get(), recv.data(), counts.data(), displs.data(), type.get(),
-                                 root, comm.get()),
+    mpi::impl::check(MPI_Gatherv(mine.data(), n, type.get(), recv.data(), l.counts.data(), l.displs.data(),
+                                 type.get(), root, comm.get()),
                      "MPI_Gatherv");
   if (!here) return {};
   nabla::Array<T, R, Kokkos::HostSpace> whole(p.shape(), "nabla::dist::collect", uninitialized);
   for (int r = 0; r < nranks; ++r)
-    if (counts[std::size_t(r)] > 0)
-      unpack(whole.view(), p.offset_of(r), p.local_shape_of(r), recv.data() + displs[std::size_t(r)]);
+    if (l.count_of(r) > 0) unpack(whole.view(), p.offset_of(r), p.local_shape_of(r), recv.data() + l.displ_of(r));
   return whole;
 }
 }  // namespace impl

@@ -27,45 +27,37 @@ Array<T, R, S> redistribute(const Array<T, R, S>& a, const Partition<R>& to) {
       throw ShapeError(nabla::impl::cat("nabla::dist::redistribute: the array of shape ",
                                         nabla::to_string(from.shape()), " cannot take the partition ", to.to_string()));
   const mpi::Comm& comm = from.grid().comm();
-  const int nranks = comm.size(), me = comm.rank();
+  const int nranks = comm.size();
   const Index<R> mylo = from.offset(), newlo = to.offset();
   const Shape<R> myext = from.local_shape(), newext = to.local_shape();
-  const bool sender = from.is_primary();
-
-  std::vector<int> scount(static_cast<std::size_t>(nranks), 0), sdispl(static_cast<std::size_t>(nranks), 0), rcount(static_cast<std::size_t>(nranks), 0),
-      rdispl(static_cast<std::size_t>(nranks), 0);
-  std::size_t stotal = 0, rtotal = 0;
+  // What this rank sends to rank r (if it holds the first copy of its old block) and receives from r (the
+  // part of r's old block in this rank's new one, if r held its first copy).
+  auto sent = [&](int r, Index<R>& lo, Shape<R>& ext) {
+    return from.is_primary() && impl::intersect(mylo, myext, to.offset_of(r), to.local_shape_of(r), lo, ext);
+  };
+  auto received = [&](int r, Index<R>& lo, Shape<R>& ext) {
+    return from.is_primary(r) && impl::intersect(from.offset_of(r), from.local_shape_of(r), newlo, newext, lo, ext);
+  };
   Index<R> lo{};
   Shape<R> ext{};
-  for (int r = 0; r < nranks; ++r) {
-    sdispl[std::size_t(r)] = impl::count(stotal, "redistribute");
-    if (sender && impl::intersect(mylo, myext, to.offset_of(r), to.local_shape_of(r), lo, ext))
-      scount[std::size_t(r)] = impl::count(shape_size(ext), "redistribute");
-    stotal += std::size_t(scount[std::size_t(r)]);
-    rdispl[std::size_t(r)] = impl::count(rtotal, "redistribute");
-    if (from.is_primary(r) && impl::intersect(from.offset_of(r), from.local_shape_of(r), newlo, newext, lo, ext))
-      rcount[std::size_t(r)] = impl::count(shape_size(ext), "redistribute");
-    rtotal += std::size_t(rcount[std::size_t(r)]);
-  }
+  const impl::Layout s = impl::layout(nranks, "redistribute", [&](int r) {
+    return sent(r, lo, ext) ? shape_size(ext) : std::size_t(0);
+  });
+  const impl::Layout v = impl::layout(nranks, "redistribute", [&](int r) {
+    return received(r, lo, ext) ? shape_size(ext) : std::size_t(0);
+  });
   auto src = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), a.local().view());
-  std::vector<T> send(stotal), recv(rtotal);
+  std::vector<T> send(s.total), recv(v.total);
   for (int r = 0; r < nranks; ++r)
-    if (scount[std::size_t(r)] > 0) {
-      impl::intersect(mylo, myext, to.offset_of(r), to.local_shape_of(r), lo, ext);
-      impl::pack(src, impl::minus(lo, mylo), ext, send.data() + sdispl[std::size_t(r)]);
-    }
+    if (sent(r, lo, ext)) impl::pack(src, impl::minus(lo, mylo), ext, send.data() + s.displ_of(r));
   const impl::ElementType<T> type;
-  mpi::impl::check(MPI_Alltoallv(send.data(), scount.data(), sdispl.data(), type.get(), recv.data(), rcount.data(),
-                                 rdispl.data(), type.get(), comm.get()),
+  mpi::impl::check(MPI_Alltoallv(send.data(), s.counts.data(), s.displs.data(), type.get(), recv.data(),
+                                 v.counts.data(), v.displs.data(), type.get(), comm.get()),
                    "MPI_Alltoallv");
   Array<T, R, S> out(to, "nabla::dist::redistribute", uninitialized);
   auto dst = Kokkos::create_mirror_view(Kokkos::HostSpace(), out.local().view());
   for (int r = 0; r < nranks; ++r)
-    if (rcount[std::size_t(r)] > 0) {
-      impl::intersect(from.offset_of(r), from.local_shape_of(r), newlo, newext, lo, ext);
-      impl::unpack(dst, impl::minus(lo, newlo), ext, recv.data() + rdispl[std::size_t(r)]);
-    }
-  (void)me;
+    if (received(r, lo, ext)) impl::unpack(dst, impl::minus(lo, newlo), ext, recv.data() + v.displ_of(r));
   Kokkos::deep_copy(out.local().view(), dst);
   return out;
 }

@@ -10,6 +10,7 @@
 
 #include <climits>
 #include <utility>
+#include <vector>
 
 namespace nabla {
 namespace dist {
@@ -76,6 +77,27 @@ inline int count(std::size_t n, const char* op) {
   if (n > std::size_t(INT_MAX))
     throw ValueError(cat("nabla::dist::", op, ": ", n, " elements in one message exceed MPI's limit of 2^31 - 1"));
   return int(n);
+}
+
+/// Where each rank's part of a message buffer lies: counts and displacements (MPI's ints) and the total.
+struct Layout {
+  std::vector<int> counts, displs;
+  std::size_t total = 0;
+  int count_of(int r) const { return counts[std::size_t(r)]; }
+  std::size_t displ_of(int r) const { return std::size_t(displs[std::size_t(r)]); }
+};
+/// The layout of `size(r)` elements for each of `nranks` ranks, one after another in rank order.
+template <class Size>
+Layout layout(int nranks, const char* op, Size&& size) {
+  Layout l;
+  l.counts.resize(std::size_t(nranks));
+  l.displs.resize(std::size_t(nranks));
+  for (int r = 0; r < nranks; ++r) {
+    l.counts[std::size_t(r)] = count(size(r), op);
+    l.displs[std::size_t(r)] = count(l.total, op);
+    l.total += std::size_t(l.counts[std::size_t(r)]);
+  }
+  return l;
 }
 
 /// Whether two boxes overlap; their intersection in `lo`, `ext`.
