@@ -17,6 +17,7 @@ source "$root/scripts/common.sh"
 build=${NABLA_SANITIZE_BUILD_DIR:-$root/build/sanitize}
 NABLA_BOOTSTRAP_ARGS="--debug-bounds --kokkos 3.4.01" bootstrap_and_configure "$build" -DNABLA_SANITIZE=address,undefined \
   -DNABLA_ENABLE_TESTS=ON -DNABLA_ENABLE_BENCHMARKS=OFF -DNABLA_ENABLE_EXAMPLES=OFF -DNABLA_ENABLE_TORCH_TESTS=OFF \
+  -DNABLA_HDF5_PARALLEL=OFF \
   -DCMAKE_CXX_FLAGS_RELEASE="-O1 -g0"
 
 phase "build (asan+ubsan, bounds-checked kokkos)"

@@ -3,6 +3,8 @@
 
 #include <hdf5.h>
 
+#include "hdf5_handles.hpp"
+
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -16,52 +18,9 @@ namespace nabla {
 namespace hdf5 {
 
 namespace {
-
-// Silences HDF5's own error stack printing for the lifetime of one call; our exceptions say what failed.
-class Quiet {
- public:
-  Quiet() {
-    H5Eget_auto2(H5E_DEFAULT, &m_func, &m_data);
-    H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
-  }
-  ~Quiet() { H5Eset_auto2(H5E_DEFAULT, m_func, m_data); }
-  Quiet(const Quiet&) = delete;
-  Quiet& operator=(const Quiet&) = delete;
-
- private:
-  H5E_auto2_t m_func = nullptr;
-  void* m_data = nullptr;
-};
-
-// An HDF5 identifier closed by the matching H5?close on scope exit.
-class Id {
- public:
-  Id() = default;
-  Id(hid_t id, herr_t (*close)(hid_t)) : m_id(id), m_close(close) {}
-  ~Id() { reset(); }
-  Id(Id&& o) noexcept : m_id(o.m_id), m_close(o.m_close) { o.m_id = -1; }
-  Id& operator=(Id&& o) noexcept {
-    if (this != &o) {
-      reset();
-      m_id = o.m_id;
-      m_close = o.m_close;
-      o.m_id = -1;
-    }
-    return *this;
-  }
-  Id(const Id&) = delete;
-  Id& operator=(const Id&) = delete;
-  hid_t get() const { return m_id; }
-  bool valid() const { return m_id >= 0; }
-  void reset() {
-    if (m_id >= 0 && m_close) m_close(m_id);
-    m_id = -1;
-  }
-
- private:
-  hid_t m_id = -1;
-  herr_t (*m_close)(hid_t) = nullptr;
-};
+using detail::Id;
+using detail::Quiet;
+using detail::hdf5_reason;
 
 template <class T>
 hid_t native_type();
@@ -213,19 +172,6 @@ Id growable_layout(const std::vector<hsize_t>& chunk_dims_in, std::size_t elem_s
   H5Pset_alloc_time(dcpl.get(), H5D_ALLOC_TIME_EARLY);
   H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_NEVER);
   return dcpl;
-}
-
-// The innermost entry of HDF5's error stack (what the library itself found, e.g. "addr overflow" or a write's
-// errno), or "" when the last call left none. Reading the stack does not clear it.
-std::string hdf5_reason() {
-  std::string reason;
-  auto innermost = [](unsigned, const H5E_error2_t* e, void* data) -> herr_t {
-    auto& r = *static_cast<std::string*>(data);
-    if (r.empty() && e->desc && *e->desc) r = e->desc;
-    return 0;
-  };
-  H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, innermost, &reason);
-  return reason;
 }
 
 }  // namespace
@@ -387,8 +333,7 @@ File& File::operator=(File&&) noexcept = default;
 void File::close() {
   Quiet quiet;
   if (m_impl && m_impl->file.valid()) {
-    const herr_t rc = H5Fclose(m_impl->file.get());
-    m_impl->file = Id();
+    const herr_t rc = H5Fclose(m_impl->file.release());
     if (rc < 0) m_impl->fail("error while closing");
     if (m_seal_on_close) write_seal(m_impl->path);
     m_seal_on_close = false;

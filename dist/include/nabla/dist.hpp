@@ -4,6 +4,7 @@
 
 #include <nabla/config.hpp>
 #include <nabla/core.hpp>
+#include <nabla/dist/ad.hpp>
 #include <nabla/dist/array.hpp>
 #include <nabla/dist/create.hpp>
 #include <nabla/dist/expr.hpp>

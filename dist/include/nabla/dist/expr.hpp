@@ -322,8 +322,15 @@ template <class T, int R, class S>
 struct has_dist<Array<T, R, S>> : std::true_type {};
 template <class F, class... A>
 struct has_dist<Broadcasted<F, A...>> : std::bool_constant<(false || ... || has_dist<A>::value)> {};
+/// Whether it holds a distributed tape variable (ad.hpp): such expressions are recorded on a tape instead.
 template <class E>
-using enable_if_dist_t = std::enable_if_t<has_dist<E>::value, int>;
+struct has_dist_var : std::false_type {};
+template <class F, class... A>
+struct has_dist_var<Broadcasted<F, A...>> : std::bool_constant<(false || ... || has_dist_var<A>::value)> {};
+template <class E>
+using enable_if_dist_t = std::enable_if_t<has_dist<E>::value && !has_dist_var<E>::value, int>;
+template <class E>
+using enable_if_dist_var_t = std::enable_if_t<has_dist_var<E>::value, int>;
 
 
 /// Evaluates `expr` into box `b` of a destination whose local block is the view `dst` (any layout): the
