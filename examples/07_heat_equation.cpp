@@ -4,15 +4,16 @@
 /// u_t = alpha (u_xx + u_yy) on the unit square with cold walls (u = 0 beyond the edges), two warm bumps at
 /// the start. Each step is ONE fused 5-point expression over `dist::shift` leaves; `dist::stencil_step`
 /// computes the interior of each rank's block while the halo travels. The update is elementwise arithmetic, so
-/// the field is bit-identical for any number of ranks: the printed checksum says so. Checkpoints (one HDF5
-/// file, written by rank 0, atomically) resume with any rank count; snapshots are PNGs through gnuplot.
+/// the field is bit-identical for any number of ranks: the printed checksum says so. Checkpoints are one sealed
+/// HDF5 file holding the whole field as one dataset, each rank writing its block (`dist::File`: MPI-IO), renamed
+/// into place whole; they resume with any rank count. Snapshots are PNGs through gnuplot.
 ///
 ///   mpirun -np 4 ./07_heat_equation --n 256 --steps 2000 --kokkos-num-threads=1
 #include "common/driver.hpp"
 #include "common/plot.hpp"
 
-#include <nabla/core/hdf5.hpp>
 #include <nabla/dist.hpp>
+#include <nabla/dist/hdf5.hpp>
 
 #include <cstdio>
 #include <utility>
@@ -60,36 +61,34 @@ struct HeatEquationOptions {
 
 using Host = Kokkos::HostSpace;
 
-/// Writes the field (h5py sees u[i, j] = u(i, j)) and the step, atomically: a crash leaves the old file.
-void save(const std::string& path, const nabla::Array<double, 2, Host>& u, std::uint64_t step) {
-  const std::size_t n0 = u.extent(0), n1 = u.extent(1);
-  std::vector<double> rows(n0 * n1);
-  for (std::size_t i = 0; i < n0; ++i)
-    for (std::size_t j = 0; j < n1; ++j) rows[i * n1 + j] = u.view()(i, j);
-  nabla::io::create_atomically(path, [&](const std::string& tmp) {
-    nabla::hdf5::File f(tmp, nabla::hdf5::Mode::create_sealed);
-    f.write("u", rows, {n0, n1});
-    f.set_attribute("/", "format", "nabla heat equation");
-    f.set_attribute("/", "step", std::int64_t(step));
-    f.close();
-  });
+/// Writes the field (h5py sees u[i, j] = u(i, j)) and the step: every rank its block of one dataset, the file
+/// sealed and renamed into place by close(), so a crash leaves the previous checkpoint.
+void save(const nabla::mpi::Comm& comm, const std::string& path, const dist::Field<double, 2>& u, std::uint64_t step) {
+  dist::File f(comm, path, nabla::hdf5::Mode::create_sealed);
+  f.write("u", u.array());
+  f.set_attribute("/", "format", "nabla heat equation");
+  f.set_attribute("/", "step", std::int64_t(step));
+  f.close();
 }
 
-nabla::Array<double, 2, Host> load(const std::string& path, std::size_t n, std::uint64_t& step) {
-  nabla::hdf5::File f(path, nabla::hdf5::Mode::read_sealed);
-  if (!f.has_attribute("/", "format") || f.attribute_string("/", "format") != "nabla heat equation")
-    throw nabla::IOError("'" + path + "' is not a checkpoint of 07_heat_equation");
-  nabla::hdf5::Dims dims;
-  const auto rows = f.read<double>("u", &dims);
+/// The field of a checkpoint written with any rank count, read as partition `part`; errors on every rank.
+dist::Array<double, 2> load(const nabla::mpi::Comm& comm, const std::string& path, const dist::Partition<2>& part,
+                            std::uint64_t& step) {
+  dist::File f(comm, path, nabla::hdf5::Mode::read_sealed);
+  std::string format;
+  try {
+    format = f.attribute_string("/", "format");
+  } catch (const nabla::IOError&) {  // collective: every rank lands here alike
+  }
+  if (format != "nabla heat equation") throw nabla::IOError("'" + path + "' is not a checkpoint of 07_heat_equation");
+  const std::size_t n = part.shape()[0];
+  const nabla::hdf5::Dims dims = f.dims("u");
   if (dims.size() != 2 || dims[0] != n || dims[1] != n)
     throw nabla::IOError(nabla::impl::cat("'", path, "' holds a field of another shape than --n ", n));
   const std::int64_t s = f.attribute_int("/", "step");
   if (s < 0) throw nabla::IOError(nabla::impl::cat("'", path, "': step ", s));
   step = std::uint64_t(s);
-  nabla::Array<double, 2, Host> u({n, n}, "heat::load", nabla::uninitialized);
-  for (std::size_t i = 0; i < n; ++i)
-    for (std::size_t j = 0; j < n; ++j) u.view()(i, j) = rows[i * n + j];
-  return u;
+  return f.read<double, 2>("u", part);
 }
 
 void snapshot(const std::string& dir, const nabla::Array<double, 2, Host>& u, std::uint64_t step) {
@@ -132,20 +131,7 @@ int main(int argc, char** argv) {
 
     std::uint64_t step = 0;
     if (o.resume) {
-      // Rank 0 reads; every rank learns whether it could, so a bad file ends every rank with its reason.
-      nabla::Array<double, 2, Host> whole;
-      std::string error;
-      if (comm.is_root()) {
-        try {
-          whole = load(o.checkpoint_path(), n, step);
-        } catch (const std::exception& e) {
-          error = e.what();
-        }
-      }
-      if (comm.broadcast(int(!error.empty())))
-        throw std::runtime_error(comm.is_root() ? error : "rank 0 could not read the checkpoint");
-      step = comm.broadcast(step);
-      u = dist::Field<double, 2>(dist::distribute(whole, part), halo);
+      u = dist::Field<double, 2>(load(comm, o.checkpoint_path(), part, step), halo);
       comm.print("resumed at step ", step, " from ", o.checkpoint_path(), " on ", comm.size(), " rank(s)\n");
     } else {
       // Two warm bumps, polynomial (arithmetic only, so every rank count rounds alike).
@@ -170,12 +156,10 @@ int main(int argc, char** argv) {
       ++step;
       const bool ckpt = step % o.checkpoint_every == 0 || step == o.steps;
       const bool snap = o.plots && every_snap && (step % every_snap == 0 || step == o.steps);
-      if (ckpt || snap) {
+      if (ckpt) save(comm, o.checkpoint_path(), u, step);
+      if (snap) {
         const auto whole = nabla::to_host(dist::collect(u.array()));
-        if (comm.is_root()) {
-          if (ckpt) save(o.checkpoint_path(), whole, step);
-          if (snap) snapshot(o.out, whole, step);
-        }
+        if (comm.is_root()) snapshot(o.out, whole, step);
       }
     }
     const double seconds = comm.allreduce(timer.seconds(), nabla::mpi::Op::max);

@@ -1,5 +1,6 @@
 # Runs 07_heat_equation at 1, 2 and 4 ranks (the checksum of the field must agree: the update is elementwise),
-# then 30 steps on 1 rank resumed to 60 on 4 ranks (must equal the uninterrupted run), and a bad --c (exit 2).
+# then 30 steps on 1 rank resumed to 60 on 4 ranks (must equal the uninterrupted run; h5py reads the checkpoint
+# they wrote), a corrupted checkpoint (refused on every rank), and a bad --c (exit 2).
 function(run_heat np out_var)
   execute_process(COMMAND ${MPIEXEC} -np ${np} --oversubscribe ${EXE} --n 37 ${ARGN}
                   RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err TIMEOUT 240)
@@ -21,6 +22,25 @@ run_heat(1 half --steps 30 --checkpoint-every 30 --no-plots --out ${OUT}/resume)
 run_heat(4 resumed --steps 60 --resume --no-plots --out ${OUT}/resume)
 if(NOT resumed STREQUAL c1)
   message(FATAL_ERROR "30 steps on 1 rank resumed to 60 on 4 ranks gave ${resumed}, the uninterrupted run ${c1}")
+endif()
+# The checkpoint the 4 ranks wrote (each its block of one dataset) is the whole field to h5py, at step 60.
+execute_process(COMMAND ${PYTHON} -c "import h5py, sys
+f = h5py.File(sys.argv[1] + '/checkpoint.h5', 'r')
+u = f['u'][...]
+sys.exit(0 if u.shape == (37, 37) and f.attrs['step'] == 60 and u.max() > 0 else 'h5py reads %r, step %r' % (u.shape, f.attrs['step']))" "${OUT}/resume"
+                RESULT_VARIABLE rc ERROR_VARIABLE err)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "h5py does not read the 4-rank checkpoint as the field: ${err}")
+endif()
+# One byte changed: resuming on 2 ranks fails on every rank with the seal's message (no hang, nothing written).
+file(COPY ${OUT}/resume/checkpoint.h5 DESTINATION ${OUT}/corrupt)
+execute_process(COMMAND ${PYTHON} -c "import sys
+p = sys.argv[1] + '/checkpoint.h5'
+b = bytearray(open(p, 'rb').read()); b[len(b) // 2] ^= 0x10; open(p, 'wb').write(b)" "${OUT}/corrupt")
+execute_process(COMMAND ${MPIEXEC} -np 2 --oversubscribe ${EXE} --n 37 --steps 90 --resume --no-plots --out ${OUT}/corrupt
+                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err TIMEOUT 120)
+if(rc EQUAL 0 OR NOT "${out}${err}" MATCHES "does not match its seal")
+  message(FATAL_ERROR "a corrupted checkpoint must fail the resume naming the seal (exit ${rc}): ${out}${err}")
 endif()
 if(NOT EXISTS ${OUT}/np1/checkpoint.h5 OR NOT EXISTS ${OUT}/np1/summary.json OR NOT EXISTS ${OUT}/np1/u_60.dat)
   message(FATAL_ERROR "checkpoint.h5, summary.json or the snapshot data missing in ${OUT}/np1")

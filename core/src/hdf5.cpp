@@ -19,6 +19,7 @@ namespace hdf5 {
 
 namespace {
 using detail::Id;
+using detail::kUserBlock;
 using detail::Quiet;
 using detail::hdf5_reason;
 
@@ -104,7 +105,6 @@ std::uint64_t checksum(const void* data, std::size_t bytes) {
 }
 
 // Sealed files: a 512-byte user block holding "NABLA-SEALED-HDF5 1\n<hash hex>\n<bytes>\n" for the bytes after it.
-constexpr std::size_t kUserBlock = 512;
 constexpr const char* kSealMagic = "NABLA-SEALED-HDF5 1\n";
 
 // Hash and size of the file's bytes after the user block.
@@ -121,6 +121,28 @@ std::pair<std::uint64_t, std::uint64_t> hash_after_user_block(std::FILE* f) {
   return {h.value(), bytes};
 }
 
+// Growable datasets: chunks of whole rows up to about 1 MiB, with NaN as fill value when floating-point, so rows
+// whose chunk is lost (a corrupted chunk index) read as NaN, not as zeros. No per-chunk checksum: a chunk is
+// rewritten in place as rows are added, and a write torn by a kill would make its committed rows unreadable.
+// Chunks are allocated when the extent grows, not when first written: writing rows then changes no file metadata,
+// so a writer killed between two extents cannot leave the chunk index and the file's allocation out of step. The
+// allocation writes nothing (rows are written before they are read; a chunk missing from the index still reads
+// as the fill value), so extending by a million steps costs no I/O up front.
+Id growable_layout(const std::vector<hsize_t>& chunk_dims_in, std::size_t elem_size) {
+  std::vector<hsize_t> chunk = chunk_dims_in;
+  std::size_t row = elem_size;
+  for (std::size_t i = 1; i < chunk.size(); ++i) row *= std::size_t(chunk[i]);
+  chunk[0] = std::max<hsize_t>(1, std::min<hsize_t>(chunk[0], hsize_t((std::size_t(1) << 20) / std::max<std::size_t>(row, 1))));
+  Id dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
+  H5Pset_chunk(dcpl.get(), int(chunk.size()), chunk.data());
+  H5Pset_alloc_time(dcpl.get(), H5D_ALLOC_TIME_EARLY);
+  H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_NEVER);
+  return dcpl;
+}
+
+}  // namespace
+
+namespace detail {
 void write_seal(const std::string& path) {
   std::FILE* f = std::fopen(path.c_str(), "r+b");
   if (!f) throw IOError(impl::cat("nabla::hdf5: '", path, "': cannot reopen to seal"));
@@ -155,26 +177,9 @@ void verify_seal(const std::string& path) {
     throw IOError(impl::cat("nabla::hdf5: '", path, "': the content does not match its seal (corrupted)"));
 }
 
-// Growable datasets: chunks of whole rows up to about 1 MiB, with NaN as fill value when floating-point, so rows
-// whose chunk is lost (a corrupted chunk index) read as NaN, not as zeros. No per-chunk checksum: a chunk is
-// rewritten in place as rows are added, and a write torn by a kill would make its committed rows unreadable.
-// Chunks are allocated when the extent grows, not when first written: writing rows then changes no file metadata,
-// so a writer killed between two extents cannot leave the chunk index and the file's allocation out of step. The
-// allocation writes nothing (rows are written before they are read; a chunk missing from the index still reads
-// as the fill value), so extending by a million steps costs no I/O up front.
-Id growable_layout(const std::vector<hsize_t>& chunk_dims_in, std::size_t elem_size) {
-  std::vector<hsize_t> chunk = chunk_dims_in;
-  std::size_t row = elem_size;
-  for (std::size_t i = 1; i < chunk.size(); ++i) row *= std::size_t(chunk[i]);
-  chunk[0] = std::max<hsize_t>(1, std::min<hsize_t>(chunk[0], hsize_t((std::size_t(1) << 20) / std::max<std::size_t>(row, 1))));
-  Id dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
-  H5Pset_chunk(dcpl.get(), int(chunk.size()), chunk.data());
-  H5Pset_alloc_time(dcpl.get(), H5D_ALLOC_TIME_EARLY);
-  H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_NEVER);
-  return dcpl;
-}
-
-}  // namespace
+}  // namespace detail
+using detail::verify_seal;
+using detail::write_seal;
 
 struct File::Impl {
   Id file;

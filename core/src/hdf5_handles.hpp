@@ -4,6 +4,7 @@
 
 #include <hdf5.h>
 
+#include <cstddef>
 #include <string>
 
 namespace nabla {
@@ -74,6 +75,13 @@ inline std::string hdf5_reason() {
   H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, innermost, &reason);
   return reason;
 }
+
+// Sealed files (Mode::create_sealed, read_sealed): a user block of kUserBlock bytes reserved at creation holds
+// "NABLA-SEALED-HDF5 1\n<hash hex>\n<bytes>\n" of the bytes after it. write_seal seals a closed file;
+// verify_seal throws IOError unless the seal matches, before HDF5 reads a byte.
+constexpr std::size_t kUserBlock = 512;
+void write_seal(const std::string& path);
+void verify_seal(const std::string& path);
 
 }  // namespace detail
 }  // namespace hdf5

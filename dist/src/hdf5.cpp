@@ -72,6 +72,7 @@ struct File::Impl {
   Id file;                // on every rank (parallel) or rank 0 (serial)
   bool parallel = parallel_hdf5();
   bool writing = false;
+  bool sealed = false;  // created with a seal, written by close()
 
   bool holds() const { return parallel || comm.rank() == 0; }
 
@@ -181,9 +182,14 @@ File::File(const mpi::Comm& comm, const std::string& path, hdf5::Mode mode)
   Impl& im = *m_impl;
   im.comm = comm;
   im.path = path;
-  if (mode != hdf5::Mode::create && mode != hdf5::Mode::read)
+  if (mode == hdf5::Mode::readwrite)
     throw ValueError(cat("nabla::dist::File: '", path, "': a shared file is opened to create or to read"));
-  im.writing = mode == hdf5::Mode::create;
+  im.writing = mode == hdf5::Mode::create || mode == hdf5::Mode::create_sealed;
+  im.sealed = mode == hdf5::Mode::create_sealed;
+  if (mode == hdf5::Mode::read_sealed)  // before HDF5 reads a byte of it
+    collective(comm, [&] {
+      if (comm.rank() == 0) hdf5::detail::verify_seal(path);
+    });
   if (im.writing) {  // rank 0's temporary name, the same on every rank
     std::string tmp = comm.rank() == 0 ? io::temporary_path_for(path) : std::string();
     unsigned long n = tmp.size();
@@ -201,7 +207,9 @@ File::File(const mpi::Comm& comm, const std::string& path, hdf5::Mode mode)
     H5Pset_fapl_mpio(fapl.get(), comm.get(), MPI_INFO_NULL);
 #endif
     if (im.writing) {
-      im.file = Id(H5Fcreate(im.tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()), H5Fclose);
+      Id fcpl(H5Pcreate(H5P_FILE_CREATE), H5Pclose);
+      if (im.sealed) H5Pset_userblock(fcpl.get(), hdf5::detail::kUserBlock);
+      im.file = Id(H5Fcreate(im.tmp.c_str(), H5F_ACC_TRUNC, fcpl.get(), fapl.get()), H5Fclose);
       if (!im.file.valid()) im.fail(cat("cannot create it (at '", im.tmp, "')"));
     } else {
       im.file = Id(H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl.get()), H5Fclose);
@@ -227,7 +235,9 @@ void File::close() {
   });
   if (!im.writing) return;
   collective(im.comm, [&] {
-    if (im.comm.rank() == 0) io::commit_file(im.tmp, im.path);
+    if (im.comm.rank() != 0) return;
+    if (im.sealed) hdf5::detail::write_seal(im.tmp);
+    io::commit_file(im.tmp, im.path);
   });
   im.writing = false;
 }

@@ -13,6 +13,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <unistd.h>
@@ -135,6 +136,43 @@ TEST(DistHdf5, ErrorsAreRaisedOnEveryRankAndAnUnclosedFileLeavesTheOldOne) {
   EXPECT_NE(message_of([&] { (void)f.read<std::int64_t, 1>("x", p); }).find("floating-point"), std::string::npos);
   EXPECT_NE(message_of([&] { d::File(world(), dir.path + "/none.h5", nabla::hdf5::Mode::read); }).find("none.h5"),
             std::string::npos);
+}
+
+TEST(DistHdf5, ASealedFileIsCheckedBeforeHdf5ReadsItOnEveryRank) {
+  SharedDir dir;
+  const std::string path = dir.path + "/s.h5";
+  const d::Grid g(world(), {0});
+  const d::Partition<1> p(g, {20}, {0});
+  {
+    d::File f(world(), path, nabla::hdf5::Mode::create_sealed);
+    f.write("x", d::arange<double>(p, 1.0));
+    f.close();
+  }
+  {  // intact: reads back; core's reader accepts the same seal
+    d::File f(world(), path, nabla::hdf5::Mode::read_sealed);
+    const auto x = nabla::to_host(d::allgather(f.read<double, 1>("x", p)));
+    EXPECT_EQ(x.view()(19), 20.0);
+    if (world().rank() == 0) EXPECT_NO_THROW(nabla::hdf5::File(path, nabla::hdf5::Mode::read_sealed));
+  }
+  world().barrier();
+  if (world().rank() == 0) {  // one byte of the data changed
+    std::FILE* f = std::fopen(path.c_str(), "r+b");
+    std::fseek(f, 0, SEEK_END);
+    const long size = std::ftell(f);
+    std::fseek(f, size / 2, SEEK_SET);
+    const int c = std::fgetc(f);
+    std::fseek(f, size / 2, SEEK_SET);
+    std::fputc(c ^ 0x10, f);
+    std::fclose(f);
+  }
+  world().barrier();
+  std::string message = "no error";
+  try {
+    d::File f(world(), path, nabla::hdf5::Mode::read_sealed);
+  } catch (const nabla::IOError& e) {
+    message = e.what();
+  }
+  EXPECT_NE(message.find("does not match its seal"), std::string::npos) << "rank " << world().rank() << ": " << message;
 }
 
 }  // namespace

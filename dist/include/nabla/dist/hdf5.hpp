@@ -69,7 +69,8 @@ auto row_major(const Shape<R>& s) {
 /// \brief One HDF5 file shared by the ranks of a communicator (see the file comment).
 class File {
  public:
-  /// Mode::create (a new file, renamed onto `path` by close()) or Mode::read.
+  /// Mode::create (a new file, renamed onto `path` by close()) or Mode::read; create_sealed and read_sealed as
+  /// nabla::hdf5's (a hash of the whole file in its user block, checked before HDF5 reads it: checkpoints).
   File(const mpi::Comm& comm, const std::string& path, nabla::hdf5::Mode mode);
   ~File();
   File(File&&) noexcept;
