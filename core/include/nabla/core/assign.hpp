@@ -262,6 +262,27 @@ KOKKOS_INLINE_FUNCTION auto row_of(const NodeKernel<F, K...>& k, RowStage<NodeKe
   return row_of_node(k, stage, i, f, j0, m, std::index_sequence_for<K...>{});
 }
 
+/// Whether every leaf of `k` reads along dimension f with unit stride: nothing to stage, so a row runs whole
+/// (one vectorised loop per row instead of one per block of kRowBlock, each with its own alias checks).
+template <class K>
+bool rows_unit(const K&, int) {
+  return true;  // scalars, and kinds read element by element
+}
+template <class T, int N>
+bool rows_unit(const LeafKernel<T, N>& k, int f) {
+  return k.stride[f] == 1;
+}
+template <class F, class... K>
+bool rows_unit(const NodeKernel<F, K...>& k, int f);
+template <class F, class... K, std::size_t... J>
+bool rows_unit_node(const NodeKernel<F, K...>& k, int f, std::index_sequence<J...>) {
+  return (true && ... && rows_unit(get<J>(k.args), f));
+}
+template <class F, class... K>
+bool rows_unit(const NodeKernel<F, K...>& k, int f) {
+  return rows_unit_node(k, f, std::index_sequence_for<K...>{});
+}
+
 /// Host path for broadcast/strided destinations: one iteration per row along the fastest dimension, so the
 /// index is unravelled (integer divisions) once per row instead of once per element, and the row runs in
 /// blocks of unit-stride row forms. (Devices keep the per-element path: there, neighbouring threads must
@@ -273,14 +294,15 @@ struct AssignRows {
   Shape<N> rows;  // the destination's extents with the fastest dimension's set to 1
   std::size_t len;
   K k;
+  std::size_t block;  // kRowBlock, or len when rows_unit(k, f): then no leaf is staged
   KOKKOS_INLINE_FUNCTION void operator()(std::size_t row) const {
     constexpr int f = Left ? 0 : N - 1;
     const Index<N> i = unravel<Left, N>(row, rows);
     T* out = dst + offset(i, dst_stride);
     const std::ptrdiff_t s = dst_stride[f];
     RowStage<K, kRowBlock> stage;
-    for (std::size_t j0 = 0; j0 < len; j0 += kRowBlock) {
-      const std::size_t m = len - j0 < kRowBlock ? len - j0 : kRowBlock;
+    for (std::size_t j0 = 0; j0 < len; j0 += block) {
+      const std::size_t m = len - j0 < block ? len - j0 : block;
       const auto r = row_of(k, stage, i, f, j0, m);
       T* o = out + std::ptrdiff_t(j0) * s;
       if (s == 1) {
@@ -405,12 +427,13 @@ void assign(const ExecSpace& space, const Dst& dst, const E& expr) {
     if (len >= 8 && n / len >= std::size_t(space.concurrency())) {
       Shape<N> rows = out;
       rows[f] = 1;
+      const std::size_t block = impl::rows_unit(k, f) ? len : impl::kRowBlock;
       if (left)
         Kokkos::parallel_for(strided_label, Policy(space, 0, n / len),
-                             impl::AssignRows<T, K, N, true>{dv.data(), ds, rows, len, k});
+                             impl::AssignRows<T, K, N, true>{dv.data(), ds, rows, len, k, block});
       else
         Kokkos::parallel_for(strided_label, Policy(space, 0, n / len),
-                             impl::AssignRows<T, K, N, false>{dv.data(), ds, rows, len, k});
+                             impl::AssignRows<T, K, N, false>{dv.data(), ds, rows, len, k, block});
       return;
     }
   }
