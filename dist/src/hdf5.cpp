@@ -121,6 +121,22 @@ struct File::Impl {
     Id ms(H5Screate_simple(int(n.size()), n.data(), nullptr), H5Sclose);
     return {std::move(fs), std::move(ms)};
   }
+  /// MPI-IO: every rank writes (or reads) its block of `dset` in one collective call; a rank without one
+  /// (data null) selects nothing but still takes part.
+  void collective_block(hid_t dset, const std::string& name, impl::H5Type type, const hdf5::Dims& offset,
+                        const hdf5::Dims& count, void* data, bool write) const {
+    collective(comm, [&] {
+      Quiet quiet;
+      auto [fs, ms] = select(dset, offset, count, data != nullptr);
+      Id dxpl = transfer();
+      char dummy = 0;
+      void* buf = data ? data : &dummy;
+      const herr_t rc = write ? H5Dwrite(dset, native(type), ms.get(), fs.get(), dxpl.get(), buf)
+                              : H5Dread(dset, native(type), ms.get(), fs.get(), dxpl.get(), buf);
+      if (rc < 0)
+        fail(cat("cannot ", write ? "write" : "read", " rank ", comm.rank(), "'s block of dataset '", name, "'"));
+    });
+  }
   // Serial HDF5: a rank's block travels to or from rank 0 after a head saying whether it has values, where it
   // starts and its extent.
   void send_head(bool any, const hdf5::Dims& offset, const hdf5::Dims& count) const {
@@ -292,14 +308,7 @@ void File::write_block(const std::string& name, impl::H5Type type, std::size_t s
   std::size_t elems = 1;
   for (std::size_t c : count) elems *= c;
   if (im.parallel) {
-    collective(im.comm, [&] {
-      Quiet quiet;
-      auto [fs, ms] = im.select(dset.get(), offset, count, data != nullptr);
-      Id dxpl = im.transfer();
-      static const char dummy = 0;
-      if (H5Dwrite(dset.get(), native(type), ms.get(), fs.get(), dxpl.get(), data ? data : &dummy) < 0)
-        im.fail(cat("cannot write rank ", im.comm.rank(), "'s block of dataset '", name, "'"));
-    });
+    im.collective_block(dset.get(), name, type, offset, count, const_cast<void*>(data), true);
     return;
   }
   // Serial HDF5: each rank's block (offset, count, values) travels to rank 0, one rank at a time.
@@ -359,14 +368,7 @@ void File::read_block(const std::string& name, impl::H5Type type, std::size_t si
   std::size_t elems = 1;
   for (std::size_t c : count) elems *= c;
   if (im.parallel) {
-    collective(im.comm, [&] {
-      Quiet quiet;
-      auto [fs, ms] = im.select(dset.get(), offset, count, data != nullptr);
-      Id dxpl = im.transfer();
-      char dummy = 0;
-      if (H5Dread(dset.get(), native(type), ms.get(), fs.get(), dxpl.get(), data ? data : &dummy) < 0)
-        im.fail(cat("cannot read rank ", im.comm.rank(), "'s block of dataset '", name, "'"));
-    });
+    im.collective_block(dset.get(), name, type, offset, count, data, false);
     return;
   }
   // Serial HDF5: rank 0 reads each rank's block and sends it, one rank at a time.

@@ -98,12 +98,7 @@ nabla::ad::VarLeaf<T, R> localize(const VarLeaf<T, R>& l, const Block<N>& b, con
 }
 template <int N, class T, int R>
 void find_partition(const VarLeaf<T, R>& l, const Shape<N>& shape, std::optional<Partition<N>>& out) {
-  if constexpr (R == N) {
-    if (out) return;
-    for (int d = 0; d < N; ++d)
-      if (l.part.shape()[d] != shape[d]) return;
-    out = l.part;
-  }
+  offer_partition(l.part, shape, out);
 }
 
 template <class T, int R>

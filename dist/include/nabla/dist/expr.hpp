@@ -284,14 +284,18 @@ auto localize(const Broadcasted<F, A...>& e, const Block<N>& b, const char* op) 
 
 /// The partition of the first distributed operand whose rank and global shape are the expression's (the
 /// partition its result takes); nothing if there is none.
-template <int N, class T, int R, class M>
-void find_partition(const Leaf<T, R, M>& l, const Shape<N>& shape, std::optional<Partition<N>>& out) {
+template <int N, int R>
+void offer_partition(const Partition<R>& p, const Shape<N>& shape, std::optional<Partition<N>>& out) {
   if constexpr (R == N) {
     if (out) return;
     for (int d = 0; d < N; ++d)
-      if (l.part.shape()[d] != shape[d]) return;
-    out = l.part;
+      if (p.shape()[d] != shape[d]) return;
+    out = p;
   }
+}
+template <int N, class T, int R, class M>
+void find_partition(const Leaf<T, R, M>& l, const Shape<N>& shape, std::optional<Partition<N>>& out) {
+  offer_partition(l.part, shape, out);
 }
 template <int N, class E>
 void find_partition(const E&, const Shape<N>&, std::optional<Partition<N>>&) {}
