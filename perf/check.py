@@ -5,6 +5,10 @@ Writes <out>/<exe>.json (Google Benchmark output) and <out>/perf-summary.json ({
 table (ratio, value, floor or ceiling, goal, verdict) and exits 1 if a ratio misses its bound. A ratio that misses
 is measured once more (the machines are shared); the better of the two counts. Standard library only.
 
+Ratios named busy/<threads>/<benchmark> time a benchmark while a competing process spins on one core (the
+executables' --busy mode), with one thread ("1") and with all ("all", the default thread count): each
+executable holding such benchmarks runs alternately with each thread count, three times, and the median counts.
+
 The metric "peak_rss_bytes" is not a benchmark counter: each side's benchmark runs alone in its own process and
 the ratio is of their peak resident memory above that of the same executable running no benchmark.
 """
@@ -57,6 +61,54 @@ def run_exe(exe, out_dir, short, filt):
             results.setdefault(strip(b["name"]), b)
     for b in results.values():
         b["_exe"] = exe
+    return results
+
+
+BUSY_ROUNDS = 3
+
+
+def busy_names(ratios, names=None):
+    """The benchmarks the busy/<threads>/<benchmark> ratios name (of `names` only, if given)."""
+    out = set()
+    for spec in ratios.values():
+        for key in ("numerator", "denominator"):
+            name = spec[key]
+            if name.startswith("busy/") and (names is None or name in names):
+                out.add(name.split("/", 2)[2])
+    return out
+
+
+def listed(exe):
+    res = subprocess.run([exe, "--benchmark_list_tests"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    return {line.strip().replace("/manual_time", "").replace("/real_time", "") for line in res.stdout.splitlines()}
+
+
+def run_busy(exes, wanted, out_dir, short):
+    """busy/<threads>/<name> -> the median over BUSY_ROUNDS runs under a competing process, threads 1 and all."""
+    results = {}
+    for exe in exes:
+        names = sorted(wanted & listed(exe))
+        if not names:
+            continue
+        filt = "^(" + "|".join(names) + ")(/manual_time|/real_time)?$"
+        times = {}
+        for r in range(BUSY_ROUNDS):
+            for threads in ("1", "all"):
+                out = os.path.join(out_dir, f"{os.path.basename(exe)}.busy{threads}.{r}.json")
+                cmd = [exe, "--busy", "--benchmark_filter=" + filt, "--benchmark_out=" + out,
+                       "--benchmark_out_format=json", "--benchmark_min_time=" + ("0.05" if short else "0.3")]
+                if threads == "1":
+                    cmd.append("--kokkos-num-threads=1")
+                print("perf-check: busy:", " ".join(cmd), flush=True)
+                if subprocess.run(cmd, stdout=subprocess.DEVNULL).returncode != 0:
+                    sys.exit(f"perf-check: {' '.join(cmd)} failed")
+                with open(out) as f:
+                    for b in json.load(f).get("benchmarks", []):
+                        name = b["name"].replace("/manual_time", "").replace("/real_time", "")
+                        times.setdefault(f"busy/{threads}/{name}", []).append(b)
+        for key, runs in times.items():
+            runs.sort(key=lambda b: b["real_time"])
+            results[key] = dict(runs[len(runs) // 2], _exe=exe)
     return results
 
 
@@ -131,6 +183,7 @@ def main():
     results = {}
     for exe in args.exe + args.mpi_exe:
         results.update(run_exe(exe, args.out, args.short, args.filter))
+    results.update(run_busy(args.exe, busy_names(ratios), args.out, args.short))
     if args.compile_commands:
         results.update(compile_time.measure(args.compile_commands))
 
@@ -148,8 +201,8 @@ def main():
         print(f"perf-check: {len(failing)} ratio(s) outside bound, measuring again: {', '.join(failing)}")
         names = {ratios[n][k] for n in failing for k in ("numerator", "denominator")}
         wanted = "|".join(sorted({name.split("/")[0] for name in names}))
-        again = {}
-        for exe in sorted({results[name]["_exe"] for name in names if name in results}):  # only those that hold them
+        again = run_busy(args.exe, busy_names(ratios, names), args.out + "/again", args.short)
+        for exe in sorted({results[name]["_exe"] for name in names if name in results and not name.startswith("busy/")}):
             if exe == compile_time.EXE:
                 again.update(compile_time.measure(args.compile_commands, names))
             else:

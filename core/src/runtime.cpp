@@ -1,12 +1,18 @@
 #include <nabla/core/compat.hpp>
+#include <nabla/core/launch.hpp>
 #include <nabla/core/runtime.hpp>
 
 #include <Kokkos_Core.hpp>
+
+#if defined(KOKKOS_ENABLE_OPENMP)
+#include <omp.h>
+#endif
 
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -14,6 +20,7 @@
 namespace nabla {
 
 namespace {
+
 bool is_help(const char* a) { return std::strcmp(a, "--help") == 0 || std::strcmp(a, "-h") == 0; }
 
 // Kokkos' OpenMP backend keeps per-thread data for at most 512 threads (3.4 through 4.6) and crashes beyond;
@@ -64,5 +71,61 @@ ScopeGuard::ScopeGuard(int& argc, char** argv) {
 ScopeGuard::~ScopeGuard() {
   if (Kokkos::is_initialized()) Kokkos::finalize();
 }
+
+#if defined(KOKKOS_ENABLE_OPENMP)
+namespace impl {
+
+namespace {
+std::size_t one_thread_below() {
+  const char* env = std::getenv("NABLA_ONE_THREAD_BELOW");
+  if (!env) return LaunchTraits<Kokkos::OpenMP>::one_thread_below;
+  errno = 0;
+  char* end = nullptr;
+  const unsigned long long n = std::strtoull(env, &end, 10);
+  if (*env == '\0' || *end != '\0' || errno != 0 || *env == '-') {
+    std::fprintf(stderr, "nabla: error: NABLA_ONE_THREAD_BELOW=%s: must be a whole number of elements (0: never)\n",
+                 env);
+    std::exit(2);
+  }
+  return std::size_t(n);
+}
+
+// Made at the first small launch of each Kokkos session (the pool must exist), released when Kokkos finalizes;
+// none when the pool has one thread already.
+std::optional<Kokkos::OpenMP> one_thread;
+bool decided = false;
+
+}  // namespace
+
+const Kokkos::OpenMP* one_thread_openmp(std::size_t work) {
+  static const std::size_t below = one_thread_below();
+  if (work >= below) return nullptr;
+  if (!decided) {
+    decided = true;
+    if (compat::openmp_sized_instances && Kokkos::OpenMP().concurrency() > 1)
+      one_thread.emplace(compat::openmp_instance(1));
+    Kokkos::push_finalize_hook([] {
+      one_thread.reset();
+      decided = false;
+    });
+  }
+  return one_thread ? &*one_thread : nullptr;
+}
+
+OneThreadBlas::OneThreadBlas(std::size_t work) {
+  if (work >= LaunchTraits<Kokkos::OpenMP>::blas_one_thread_below || !one_thread_openmp(0)) return;
+  m_restore = omp_get_max_threads();
+  if (m_restore > 1)
+    omp_set_num_threads(1);
+  else
+    m_restore = 0;
+}
+
+OneThreadBlas::~OneThreadBlas() {
+  if (m_restore) omp_set_num_threads(m_restore);
+}
+
+}  // namespace impl
+#endif
 
 }  // namespace nabla

@@ -58,8 +58,50 @@ void BM_NablaInferMlp784(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * 256);
 }
 
+// Whole fits, as a user runs them (perf/main.cpp's --busy mode times them against a competing process): the
+// README's snippet (three 2-D blobs, 720 samples, 2-8-3 tanh + BatchNorm, Adam, 30 epochs) and 05_train_csv's
+// shape on the 8x8 digits (1797 samples of 64 features, 10 classes, 64-64-10 relu; 40 epochs of its 200).
+void fit(benchmark::State& state, nn::Chain<float> (*make)(), std::size_t features, std::size_t classes,
+         std::size_t samples, std::size_t epochs) {
+  const auto key = nabla::random::key(7);
+  std::vector<int> labels(samples);
+  for (std::size_t j = 0; j < samples; ++j) labels[j] = int(j % classes);
+  auto y = nn::one_hot<float>(labels, classes);
+  // Class c's samples centred at 3 e_(c mod features): separable, so the fit does real work to the end.
+  nabla::Array<float, 2> centres({features, samples});
+  auto h = Kokkos::create_mirror_view(centres.view());
+  for (std::size_t j = 0; j < samples; ++j)
+    for (std::size_t f = 0; f < features; ++f) h(f, j) = f == std::size_t(labels[j]) % features ? 3.0f : 0.0f;
+  Kokkos::deep_copy(centres.view(), h);
+  nn::Dataset<float> data{nabla::eval(centres + nabla::random::normal_expr<float>(key, nabla::Shape<2>{features, samples})),
+                          y};
+  nn::FitOptions fo;
+  fo.epochs = epochs;
+  fo.verbose = 0;
+  double loss = 0;
+  nabla::bench::time_fenced(state, [&] {
+    nn::Chain<float> m = make();
+    nn::Adam<float> opt(1e-2);
+    nn::Trainer<float> trainer(m, opt, nn::Loss::cross_entropy, 2);
+    loss += trainer.fit(data, nullptr, fo).back().train_loss;
+  });
+  benchmark::DoNotOptimize(loss);
+  state.SetItemsProcessed(state.iterations() * std::int64_t(samples * epochs));
+}
+
+nn::Chain<float> digits_net() {
+  auto m = nn::mlp<float>(64, {64}, 10, nn::Activation::relu);
+  m.init(nabla::random::key(1));
+  return m;
+}
+
+void BM_FitReadme(benchmark::State& state) { fit(state, tiny_net, 2, 3, 720, 30); }
+void BM_FitDigits(benchmark::State& state) { fit(state, digits_net, 64, 10, 1797, 40); }
+
 }  // namespace
 
+BENCHMARK(BM_FitReadme)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_FitDigits)->UseManualTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_NablaTrainTiny)->UseManualTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_NablaTrainMlp784)->UseManualTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_NablaInferMlp784)->UseManualTime()->Unit(benchmark::kMicrosecond);

@@ -203,6 +203,31 @@ void BM_Stretch_Nabla(benchmark::State& state) {
     stretch_nabla<Rosenbrock>(state, 2);
 }
 
+struct Gauss5 {
+  KOKKOS_INLINE_FUNCTION double operator()(const ns::WalkerPoint& x) const {
+    double s = 0;
+    for (int i = 0; i < 5; ++i) s += x[i] * x[i] / double(i + 1);
+    return -0.5 * s;
+  }
+};
+
+// A whole run as a user starts it (perf/main.cpp's --busy mode times it against a competing process): a
+// sampler made, 32 walkers on a 5-D Gaussian, 20 000 steps.
+void BM_SamplerRun(benchmark::State& state) {
+  constexpr std::size_t W = 32, D = 5, steps = 20000;
+  const auto x0 = ns::gaussian_ball(std::vector<double>(D, 0.0), 0.1, W, 3);
+  double acc = 0;
+  nabla::bench::time_fenced(state, [&] {
+    ns::SamplerOptions opt;
+    opt.seed = 1;
+    ns::EnsembleSampler s(W, D, Gauss5{}, opt);
+    s.run_mcmc(x0, steps);
+    acc += s.mean_acceptance_fraction();
+  });
+  benchmark::DoNotOptimize(acc);
+  state.SetItemsProcessed(state.iterations() * std::int64_t(steps));
+}
+
 void BM_Stretch_Emcee(benchmark::State& state) {
   const std::string target = state.range(0) == 0 ? "gauss10" : "rosenbrock";
   for (auto _ : state) {
@@ -242,6 +267,7 @@ BENCHMARK(BM_Stretch_Nabla)
     ->ArgsProduct({{0, 1}, {64, 256, 1024}})
     ->UseManualTime()
     ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_SamplerRun)->UseManualTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Stretch_Emcee)
     ->ArgsProduct({{0, 1}, {64, 256, 1024}})
     ->UseManualTime()

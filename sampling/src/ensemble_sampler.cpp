@@ -3,6 +3,7 @@
 #include <nabla/sampling/ensemble_sampler.hpp>
 
 #include <nabla/core/compat.hpp>
+#include <nabla/core/launch.hpp>
 #include <nabla/sampling/rng.hpp>
 
 #include <cmath>
@@ -17,6 +18,8 @@ namespace {
 using View2 = Array<double, 2>::view_type;
 using View1 = Array<double, 1>::view_type;
 using Range = Kokkos::RangePolicy<Kokkos::IndexType<std::size_t>>;
+// Bookkeeping over n rows of `width` numbers: one thread when small (launch.hpp). log_prob keeps every thread.
+Range small_range(std::size_t n, std::size_t width = 1) { return Range(nabla::launch_space(n * width), 0, n); }
 
 struct Propose {
   impl::SplitArgs s;
@@ -84,7 +87,7 @@ std::string row_string(const V& x, std::size_t row) {
 std::size_t first_nan(const View1& v, const char* label) {
   std::size_t m = v.extent(0);
   if (m == 0) return 0;
-  Kokkos::parallel_reduce(label, Range(0, v.extent(0)), FirstNaN{v}, Kokkos::Min<std::size_t>(m));
+  Kokkos::parallel_reduce(label, small_range(v.extent(0)), FirstNaN{v}, Kokkos::Min<std::size_t>(m));
   return m;
 }
 
@@ -200,13 +203,13 @@ void EnsembleSampler::evaluate(int s, std::size_t t) {
     Array<double, 2>& ql = m_q_local[s];
     Array<double, 1>& lql = m_lq_local[s];
     if (ql.extent(0) > 0) {
-      Kokkos::parallel_for("nabla::sampling::EnsembleSampler::scatter", Range(0, ql.extent(0)),
+      Kokkos::parallel_for("nabla::sampling::EnsembleSampler::scatter", small_range(ql.extent(0), m_ndim),
                            CopyRows{q.view(), ql.view(), lo});
       m_f(ql, lql);
     }
     Kokkos::deep_copy(lq.view(), 0.0);
     if (ql.extent(0) > 0)
-      Kokkos::parallel_for("nabla::sampling::EnsembleSampler::gather", Range(0, ql.extent(0)),
+      Kokkos::parallel_for("nabla::sampling::EnsembleSampler::gather", small_range(ql.extent(0)),
                            ScatterValues{lql.view(), lq.view(), lo});
     // x + 0 + ... + 0 is exact (and keeps -inf and NaN), so the sum is an all-gather.
     m_options.comm->allreduce(lq, mpi::Op::sum);
@@ -283,9 +286,9 @@ void EnsembleSampler::step(std::size_t t) {
                                           " for walker ", bad * S + k, " at parameters ", row_string(m_q[s].view(), bad)));
       continue;
     }
-    Kokkos::parallel_for(S == 2 ? "nabla::sampling::stretch" : "nabla::sampling::de", Range(0, a.n), Propose{a});
+    Kokkos::parallel_for(S == 2 ? "nabla::sampling::stretch" : "nabla::sampling::de", small_range(a.n, m_ndim), Propose{a});
     evaluate(s, t);
-    Kokkos::parallel_for("nabla::sampling::accept", Range(0, a.n), Accept{a});
+    Kokkos::parallel_for("nabla::sampling::accept", small_range(a.n, m_ndim), Accept{a});
   }
   record();
 }
@@ -344,7 +347,7 @@ std::size_t EnsembleSampler::steps(std::size_t t, std::size_t n) {
 void EnsembleSampler::record() {
   reserve_rows(1);
   m_direct = false;
-  Kokkos::parallel_for("nabla::sampling::EnsembleSampler::record", Range(0, m_nwalkers),
+  Kokkos::parallel_for("nabla::sampling::EnsembleSampler::record", small_range(m_nwalkers, m_ndim),
                        Record{m_x.view(), m_lp.view(), m_accepted, m_chain, m_block_lp, m_block_flags});
 }
 
@@ -408,9 +411,10 @@ void EnsembleSampler::run(std::size_t nsteps, const Progress& progress) {
   reserve_block(per_launch);
   const bool bar = progress.bar && m_rank == 0;
   for (std::size_t i = 0; i < nsteps;) {
-    const std::size_t n = std::min(per_launch, nsteps - i);
+    const bool blocks = m_block.most && m_ranks == 1;
+    const std::size_t n = std::min(blocks ? m_tuner.steps(per_launch) : per_launch, nsteps - i);
     std::size_t done = n;
-    if (m_block.most && m_ranks == 1)
+    if (blocks)
       done = steps(t0 + i, n);
     else
       step(t0 + i);
@@ -460,12 +464,12 @@ void EnsembleSampler::run_mcmc(const Array<double, 2>& initial, std::size_t nste
     Array<double, 2> xl({hi - lo, m_ndim}, "nabla::sampling::EnsembleSampler::initial_local");
     Array<double, 1> ll({hi - lo}, "nabla::sampling::EnsembleSampler::initial_log_prob_local");
     if (hi > lo) {
-      Kokkos::parallel_for("nabla::sampling::EnsembleSampler::scatter", Range(0, hi - lo), CopyRows{m_x.view(), xl.view(), lo});
+      Kokkos::parallel_for("nabla::sampling::EnsembleSampler::scatter", small_range(hi - lo, m_ndim), CopyRows{m_x.view(), xl.view(), lo});
       m_f(xl, ll);
     }
     Kokkos::deep_copy(m_lp.view(), 0.0);
     if (hi > lo)
-      Kokkos::parallel_for("nabla::sampling::EnsembleSampler::gather", Range(0, hi - lo), ScatterValues{ll.view(), m_lp.view(), lo});
+      Kokkos::parallel_for("nabla::sampling::EnsembleSampler::gather", small_range(hi - lo), ScatterValues{ll.view(), m_lp.view(), lo});
     m_options.comm->allreduce(m_lp, mpi::Op::sum);
 #endif
   }

@@ -11,6 +11,7 @@
 #include <nabla/core/error.hpp>
 #include <nabla/core/expr.hpp>
 #include <nabla/core/io.hpp>
+#include <nabla/core/launch.hpp>
 #include <nabla/core/mpi.hpp>
 #include <nabla/core/operators.hpp>
 #include <nabla/core/random.hpp>

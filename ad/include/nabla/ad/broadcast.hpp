@@ -480,7 +480,7 @@ struct Plan {
     static const std::string label("nabla::ad::broadcast::sum_to_shape");
     using Policy = Kokkos::RangePolicy<Kokkos::DefaultExecutionSpace, Kokkos::IndexType<std::size_t>>;
     for (const auto& r : reduces)
-      Kokkos::parallel_for(label, Policy(0, shape_size(r.var_shape)),
+      Kokkos::parallel_for(label, Policy(launch_space(shape_size(out)), 0, shape_size(r.var_shape)),
                            SumToShape<T, N>{ptr[r.dir], r.adj, out, r.var_shape});
   }
 };
@@ -528,7 +528,7 @@ void seeded_backward(Tape& tape, const E& e, const Shape<N>& out, const Seed& se
   if (shape_size(out) == 0) return;
   with_dual_kernel<T>(tape, e, out, [&](const auto& dk, const auto& t, int) {
     with_backward_kernel(dk, t, out, seed, [&](std::size_t items, const auto& bk) {
-      Kokkos::parallel_for(label, Policy1(0, items), RunFor<std::decay_t<decltype(bk)>>{bk});
+      Kokkos::parallel_for(label, Policy1(launch_space(shape_size(out)), 0, items), RunFor<std::decay_t<decltype(bk)>>{bk});
     });
   });
 }
@@ -560,7 +560,7 @@ void sum_fused(Tape& tape, const E& e, const Shape<N>& out, const Array<T, 0>& y
     const auto into =
         chunk == 0 ? reducer : decltype(reducer){Kokkos::View<T, Mem, Kokkos::MemoryUnmanaged>(discard.data()), false};
     with_backward_kernel(dk, t, out, SeedOne<T>{}, [&](std::size_t items, const auto& bk) {
-      Kokkos::parallel_reduce(label, Policy1(0, items), RunReduce<std::decay_t<decltype(bk)>, T>{bk}, into);
+      Kokkos::parallel_reduce(label, Policy1(launch_space(shape_size(out)), 0, items), RunReduce<std::decay_t<decltype(bk)>, T>{bk}, into);
     });
   });
 }

@@ -9,6 +9,7 @@
 
 #include <nabla/core/compat.hpp>
 #include <nabla/core/expr.hpp>
+#include <nabla/core/launch.hpp>
 
 #include <cstdint>
 #include <string>
@@ -414,33 +415,34 @@ void assign(const ExecSpace& space, const Dst& dst, const E& expr) {
   using K = std::decay_t<decltype(k)>;
   const Strides<N> ds = impl::dst_strides(dv);
   using Policy = Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<std::size_t>>;
+  const ExecSpace on = launch_space(n, space);
   static const std::string flat_label("nabla::core::assign"), strided_label("nabla::core::assign::strided");
   constexpr bool host = Kokkos::SpaceAccessibility<ExecSpace, Kokkos::HostSpace>::accessible;
   const bool left = impl::is_left_fastest(dv);
   if (dv.span_is_contiguous() && dv.span() == n && flat_compatible(k, ds)) {
-    Kokkos::parallel_for(flat_label, Policy(space, 0, n), impl::AssignFlat<T, K>{dv.data(), k});
+    Kokkos::parallel_for(flat_label, Policy(on, 0, n), impl::AssignFlat<T, K>{dv.data(), k});
     return;
   }
   if constexpr (host && N >= 2) {
     const int f = left ? 0 : N - 1;
     const std::size_t len = out[f];
-    if (len >= 8 && n / len >= std::size_t(space.concurrency())) {
+    if (len >= 8 && n / len >= std::size_t(on.concurrency())) {
       Shape<N> rows = out;
       rows[f] = 1;
       const std::size_t block = impl::rows_unit(k, f) ? len : impl::kRowBlock;
       if (left)
-        Kokkos::parallel_for(strided_label, Policy(space, 0, n / len),
+        Kokkos::parallel_for(strided_label, Policy(on, 0, n / len),
                              impl::AssignRows<T, K, N, true>{dv.data(), ds, rows, len, k, block});
       else
-        Kokkos::parallel_for(strided_label, Policy(space, 0, n / len),
+        Kokkos::parallel_for(strided_label, Policy(on, 0, n / len),
                              impl::AssignRows<T, K, N, false>{dv.data(), ds, rows, len, k, block});
       return;
     }
   }
   if (left) {
-    Kokkos::parallel_for(strided_label, Policy(space, 0, n), impl::AssignStrided<T, K, N, true>{dv.data(), ds, out, k});
+    Kokkos::parallel_for(strided_label, Policy(on, 0, n), impl::AssignStrided<T, K, N, true>{dv.data(), ds, out, k});
   } else {
-    Kokkos::parallel_for(strided_label, Policy(space, 0, n), impl::AssignStrided<T, K, N, false>{dv.data(), ds, out, k});
+    Kokkos::parallel_for(strided_label, Policy(on, 0, n), impl::AssignStrided<T, K, N, false>{dv.data(), ds, out, k});
   }
 }
 

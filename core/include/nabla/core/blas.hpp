@@ -6,6 +6,7 @@
 #include <nabla/core/array.hpp>
 #include <nabla/core/compat.hpp>
 #include <nabla/core/error.hpp>
+#include <nabla/core/launch.hpp>
 
 #include <KokkosBlas2_gemv.hpp>
 #include <KokkosBlas3_gemm.hpp>
@@ -75,12 +76,13 @@ void gemm(char trans_a, char trans_b, typename std::decay_t<decltype(impl::view_
   using T = typename CV::non_const_value_type;
   if constexpr (impl::blas_native<T>::value) {
     const char tas[2] = {ta ? 'T' : 'N', 0}, tbs[2] = {tb ? 'T' : 'N', 0};
+    const impl::OneThreadBlas one(m * n * k);
     KokkosBlas::gemm(tas, tbs, alpha, av, bv, beta, cv);
   } else {
     using Exec = typename CV::execution_space;
     using Policy = Kokkos::MDRangePolicy<Exec, Kokkos::Rank<2>, Kokkos::IndexType<std::size_t>>;
     if (m == 0 || n == 0) return;
-    Kokkos::parallel_for("nabla::core::gemm::generic", Policy({0, 0}, {m, n}),
+    Kokkos::parallel_for("nabla::core::gemm::generic", Policy(launch_space<Exec>(m * n * k), {0, 0}, {m, n}),
                          impl::GenericGemm<std::decay_t<decltype(av)>, std::decay_t<decltype(bv)>, CV, T>{
                              av, bv, cv, T(alpha), T(beta), ta, tb, k});
   }
@@ -105,6 +107,7 @@ void gemv(char trans, typename std::decay_t<decltype(impl::view_of(std::declval<
                          "'), x is ", to_string(shape_of(xv)), ", y is ", to_string(shape_of(yv))));
   compat::Region region("nabla::core::gemv");
   const char ts[2] = {t ? 'T' : 'N', 0};
+  const impl::OneThreadBlas one(m * k);
   KokkosBlas::gemv(ts, alpha, av, xv, beta, yv);
 }
 

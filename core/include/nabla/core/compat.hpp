@@ -41,6 +41,22 @@ using HIP = ::Kokkos::Experimental::HIP;
 #endif
 #endif
 
+#if defined(KOKKOS_ENABLE_OPENMP)
+/// OpenMP instances of fewer threads than the pool exist from 4.0; before, the backend also keeps per-thread
+/// state in thread-locals, so the OpenMP runtime's threads must not be released and restarted either.
+inline constexpr bool openmp_sized_instances = KOKKOS_VERSION >= 40000;
+
+/// An OpenMP instance of `threads` threads, sharing the process's pool (4.0+); before 4.0, the default instance.
+inline Kokkos::OpenMP openmp_instance(int threads) {
+#if KOKKOS_VERSION >= 40000
+  return Kokkos::OpenMP(threads);
+#else
+  (void)threads;
+  return Kokkos::OpenMP();
+#endif
+}
+#endif
+
 /// RAII profiling region (Kokkos::Profiling::ScopedRegion exists only from 4.1). Costs nothing, and
 /// allocates nothing, unless a Kokkos Tools library is loaded.
 class Region {

@@ -394,7 +394,7 @@ Array<T, R, Space> fill(const Key& key, const Shape<R>& shape, const char* label
   const std::size_t n = a.size();
   constexpr int B = per_block<T>::value;
   using Exec = typename Array<T, R, Space>::execution_space;
-  Kokkos::parallel_for(label, Kokkos::RangePolicy<Exec, Kokkos::IndexType<std::size_t>>(0, (n + B - 1) / B),
+  Kokkos::parallel_for(label, Kokkos::RangePolicy<Exec, Kokkos::IndexType<std::size_t>>(launch_space<Exec>(n), 0, (n + B - 1) / B),
                        FillBlocks<Dist, T>{key, a.data(), n});
   return a;
 }

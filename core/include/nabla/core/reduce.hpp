@@ -142,11 +142,12 @@ void reduce_into(const ExecSpace& space, const E& expr,
   using Policy = Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<std::size_t>>;
   static const std::string label(Op::label);
   const Reducer<Op, A, Mem> reducer{result, scalar};
+  const ExecSpace on = launch_space(n, space);
   if (flat_compatible(k, column_major_strides(shape))) {
     constexpr int U = Kokkos::SpaceAccessibility<Kokkos::HostSpace, typename ExecSpace::memory_space>::accessible ? 16 : 1;
-    Kokkos::parallel_reduce(label, Policy(space, 0, (n + U - 1) / U), ReduceFlat<Op, K, A, U>{k, n}, reducer);
+    Kokkos::parallel_reduce(label, Policy(on, 0, (n + U - 1) / U), ReduceFlat<Op, K, A, U>{k, n}, reducer);
   } else {
-    Kokkos::parallel_reduce(label, Policy(space, 0, n), ReduceStrided<Op, K, A, N>{shape, k}, reducer);
+    Kokkos::parallel_reduce(label, Policy(on, 0, n), ReduceStrided<Op, K, A, N>{shape, k}, reducer);
   }
 }
 
@@ -210,7 +211,7 @@ auto reduce_axis(const ExecSpace& space, const E& expr, axis ax) {
   using K = std::decay_t<decltype(k)>;
   Strides<N - 1> os{};
   for (int d = 0; d < N - 1; ++d) os[d] = std::ptrdiff_t(out.view().stride(d));
-  Kokkos::parallel_for(Op::label, Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<std::size_t>>(space, 0, n),
+  Kokkos::parallel_for(Op::label, Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<std::size_t>>(launch_space(shape_size(shape), space), 0, n),
                        ReduceAxis<Op, K, A, N>{shape, ax.value, k, out.data(), os});
   return out;
 }

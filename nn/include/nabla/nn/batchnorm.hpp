@@ -244,16 +244,16 @@ class BatchNorm : public Layer<T> {
                                 m_rvar.value.view(), m_mean.view(), m_invstd.view(), m_stats.view(),
                                 m_eps, m_momentum, count, m_n, batch, impl::bn_all};
       if (!dist) {
-        Kokkos::parallel_for("nabla::nn::batchnorm::forward", Policy(0, m_n), k);
+        Kokkos::parallel_for("nabla::nn::batchnorm::forward", Policy(launch_space(m_n * batch), 0, m_n), k);
       } else {
         k.phase = impl::bn_sum;
-        Kokkos::parallel_for("nabla::nn::batchnorm::forward::sum", Policy(0, m_n), k);
+        Kokkos::parallel_for("nabla::nn::batchnorm::forward::sum", Policy(launch_space(m_n * batch), 0, m_n), k);
         m_comm->allreduce_sum(m_stats);
         k.phase = impl::bn_centered;
-        Kokkos::parallel_for("nabla::nn::batchnorm::forward::centered", Policy(0, m_n), k);
+        Kokkos::parallel_for("nabla::nn::batchnorm::forward::centered", Policy(launch_space(m_n * batch), 0, m_n), k);
         m_comm->allreduce_sum(m_stats);
         k.phase = impl::bn_apply;
-        Kokkos::parallel_for("nabla::nn::batchnorm::forward::apply", Policy(0, m_n), k);
+        Kokkos::parallel_for("nabla::nn::batchnorm::forward::apply", Policy(launch_space(m_n * batch), 0, m_n), k);
       }
       ad::Tape* tp = &tape;
       auto comm = dist ? m_comm : nullptr;
@@ -282,18 +282,18 @@ class BatchNorm : public Layer<T> {
         impl::BnTrainBackward<T> k{x.value().view(), dy.view(), dx, g.value().view(), dg, db, mean.view(),
                                    invstd.view(), sums.view(), count, n, bsz, impl::bn_all, dx_mode, dg_mode};
         if (!comm) {
-          Kokkos::parallel_for("nabla::nn::batchnorm::backward", Policy(0, n), k);
+          Kokkos::parallel_for("nabla::nn::batchnorm::backward", Policy(launch_space(n * bsz), 0, n), k);
         } else {
           k.phase = impl::bn_sum;
-          Kokkos::parallel_for("nabla::nn::batchnorm::backward::sum", Policy(0, n), k);
+          Kokkos::parallel_for("nabla::nn::batchnorm::backward::sum", Policy(launch_space(n * bsz), 0, n), k);
           comm->allreduce_sum(sums);
           k.phase = impl::bn_apply;
           k.dg_mode = 0;
-          Kokkos::parallel_for("nabla::nn::batchnorm::backward::apply", Policy(0, n), k);
+          Kokkos::parallel_for("nabla::nn::batchnorm::backward::apply", Policy(launch_space(n * bsz), 0, n), k);
         }
       }, "nabla::nn::batchnorm");
     }
-    Kokkos::parallel_for("nabla::nn::batchnorm::forward::test", Policy(0, batch),
+    Kokkos::parallel_for("nabla::nn::batchnorm::forward::test", Policy(launch_space(m_n * batch), 0, batch),
                          impl::BnTestForward<T>{xv, y.view(), m_scale.value.view(), m_shift.value.view(),
                                                 m_rmean.value.view(), m_rvar.value.view(), m_eps, m_n});
     ad::Tape* tp = &tape;
@@ -318,7 +318,7 @@ class BatchNorm : public Layer<T> {
         }
         dg_mode = (gf && bf) ? 1 : 2;
       }
-      Kokkos::parallel_for("nabla::nn::batchnorm::backward::test", Policy(0, out.shape()[0]),
+      Kokkos::parallel_for("nabla::nn::batchnorm::backward::test", Policy(launch_space(out.size()), 0, out.shape()[0]),
                            impl::BnTestBackward<T>{x.value().view(), dy.view(), dx, g.value().view(), dg, db,
                                                    rmean.view(), rvar.view(), eps, out.shape()[1], dx_mode, dg_mode});
     }, "nabla::nn::batchnorm::test");

@@ -49,7 +49,7 @@ void gather_columns(const Array<T, 2>& src, const Kokkos::View<const std::int64_
   const std::size_t rows = src.extent(0);
   Kokkos::parallel_for("nabla::nn::gather",
                        Kokkos::RangePolicy<Kokkos::DefaultExecutionSpace, Kokkos::IndexType<std::size_t>>(
-                           0, idx.extent(0)),
+                           launch_space(rows * idx.extent(0)), 0, idx.extent(0)),
                        GatherColumns<T>{src.view(), dst.view(), idx, rows});
 }
 
@@ -61,7 +61,7 @@ std::size_t first_non_finite(const Array<T, 2>& a) {
   std::size_t first = SIZE_MAX;
   Kokkos::parallel_reduce(
       "nabla::nn::check_finite",
-      Kokkos::RangePolicy<Kokkos::DefaultExecutionSpace, Kokkos::IndexType<std::size_t>>(0, v.extent(1)),
+      Kokkos::RangePolicy<Kokkos::DefaultExecutionSpace, Kokkos::IndexType<std::size_t>>(launch_space(v.size()), 0, v.extent(1)),
       KOKKOS_LAMBDA(std::size_t j, std::size_t & m) {
         for (std::size_t i = 0; i < rows; ++i) {
           const T d = v(i, j) - v(i, j);  // NaN exactly when v(i, j) is NaN or infinite

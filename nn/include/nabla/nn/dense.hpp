@@ -110,7 +110,7 @@ ad::Var<T, 2> bias_activation(ad::Tape& tape, const ad::Var<T, 2>& z, const ad::
   using Policy = Kokkos::RangePolicy<Kokkos::DefaultExecutionSpace, Kokkos::IndexType<std::size_t>>;
   const std::size_t rows = z.shape()[0], cols = z.shape()[1];
   auto y = tape.allocate<T, 2>(z.shape(), false);
-  Kokkos::parallel_for("nabla::nn::bias_activation", Policy(0, cols),
+  Kokkos::parallel_for("nabla::nn::bias_activation", Policy(launch_space(rows * cols), 0, cols),
                        impl::BiasActForward<T, F>{z.value().view(), b.value().view(), y.view(), f, rows});
   ad::Tape* tp = &tape;
   return tape.record<T, 2>(y, z.requires_grad() || b.requires_grad(), [tp, z, b, f, rows, cols](const ad::Var<T, 2>& out) {
@@ -119,13 +119,13 @@ ad::Var<T, 2> bias_activation(ad::Tape& tape, const ad::Var<T, 2>& z, const ad::
     Array<T, 2> dz, g;
     if (z.requires_grad()) dz = tp->adjoint_to_write(z, zfresh);
     g = zfresh ? dz : tp->allocate<T, 2>(z.shape(), false);
-    Kokkos::parallel_for("nabla::nn::bias_activation::backward", Policy(0, cols),
+    Kokkos::parallel_for("nabla::nn::bias_activation::backward", Policy(launch_space(rows * cols), 0, cols),
                          impl::BiasActBackward<T, F>{z.value().view(), b.value().view(), dy.view(), g.view(),
                                                      dz.view(), f, rows, z.requires_grad() && !zfresh});
     if (b.requires_grad()) {
       bool bfresh = false;
       auto db = tp->adjoint_to_write(b, bfresh);
-      Kokkos::parallel_for("nabla::nn::bias_activation::backward::bias", Policy(0, rows),
+      Kokkos::parallel_for("nabla::nn::bias_activation::backward::bias", Policy(launch_space(rows * cols), 0, rows),
                            impl::RowSum<T>{g.view(), db.view(), cols, !bfresh});
     }
   }, "nabla::nn::bias_activation");

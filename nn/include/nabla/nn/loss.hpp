@@ -129,16 +129,16 @@ ad::Var<T, 0> logit_cross_entropy(ad::Tape& tape, const ad::Var<T, 2>& logits, c
   auto wsum = tape.allocate<T, 1>(Shape<1>{nb}, false);
   auto term = tape.allocate<T, 1>(Shape<1>{nb}, false);
   auto out = tape.allocate<T, 0>(Shape<0>{}, false);
-  Kokkos::parallel_for("nabla::nn::cross_entropy::forward", impl::Policy1(0, nb),
+  Kokkos::parallel_for("nabla::nn::cross_entropy::forward", impl::Policy1(launch_space(c * nb), 0, nb),
                        impl::LogitCEForward<T>{logits.value().view(), targets.value().view(), lse.view(),
                                                wsum.view(), term.view(), c});
-  Kokkos::parallel_for("nabla::nn::cross_entropy::sum", Kokkos::RangePolicy<Kokkos::DefaultExecutionSpace>(0, 1),
+  Kokkos::parallel_for("nabla::nn::cross_entropy::sum", Kokkos::RangePolicy<Kokkos::DefaultExecutionSpace>(launch_space(nb), 0, 1),
                        impl::OrderedSum<T>{term.view(), out.view(), scale, nb});
   ad::Tape* tp = &tape;
   return tape.record<T, 0>(out, logits.requires_grad(), [tp, logits, targets, lse, wsum, scale, c](const ad::Var<T, 0>& y) {
     bool fresh = false;
     auto dz = tp->adjoint_to_write(logits, fresh);
-    Kokkos::parallel_for("nabla::nn::cross_entropy::backward", impl::Policy1(0, logits.shape()[1]),
+    Kokkos::parallel_for("nabla::nn::cross_entropy::backward", impl::Policy1(launch_space(logits.size()), 0, logits.shape()[1]),
                          impl::LogitCEBackward<T>{logits.value().view(), targets.value().view(), dz.view(), lse.view(),
                                                   wsum.view(), tp->adjoint(y).view(), scale, c, !fresh});
   }, "nabla::nn::cross_entropy");
@@ -207,7 +207,7 @@ template <class T>
 long correct(const Array<T, 2>& scores, const Array<T, 2>& targets) {
   impl::check_same<T>(scores.shape(), targets.shape(), "accuracy");
   long hits = 0;
-  Kokkos::parallel_reduce("nabla::nn::accuracy", impl::Policy1(0, scores.extent(1)),
+  Kokkos::parallel_reduce("nabla::nn::accuracy", impl::Policy1(launch_space(scores.size()), 0, scores.extent(1)),
                           impl::ArgmaxHits<T>{scores.view(), targets.view(), scores.extent(0)}, hits);
   return hits;
 }

@@ -147,7 +147,7 @@ class SGD : public Optimizer<T> {
  protected:
   void update(std::size_t k, Param<T>& p, const Array<T, 2>& g) override {
     const int kind = m_mu == 0 ? 0 : (m_nesterov ? 2 : 1);
-    Kokkos::parallel_for("nabla::nn::sgd::update", impl::PolicyU(0, p.value.size()),
+    Kokkos::parallel_for("nabla::nn::sgd::update", impl::PolicyU(launch_space(p.value.size()), 0, p.value.size()),
                          impl::SgdUpdate<T>{p.value.data(), g.data(), this->state(k, 0).data(), T(this->m_lr), T(m_mu),
                                             T(m_wd), kind});
   }
@@ -181,7 +181,7 @@ class Adam : public Optimizer<T> {
     const double t = double(this->m_step);
     const double c1 = 1.0 / (1.0 - std::pow(m_b1, t)), c2 = 1.0 / (1.0 - std::pow(m_b2, t));
     Kokkos::parallel_for(decoupled() ? "nabla::nn::adamw::update" : "nabla::nn::adam::update",
-                         impl::PolicyU(0, p.value.size()),
+                         impl::PolicyU(launch_space(p.value.size()), 0, p.value.size()),
                          impl::AdamUpdate<T>{p.value.data(), g.data(), this->state(k, 0).data(),
                                              this->state(k, 1).data(), T(this->m_lr), T(m_b1), T(m_b2), T(m_eps),
                                              T(c1), T(c2), T(m_wd), decoupled() ? 1 : 0});

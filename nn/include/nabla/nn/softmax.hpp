@@ -52,13 +52,13 @@ ad::Var<T, 2> softmax(ad::Tape& tape, const ad::Var<T, 2>& x) {
   auto y = tape.allocate<T, 2>(x.shape(), false);
   const std::size_t c = x.shape()[0];
   if (c == 0) throw ShapeError("nabla::nn::softmax: the input has no rows");
-  Kokkos::parallel_for("nabla::nn::softmax::forward", Policy(0, x.shape()[1]),
+  Kokkos::parallel_for("nabla::nn::softmax::forward", Policy(launch_space(x.size()), 0, x.shape()[1]),
                        impl::SoftmaxForward<T>{x.value().view(), y.view(), c});
   ad::Tape* tp = &tape;
   return tape.record<T, 2>(y, x.requires_grad(), [tp, x, c](const ad::Var<T, 2>& out) {
     bool fresh = false;
     auto dx = tp->adjoint_to_write(x, fresh);
-    Kokkos::parallel_for("nabla::nn::softmax::backward", Policy(0, out.shape()[1]),
+    Kokkos::parallel_for("nabla::nn::softmax::backward", Policy(launch_space(out.size()), 0, out.shape()[1]),
                          impl::SoftmaxBackward<T>{out.value().view(), tp->adjoint(out).view(), dx.view(), c, !fresh});
   }, "nabla::nn::softmax");
 }

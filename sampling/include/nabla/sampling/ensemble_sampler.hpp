@@ -20,6 +20,7 @@
 #include <nabla/core/array.hpp>
 #include <nabla/core/error.hpp>
 #include <nabla/core/impl/host_hints.hpp>
+#include <nabla/core/launch.hpp>
 #include <nabla/sampling/backend.hpp>
 #include <nabla/sampling/moves.hpp>
 #include <nabla/sampling/rng.hpp>
@@ -468,16 +469,16 @@ struct FusedBlock {
         const Args s = split_args(b.split, b.nwalkers, b.step0 + j, k, m);
         Draws<L>* const draws = buffer + (h % ring) * slot;
         if (team.team_rank() == 1) {
-          while (h >= *moved + ring) {  // the mover still reads this slot
+          for (unsigned round = 0; h >= *moved + ring;) {  // the mover still reads this slot
             if (*stop) return;
-            nabla::impl::spin_pause();
+            nabla::impl::spin_wait(round);
           }
           Kokkos::memory_fence();
           for (std::size_t g = 0; g < groups_of<L>(s.n); ++g) draw_lanes<L>(s, g * L, draws[g]);
           Kokkos::memory_fence();
           *drawn = h + 1;
         } else {
-          while (*drawn <= h) nabla::impl::spin_pause();
+          for (unsigned round = 0; *drawn <= h;) nabla::impl::spin_wait(round);
           Kokkos::memory_fence();
           for (std::size_t g = 0; g < groups_of<L>(s.n); ++g) move(s, g, j, parity, draws[g]);
           Kokkos::memory_fence();
@@ -537,48 +538,76 @@ struct BlockLauncher {
 /// pipelined) by timing the blocks themselves. Small ensembles with a cheap log_prob can run faster on one thread,
 /// whose cache holds every walker, than on several passing walkers between their caches twice per step; two
 /// pipelined threads keep the walkers in one cache and draw the random numbers on the other; expensive log_probs
-/// and large ensembles run faster on all. Which wins also depends on what else the machine runs (a team waits at
-/// every half-step for its slowest member), so the choice is revisited: the first `warmup` blocks go round the
-/// options, then one block in `explore_every` tries another option, in turn (an option that lost by more than 2x
-/// gets one turn in four), and each is judged by the fastest of its last `window` blocks (time per step), which one
-/// preempted block does not spoil. Chains do not depend on it.
+/// and large ensembles run faster on all. Which wins also depends on what else the machine runs: when another
+/// process shares the cores, a team waits at every half-step for a member the scheduler took away, and its blocks
+/// run 10-100x slower than one thread's. So the choice is revisited at a bounded cost: the first blocks try each
+/// option once, then the fastest runs and each other option gets a turn once every explore_every · r blocks,
+/// where r >= 1 is how many times slower it was (so exploring costs at most 1/explore_every of the time per
+/// option, however slow an option became); first blocks and turns are short (steps()). Each option is judged by the
+/// lower median of its last `window` blocks (time per step), which one preempted block does not move; a turn
+/// faster than an option's history replaces it. Chains do not depend on it.
 class TeamTuner {
  public:
-  static constexpr int window = 4, rounds = 2, explore_every = 16, max_options = 3;
+  static constexpr int window = 4, explore_every = 32, max_options = 3;
+  static constexpr std::size_t first_steps = 2, probe_steps = 8;
   explicit TeamTuner(int options = 1) : m_options(std::max(1, std::min(options, max_options))) {}
   int options() const { return m_options; }
-  std::size_t warmup() const { return std::size_t(rounds * m_options); }
+  std::size_t warmup() const { return std::size_t(m_options); }
   /// The option of the next block.
   int next() const {
-    if (m_options == 1) return 0;
-    if (m_blocks < warmup()) return int(m_blocks % std::size_t(m_options));
-    int best = 0;
-    for (int o = 1; o < m_options; ++o)
-      if (estimate(o) < estimate(best)) best = o;
-    if (m_blocks % explore_every != explore_every - 1) return best;
-    // Exploration turn t tries the others in turn; one that lost by more than 2x only on every fourth of its turns,
-    // so exploring costs at most (ratio - 1) / 64 of the time.
-    const std::size_t t = m_blocks / explore_every, others = std::size_t(m_options - 1);
-    const int other = int((std::size_t(best) + 1 + t % others) % std::size_t(m_options));
-    const bool slow = estimate(other) > 2.0 * estimate(best);
-    return slow && (t / others) % 4 != 3 ? best : other;
+    if (m_blocks < warmup()) return int(m_blocks);
+    const int best = fastest();
+    // The option whose turn is most overdue, if any is due.
+    int due = best;
+    double most = 1.0;
+    for (int o = 0; o < m_options; ++o) {
+      if (o == best) continue;
+      const double r = estimate(best) > 0 ? std::max(1.0, estimate(o) / estimate(best)) : 1.0;
+      const double overdue = double(m_blocks - m_last[o]) / (double(explore_every) * r);
+      if (overdue >= most) {
+        most = overdue;
+        due = o;
+      }
+    }
+    return due;
+  }
+  /// Steps of the next block, of `per_launch` at most: the fastest option runs whole blocks, the others' turns
+  /// are probes of probe_steps and each option's first block first_steps, so an option 100x slower (a team
+  /// whose members wait for the scheduler at every half-step) costs a run of a few thousand steps little.
+  std::size_t steps(std::size_t per_launch) const {
+    if (m_options == 1) return per_launch;
+    if (m_blocks < warmup()) return std::min(per_launch, first_steps);
+    return next() == fastest() ? per_launch : std::min(per_launch, probe_steps);
   }
   /// Records that a block launched with `option` took `seconds_per_step`.
   void record(int option, double seconds_per_step) {
+    // A turn that beats the option's history means the machine changed: the history is dropped.
+    if (m_blocks >= warmup() && option != fastest() && seconds_per_step < estimate(option)) m_count[option] = 0;
     m_recent[option][m_count[option]++ % window] = seconds_per_step;
-    ++m_blocks;
+    m_last[option] = m_blocks++;
   }
-  /// The current estimate of an option: the fastest of its last `window` blocks, per step.
+  /// The current estimate of an option: the lower median of its last `window` blocks, per step.
   double estimate(int option) const {
-    double e = 1e300;
-    for (int i = 0; i < window && i < m_count[option]; ++i) e = std::min(e, m_recent[option][i]);
-    return e;
+    const int k = std::min(m_count[option], window);
+    if (k == 0) return 0.0;
+    double v[window];
+    for (int i = 0; i < k; ++i) v[i] = m_recent[option][i];
+    std::sort(v, v + k);
+    return v[(k - 1) / 2];
+  }
+  /// The option of the lowest estimate.
+  int fastest() const {
+    int best = 0;
+    for (int o = 1; o < m_options; ++o)
+      if (estimate(o) < estimate(best)) best = o;
+    return best;
   }
 
  private:
   int m_options;
   std::size_t m_blocks = 0;
   int m_count[max_options] = {};
+  std::size_t m_last[max_options] = {};  // the block of each option's latest turn
   double m_recent[max_options][window] = {};
 };
 
@@ -609,7 +638,9 @@ BlockLauncher fused_block(F f, std::size_t nwalkers) {
   }
   b.launch = [f](BlockArgs a, BlockShape shape) {
     a.pipelined = shape.pipelined;
-    Kokkos::parallel_for("nabla::sampling::EnsembleSampler::steps", Kokkos::TeamPolicy<Exec>(1, shape.team),
+    // A team of one runs on the calling thread alone: the pool's other threads sleep rather than join.
+    const Exec space = shape.team == 1 ? launch_space<Exec>(0) : Exec();
+    Kokkos::parallel_for("nabla::sampling::EnsembleSampler::steps", Kokkos::TeamPolicy<Exec>(space, 1, shape.team),
                          Block{f, a});
   };
   return b;

@@ -1,6 +1,7 @@
 /// \file host_hints.hpp
 /// \brief Hints to x86-64 host CPUs, which compile to plain code elsewhere: copies into memory that will not be
-/// read again soon (a chain of samples, a trajectory) with non-temporal stores, and the pause of a spin-wait.
+/// read again soon (a chain of samples, a trajectory) with non-temporal stores, and the pause (and yield) of a
+/// spin-wait.
 ///
 /// An ordinary store first reads the destination's cache line from memory, then writes it back when evicted:
 /// two transfers per line, where a non-temporal store writes the line once and leaves the caches to the data
@@ -12,6 +13,13 @@
 
 #include <cstddef>
 #include <cstdint>
+
+#if !defined(__CUDA_ARCH__) && !defined(__HIP_DEVICE_COMPILE__) && defined(__unix__)
+#include <sched.h>
+#define NABLA_IMPL_HOST_YIELD 1
+#else
+#define NABLA_IMPL_HOST_YIELD 0
+#endif
 
 #if defined(__x86_64__) && !defined(__CUDA_ARCH__) && !defined(__HIP_DEVICE_COMPILE__)
 #include <immintrin.h>
@@ -62,6 +70,21 @@ KOKKOS_INLINE_FUNCTION void spin_pause() {
 #if NABLA_IMPL_X86_HINTS
   _mm_pause();
 #endif
+}
+
+/// One round of a spin-wait that has run `round` rounds: a pause, and every 256th round the core offered to
+/// another thread. When another process shares the cores, the thread waited for may be queued behind the waiter,
+/// which would otherwise spin away its whole time slice.
+KOKKOS_INLINE_FUNCTION void spin_wait(unsigned& round) {
+#if NABLA_IMPL_HOST_YIELD
+  if ((++round & 255u) == 0) {
+    sched_yield();
+    return;
+  }
+#else
+  (void)round;
+#endif
+  spin_pause();
 }
 
 }  // namespace impl

@@ -1,0 +1,85 @@
+/// \file launch.hpp
+/// \brief Size-aware launches: a host kernel with little work runs on the calling thread alone.
+///
+/// A kernel on every host thread ends in a barrier that needs all of them. On a quiet machine that costs a few
+/// microseconds; when another process shares the cores, a descheduled thread holds the barrier for a scheduler
+/// slice, and small kernels (a tiny network's layers, a sampler's half-steps) ran 6-100x slower on two threads
+/// than on one. Below a backend's threshold, launch_space() gives a one-thread instance instead: the calling
+/// thread runs the kernel and waits for no one, and idle pool threads go to sleep. Elementwise results do not
+/// change; a small floating-point reduction folds as it would with one thread in the pool.
+///
+/// The threshold is LaunchTraits<ExecSpace>::one_thread_below; `NABLA_ONE_THREAD_BELOW=<work>` in the
+/// environment overrides it for host backends (0: always every thread).
+#pragma once
+
+#include <nabla/core/compat.hpp>
+
+#include <Kokkos_Core.hpp>
+
+#include <cstddef>
+#include <type_traits>
+
+namespace nabla {
+namespace impl {
+
+/// Per backend: the work (loop iterations times the elements each touches) below which a launch runs on one
+/// thread. Devices: never.
+template <class ExecSpace>
+struct LaunchTraits {
+  static constexpr std::size_t one_thread_below = 0;
+};
+
+#if defined(KOKKOS_ENABLE_OPENMP)
+/// Two threads overtake one at about 2^15 elements of a flat expression on a quiet machine (fork and join cost
+/// 1-3 us there), while under a competing load the cost of a join is a scheduler slice.
+/// BLAS calls (work: multiply-adds) on one thread below 2^21, about 80 us of one core's float GEMM.
+template <>
+struct LaunchTraits<Kokkos::OpenMP> {
+  static constexpr std::size_t one_thread_below = std::size_t(1) << 15;
+  static constexpr std::size_t blas_one_thread_below = std::size_t(1) << 21;
+};
+
+/// The one-thread instance for a launch of `work`, or nullptr when every thread should run it (runtime.cpp).
+const Kokkos::OpenMP* one_thread_openmp(std::size_t work);
+
+/// While alive, a host BLAS call of `work` multiply-adds below blas_one_thread_below runs on one thread: the
+/// OpenMP build of OpenBLAS (Debian's default) takes its thread count from the caller's omp_get_max_threads().
+class OneThreadBlas {
+ public:
+  explicit OneThreadBlas(std::size_t work);
+  ~OneThreadBlas();
+  OneThreadBlas(const OneThreadBlas&) = delete;
+  OneThreadBlas& operator=(const OneThreadBlas&) = delete;
+
+ private:
+  int m_restore = 0;
+};
+#else
+class OneThreadBlas {
+ public:
+  explicit OneThreadBlas(std::size_t) {}
+};
+#endif
+
+}  // namespace impl
+
+/// The instance to launch `work` (loop iterations times the elements each touches) on: `space`, or on host
+/// backends a one-thread instance when the work is small. Kernels that must run on every thread (a team that
+/// passes data between its members) do not ask.
+template <class ExecSpace>
+ExecSpace launch_space(std::size_t work, const ExecSpace& space) {
+#if defined(KOKKOS_ENABLE_OPENMP)
+  if constexpr (std::is_same<ExecSpace, Kokkos::OpenMP>::value)
+    if (const Kokkos::OpenMP* one = impl::one_thread_openmp(work)) return *one;
+#endif
+  (void)work;
+  return space;
+}
+
+/// launch_space(work, ExecSpace()).
+template <class ExecSpace = Kokkos::DefaultExecutionSpace>
+ExecSpace launch_space(std::size_t work) {
+  return launch_space(work, ExecSpace());
+}
+
+}  // namespace nabla

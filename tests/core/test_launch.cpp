@@ -1,0 +1,72 @@
+// Size-aware launches (launch.hpp): small work on one thread, large on all, the same results either side.
+#include <nabla/core.hpp>
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdlib>
+
+#if defined(KOKKOS_ENABLE_OPENMP)
+#include <omp.h>
+#endif
+
+namespace {
+
+using Exec = Kokkos::DefaultExecutionSpace;
+// Host OpenMP with one-thread instances (Kokkos 4; on 3.4 every launch keeps the whole pool).
+constexpr bool host_openmp =
+#if defined(KOKKOS_ENABLE_OPENMP)
+    std::is_same<Exec, Kokkos::OpenMP>::value && nabla::compat::openmp_sized_instances;
+#else
+    false;
+#endif
+
+#if defined(KOKKOS_ENABLE_OPENMP)
+// The most OpenMP threads any iteration of a kernel on `space` ran among.
+int team_size(const Kokkos::OpenMP& space) {
+  int most = 0;
+  Kokkos::parallel_reduce("nabla::test::team_size", Kokkos::RangePolicy<Kokkos::OpenMP>(space, 0, 1000),
+                          [](int, int& m) { m = std::max(m, omp_get_num_threads()); }, Kokkos::Max<int>(most));
+  return most;
+}
+#endif
+
+}  // namespace
+
+TEST(CoreLaunch, SmallWorkRunsOnOneThreadLargeOnAll) {
+  const int all = Exec().concurrency();
+  const std::size_t below = nabla::impl::LaunchTraits<Exec>::one_thread_below;
+  const Exec small = nabla::launch_space(below > 0 ? below - 1 : 0);
+  const Exec large = nabla::launch_space(below);
+  EXPECT_EQ(large.concurrency(), all);
+  const bool one = host_openmp && all > 1 && below > 0 && !std::getenv("NABLA_ONE_THREAD_BELOW");
+  EXPECT_EQ(small.concurrency(), one ? 1 : all);
+#if defined(KOKKOS_ENABLE_OPENMP)
+  if constexpr (host_openmp) {
+    EXPECT_EQ(team_size(small), one ? 1 : all);
+    EXPECT_EQ(team_size(large), all);
+  }
+#endif
+}
+
+// Either side of the threshold, an expression and its reductions give what a scalar loop gives.
+TEST(CoreLaunch, ResultsEitherSideOfTheThreshold) {
+  const std::size_t below = std::max<std::size_t>(nabla::impl::LaunchTraits<Exec>::one_thread_below, 64);
+  for (const std::size_t n : {below - 1, below, below + 1}) {
+    nabla::Array<double, 1> a({n}), out({n});
+    auto h = Kokkos::create_mirror_view(a.view());
+    for (std::size_t i = 0; i < n; ++i) h(i) = double(i % 97) - 48.0;
+    Kokkos::deep_copy(a.view(), h);
+    nabla::assign(out, 2.0 * a + 1.0);
+    const auto o = nabla::to_host(out);
+    long long sum = 0, max = -1000000;
+    for (std::size_t i = 0; i < n; ++i) {
+      ASSERT_EQ(o.view()(i), 2.0 * h(i) + 1.0) << n << " " << i;
+      sum += (long long)(h(i));
+      max = std::max(max, (long long)(h(i)));
+    }
+    // Integer-valued doubles: every fold order gives the exact sum.
+    EXPECT_EQ(nabla::sum(a), double(sum)) << n;
+    EXPECT_EQ(nabla::max(a), double(max)) << n;
+  }
+}
