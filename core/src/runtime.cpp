@@ -20,19 +20,24 @@
 namespace nabla {
 
 namespace {
-
 bool is_help(const char* a) { return std::strcmp(a, "--help") == 0 || std::strcmp(a, "-h") == 0; }
 
 // Kokkos' OpenMP backend keeps per-thread data for at most 512 threads (3.4 through 4.6) and crashes beyond;
 // a malformed count throws from inside Kokkos::initialize. Both end the program here with one line instead.
-constexpr long max_threads = 512;
+constexpr unsigned long long max_threads = 512;
 
-void check_thread_count(const char* prog, const std::string& what, const char* value) {
+// A whole number in decimal, all of `text`: no sign, nothing after it, within unsigned long long.
+bool parse_whole(const char* text, unsigned long long& n) {
   errno = 0;
   char* end = nullptr;
-  const long n = std::strtol(value, &end, 10);
-  if (*value != '\0' && *end == '\0' && errno == 0 && n >= 1 && n <= max_threads) return;
-  std::fprintf(stderr, "%s: error: %s%s: the number of threads must be a whole number from 1 to %ld\n", prog,
+  n = std::strtoull(text, &end, 10);
+  return *text != '\0' && *text != '-' && *end == '\0' && errno == 0;
+}
+
+void check_thread_count(const char* prog, const std::string& what, const char* value) {
+  unsigned long long n = 0;
+  if (parse_whole(value, n) && n >= 1 && n <= max_threads) return;
+  std::fprintf(stderr, "%s: error: %s%s: the number of threads must be a whole number from 1 to %llu\n", prog,
                what.c_str(), value, max_threads);
   std::exit(2);
 }
@@ -79,10 +84,8 @@ namespace {
 std::size_t one_thread_below() {
   const char* env = std::getenv("NABLA_ONE_THREAD_BELOW");
   if (!env) return LaunchTraits<Kokkos::OpenMP>::one_thread_below;
-  errno = 0;
-  char* end = nullptr;
-  const unsigned long long n = std::strtoull(env, &end, 10);
-  if (*env == '\0' || *end != '\0' || errno != 0 || *env == '-') {
+  unsigned long long n = 0;
+  if (!parse_whole(env, n)) {
     std::fprintf(stderr, "nabla: error: NABLA_ONE_THREAD_BELOW=%s: must be a whole number of elements (0: never)\n",
                  env);
     std::exit(2);

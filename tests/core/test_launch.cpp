@@ -49,6 +49,42 @@ TEST(CoreLaunch, SmallWorkRunsOnOneThreadLargeOnAll) {
 #endif
 }
 
+// NABLA_ONE_THREAD_BELOW=<n> moves the threshold to n elements (core.launch_env runs this with n = 1000; 0 would
+// mean never one thread).
+TEST(CoreLaunch, EnvironmentMovesTheThreshold) {
+  const char* env = std::getenv("NABLA_ONE_THREAD_BELOW");
+  if (!env) GTEST_SKIP() << "NABLA_ONE_THREAD_BELOW is not set (core.launch_env sets it)";
+  const std::size_t n = std::stoull(env);
+  const int all = Exec().concurrency();
+  EXPECT_EQ(nabla::launch_space(n).concurrency(), all);
+  if (n > 0) EXPECT_EQ(nabla::launch_space(n - 1).concurrency(), host_openmp && all > 1 ? 1 : all);
+  // The compiled-in threshold no longer applies.
+  const std::size_t built_in = nabla::impl::LaunchTraits<Exec>::one_thread_below;
+  if (built_in > n + 1) EXPECT_EQ(nabla::launch_space(built_in - 1).concurrency(), all);
+}
+
+#if defined(KOKKOS_ENABLE_OPENMP)
+// A small BLAS call sees one OpenMP thread while the guard lives (OpenBLAS's OpenMP build asks
+// omp_get_max_threads()); a large one, and everything after the guard, sees the pool's count.
+TEST(CoreLaunch, SmallBlasCallsRunOnOneThread) {
+  if (!std::is_same<Exec, Kokkos::OpenMP>::value) GTEST_SKIP() << "host OpenMP only";
+  const int before = omp_get_max_threads();
+  const std::size_t big = nabla::impl::LaunchTraits<Kokkos::OpenMP>::blas_one_thread_below;
+  // Small BLAS calls follow the small kernels (one thread unless the threshold is 0 or the pool has one).
+  const bool one = before > 1 && nabla::launch_space(0).concurrency() == 1;
+  {
+    nabla::impl::OneThreadBlas guard(1000);
+    EXPECT_EQ(omp_get_max_threads(), one ? 1 : before);
+  }
+  EXPECT_EQ(omp_get_max_threads(), before);
+  {
+    nabla::impl::OneThreadBlas guard(big);
+    EXPECT_EQ(omp_get_max_threads(), before);
+  }
+  EXPECT_EQ(omp_get_max_threads(), before);
+}
+#endif
+
 // Either side of the threshold, an expression and its reductions give what a scalar loop gives.
 TEST(CoreLaunch, ResultsEitherSideOfTheThreshold) {
   const std::size_t below = std::max<std::size_t>(nabla::impl::LaunchTraits<Exec>::one_thread_below, 64);
