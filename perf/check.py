@@ -28,6 +28,11 @@ _MPI_ENV = {"OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1"
             "OMP_PROC_BIND": "false"}
 
 
+def bench_name(name):
+    """A benchmark's name without Google Benchmark's timing suffix, as baseline.json names it."""
+    return name.replace("/manual_time", "").replace("/real_time", "")
+
+
 def run_exe(exe, out_dir, short, filt):
     name = os.path.basename(exe)
     out = os.path.join(out_dir, name + ".json")
@@ -50,15 +55,14 @@ def run_exe(exe, out_dir, short, filt):
     except (OSError, ValueError):  # nothing matched the filter: Google Benchmark leaves no (or an empty) file
         data = {}
     results = {}
-    strip = lambda name: name.replace("/manual_time", "").replace("/real_time", "")
     for b in data.get("benchmarks", []):
         # With repetitions, take the median aggregate; without, the plain run.
         if b.get("run_type") == "aggregate":
             if b.get("aggregate_name") != "median":
                 continue
-            results[strip(b["run_name"])] = b
+            results[bench_name(b["run_name"])] = b
         else:
-            results.setdefault(strip(b["name"]), b)
+            results.setdefault(bench_name(b["name"]), b)
     for b in results.values():
         b["_exe"] = exe
     return results
@@ -80,7 +84,7 @@ def busy_names(ratios, names=None):
 
 def listed(exe):
     res = subprocess.run([exe, "--benchmark_list_tests"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    return {line.strip().replace("/manual_time", "").replace("/real_time", "") for line in res.stdout.splitlines()}
+    return {bench_name(line.strip()) for line in res.stdout.splitlines()}
 
 
 def run_busy(exes, wanted, out_dir, short):
@@ -104,7 +108,7 @@ def run_busy(exes, wanted, out_dir, short):
                     sys.exit(f"perf-check: {' '.join(cmd)} failed")
                 with open(out) as f:
                     for b in json.load(f).get("benchmarks", []):
-                        name = b["name"].replace("/manual_time", "").replace("/real_time", "")
+                        name = bench_name(b["name"])
                         times.setdefault(f"busy/{threads}/{name}", []).append(b)
         for key, runs in times.items():
             runs.sort(key=lambda b: b["real_time"])
