@@ -1,5 +1,5 @@
 /// \file ensemble_sampler.cpp
-/// \brief EnsembleSampler: the stretch and DE move kernels, acceptance, NaN checks, MPI split, storage.
+/// \brief EnsembleSampler: moves per step, per-half-step launches, NaN checks, MPI split, storage.
 #include <nabla/sampling/ensemble_sampler.hpp>
 
 #include <nabla/core/compat.hpp>
@@ -7,6 +7,7 @@
 #include <nabla/sampling/rng.hpp>
 
 #include <cmath>
+#include <limits>
 #include <iostream>
 #include <sstream>
 
@@ -23,9 +24,10 @@ Range small_range(std::size_t n, std::size_t width = 1) { return Range(nabla::la
 
 struct Propose {
   impl::SplitArgs s;
+  impl::StepMove m;
   KOKKOS_INLINE_FUNCTION void operator()(std::size_t i) const {
     double factor, logu;
-    impl::propose(s, i, factor, logu);
+    impl::propose(s, m, i, factor, logu);
     s.factor(i) = factor;
     s.logu(i) = logu;
   }
@@ -91,12 +93,34 @@ std::size_t first_nan(const View1& v, const char* label) {
   return m;
 }
 
-int slot(int nsplits, int k) { return nsplits == 2 ? k : 2 + k; }
+// Scratch of half-step k of S (S = 1 .. kMaxSplits).
+constexpr int kMaxSplits = 4;
+int slot(int S, int k) { return S * (S - 1) / 2 + k; }
+
+// Step t's order of the walkers for a random split: a Fisher-Yates shuffle with uniforms of a key drawn for the
+// step from the seed (Philox domain 0x5b17), so every rank and every resumed run deals the same.
+void fill_order(std::uint32_t* order, std::size_t W, std::uint64_t seed, std::uint64_t t) {
+  for (std::size_t p = 0; p < W; ++p) order[p] = std::uint32_t(p);
+  const random::Block kb = random::bits(random::key(seed), t, 0x5b17u);
+  const random::Key key{kb[0], kb[1]};
+  random::Block u{};
+  for (std::size_t p = W - 1, i = 0; p > 0; --p, ++i) {
+    if (i % 4 == 0) u = random::bits(key, i / 4, 0u);
+    const std::size_t j = std::size_t(impl::below(u[i % 4], p + 1));
+    const std::uint32_t tmp = order[p];
+    order[p] = order[j];
+    order[j] = tmp;
+  }
+}
 
 }  // namespace
 
 EnsembleSampler::EnsembleSampler(std::size_t nwalkers, std::size_t ndim, BatchLogProb f, SamplerOptions options, int)
-    : m_nwalkers(nwalkers), m_ndim(ndim), m_f(std::move(f)), m_options(std::move(options)) {
+    : m_nwalkers(nwalkers),
+      m_ndim(ndim),
+      m_f(std::move(f)),
+      m_options(std::move(options)),
+      m_setup(nwalkers, ndim, "nabla::sampling::EnsembleSampler") {
   const char* who = "nabla::sampling::EnsembleSampler";
   if (ndim == 0) throw ValueError(nabla::impl::cat(who, ": ndim must be >= 1, got 0"));
   if (nwalkers < 2) throw ValueError(nabla::impl::cat(who, ": nwalkers must be >= 2, got ", nwalkers));
@@ -106,19 +130,16 @@ EnsembleSampler::EnsembleSampler(std::size_t nwalkers, std::size_t ndim, BatchLo
                                       "ndim; set live_dangerously to override)"));
   if (!m_f) throw ValueError(nabla::impl::cat(who, ": log_prob is empty"));
   if (m_options.moves.empty()) throw ValueError(nabla::impl::cat(who, ": moves is empty"));
+  if (nwalkers > std::numeric_limits<std::uint32_t>::max())
+    throw ValueError(nabla::impl::cat(who, ": ", nwalkers, " walkers are more than 2^32 - 1"));
+  bool splits[kMaxSplits + 1] = {};
   for (std::size_t i = 0; i < m_options.moves.size(); ++i) {
     const auto& m = m_options.moves[i];
     if (!(m.weight > 0.0) || !std::isfinite(m.weight))
       throw ValueError(nabla::impl::cat(who, ": move ", i, " has weight ", m.weight, "; weights must be finite and > 0"));
-    if (const auto* s = std::get_if<StretchMove>(&m.move)) {
-      if (!(s->a > 1.0) || !std::isfinite(s->a))
-        throw ValueError(nabla::impl::cat(who, ": the stretch move needs a > 1, got ", s->a));
-    } else if (const auto* d = std::get_if<DEMove>(&m.move)) {
-      if (nwalkers < 3) throw ValueError(nabla::impl::cat(who, ": the DE move needs >= 3 walkers, got ", nwalkers));
-      if (!(d->sigma >= 0.0) || !(d->gamma0 >= 0.0) || !std::isfinite(d->sigma) || !std::isfinite(d->gamma0))
-        throw ValueError(nabla::impl::cat(who, ": the DE move needs finite sigma, gamma0 >= 0, got ", d->sigma, ", ",
-                                          d->gamma0));
-    }
+    m_kernels.push_back(impl::step_move(m.move, m_setup));
+    splits[m_kernels.back().nsplits] = true;
+    m_largest_split = std::max(m_largest_split, split_size(0, m_kernels.back().nsplits));
   }
   m_backend = m_options.backend ? m_options.backend : std::make_shared<MemoryBackend>();
 #if NABLA_ENABLE_MPI
@@ -128,6 +149,8 @@ EnsembleSampler::EnsembleSampler(std::size_t nwalkers, std::size_t ndim, BatchLo
     m_options.comm->check_same_size(nwalkers, "EnsembleSampler nwalkers");
     m_options.comm->check_same_size(ndim, "EnsembleSampler ndim");
     m_options.comm->check_same_size(std::size_t(m_options.seed), "EnsembleSampler seed");
+    m_options.comm->check_same_size(m_options.moves.size(), "EnsembleSampler moves");
+    m_options.comm->check_same_size(std::size_t(m_options.randomize_split), "EnsembleSampler randomize_split");
   }
 #endif
   if (m_backend->initialized() && m_backend->iteration() > 0) {
@@ -155,14 +178,15 @@ EnsembleSampler::EnsembleSampler(std::size_t nwalkers, std::size_t ndim, BatchLo
     Kokkos::deep_copy(keys, kh);
     m_keys = keys;
   }
-  m_q.resize(5);
-  m_lq.resize(5);
-  m_factor.resize(5);
-  m_logu.resize(5);
-  m_q_local.resize(5);
-  m_lq_local.resize(5);
-  for (int S = 2; S <= 3; ++S)
-    for (int k = 0; k < S; ++k) {
+  const std::size_t slots = std::size_t(slot(kMaxSplits + 1, 0));
+  m_q.resize(slots);
+  m_lq.resize(slots);
+  m_factor.resize(slots);
+  m_logu.resize(slots);
+  m_q_local.resize(slots);
+  m_lq_local.resize(slots);
+  for (int S = 1; S <= kMaxSplits; ++S)
+    for (int k = 0; k < S && splits[S]; ++k) {
       const int s = slot(S, k);
       const std::size_t n = split_size(k, S);
       m_q[s] = Array<double, 2>({n, ndim}, "nabla::sampling::EnsembleSampler::proposal");
@@ -176,6 +200,31 @@ EnsembleSampler::EnsembleSampler(std::size_t nwalkers, std::size_t ndim, BatchLo
       }
     }
   m_nan = Kokkos::View<std::size_t*, DefaultMemorySpace>("nabla::sampling::EnsembleSampler::nan", 2);
+  {
+    m_identity = decltype(m_identity)("nabla::sampling::EnsembleSampler::identity_order", nwalkers);
+    auto h = Kokkos::create_mirror_view(m_identity);
+    for (std::size_t w = 0; w < nwalkers; ++w) h(w) = std::uint32_t(w);
+    Kokkos::deep_copy(m_identity, h);
+  }
+}
+
+// Random splits: the orders of steps t .. t + n - 1 on the device (null for the fixed split).
+const std::uint32_t* EnsembleSampler::step_order(std::size_t t, std::size_t n) {
+  if (!m_options.randomize_split) return nullptr;
+  if (m_orders.extent(0) < n * m_nwalkers) {
+    m_orders = decltype(m_orders)(Kokkos::view_alloc(Kokkos::WithoutInitializing, "nabla::sampling::EnsembleSampler::orders"),
+                                  n * m_nwalkers);
+    m_orders_host = Kokkos::create_mirror_view(m_orders);
+  }
+  for (std::size_t j = 0; j < n; ++j) fill_order(m_orders_host.data() + j * m_nwalkers, m_nwalkers, m_options.seed, t + j);
+  const auto used = std::make_pair(std::size_t(0), n * m_nwalkers);
+  Kokkos::deep_copy(Kokkos::subview(m_orders, used), Kokkos::subview(m_orders_host, used));
+  return m_orders.data();
+}
+
+// The walker at position p of step j of the last launch's orders.
+std::size_t EnsembleSampler::walker_at(std::size_t j, std::size_t p) const {
+  return m_options.randomize_split ? std::size_t(m_orders_host(j * m_nwalkers + p)) : p;
 }
 
 void EnsembleSampler::reset() {
@@ -190,8 +239,9 @@ double EnsembleSampler::mean_acceptance_fraction() const {
   return a.empty() ? 0.0 : s / double(a.size());
 }
 
-// Evaluates log_prob of the proposals of `split` (slot) into m_lq[split]; under MPI each rank evaluates its slice.
-void EnsembleSampler::evaluate(int s, std::size_t t) {
+// Evaluates log_prob of the proposals of half-step k of S (scratch slot s) into m_lq[s]; under MPI each rank
+// evaluates its slice.
+void EnsembleSampler::evaluate(int s, int S, int k, std::size_t t) {
   Array<double, 2>& q = m_q[s];
   Array<double, 1>& lq = m_lq[s];
   const std::size_t n = q.extent(0);
@@ -216,12 +266,10 @@ void EnsembleSampler::evaluate(int s, std::size_t t) {
 #endif
   }
   const std::size_t bad = first_nan(lq.view(), "nabla::sampling::EnsembleSampler::check_nan");
-  if (bad < n) {
-    const int S = s < 2 ? 2 : 3, k = s < 2 ? s : s - 2;
+  if (bad < n)
     throw ValueError(nabla::impl::cat("nabla::sampling::EnsembleSampler: log_prob returned NaN at step ", t,
-                                      " for walker ", bad * S + k, " at parameters ", row_string(q.view(), bad)));
-  }
-  (void)t;
+                                      " for walker ", walker_at(0, bad * S + k), " at parameters ",
+                                      row_string(q.view(), bad)));
 }
 
 impl::StepMove EnsembleSampler::step_move(std::size_t t) const {
@@ -237,17 +285,7 @@ impl::StepMove EnsembleSampler::step_move(std::size_t t) const {
       if (u < acc) break;
     }
   }
-  impl::StepMove m;
-  if (const auto* st = std::get_if<StretchMove>(&m_options.moves[mi].move)) {
-    m.nsplits = 2;
-    m.a = st->a;
-  } else {
-    const auto& de = std::get<DEMove>(m_options.moves[mi].move);
-    m.nsplits = 3;
-    m.sigma = de.sigma;
-    m.g0 = de.gamma0 > 0.0 ? de.gamma0 : 2.38 / std::sqrt(2.0 * double(m_ndim));
-  }
-  return m;
+  return m_kernels[mi];
 }
 
 void EnsembleSampler::sync_coords() const {
@@ -267,9 +305,10 @@ void EnsembleSampler::step(std::size_t t) {
   m_block_behind = true;
   const impl::StepMove move = step_move(t);
   const int S = move.nsplits;
+  const std::uint32_t* order = m_options.randomize_split ? step_order(t, 1) : m_identity.data();
   for (int k = 0; k < S; ++k) {
     const int s = slot(S, k);
-    impl::SplitArgs base;
+    impl::EnsembleViews<Array<double, 2>::layout_type> base;
     base.x = m_x.view();
     base.q = m_q[s].view();
     base.lp = m_lp.view();
@@ -278,16 +317,19 @@ void EnsembleSampler::step(std::size_t t) {
     base.logu = m_logu[s].view();
     base.accepted = m_accepted;
     base.keys = m_keys;
-    const impl::SplitArgs a = impl::split_args(base, m_nwalkers, t, k, move);
+    const impl::SplitArgs a = impl::half_step<true>(base, order, m_nwalkers, t, k, S);
     if (m_fused && m_ranks == 1) {
-      const std::size_t bad = m_fused(a);
+      const std::size_t bad = m_fused(a, move);
       if (bad < a.n)
         throw ValueError(nabla::impl::cat("nabla::sampling::EnsembleSampler: log_prob returned NaN at step ", t,
-                                          " for walker ", bad * S + k, " at parameters ", row_string(m_q[s].view(), bad)));
+                                          " for walker ", walker_at(0, bad * S + k), " at parameters ",
+                                          row_string(m_q[s].view(), bad)));
       continue;
     }
-    Kokkos::parallel_for(S == 2 ? "nabla::sampling::stretch" : "nabla::sampling::de", small_range(a.n, m_ndim), Propose{a});
-    evaluate(s, t);
+    const char* label = "";
+    impl::visit_move_on_host(move, [&](const auto& m) { label = std::decay_t<decltype(m)>::label; });
+    Kokkos::parallel_for(label, small_range(a.n, m_ndim), Propose{a, move});
+    evaluate(s, S, k, t);
     Kokkos::parallel_for("nabla::sampling::accept", small_range(a.n, m_ndim), Accept{a});
   }
   record();
@@ -300,11 +342,11 @@ std::size_t EnsembleSampler::steps(std::size_t t, std::size_t n) {
   Kokkos::deep_copy(Kokkos::subview(m_moves, std::make_pair(std::size_t(0), n)),
                     Kokkos::subview(m_moves_host, std::make_pair(std::size_t(0), n)));
   impl::BlockArgs b;
-  b.split.x = m_block_x;
-  b.split.q = m_block_q;
-  b.split.lp = m_lp.view();
-  b.split.accepted = m_accepted;
-  b.split.keys = m_keys;
+  b.state.x = m_block_x;
+  b.state.q = m_block_q;
+  b.state.lp = m_lp.view();
+  b.state.accepted = m_accepted;
+  b.state.keys = m_keys;
   b.moves = m_moves;
   const int option = m_tuner.next();
   // On host backends the launch writes the chain straight into the backend's memory, where it keeps one.
@@ -323,6 +365,7 @@ std::size_t EnsembleSampler::steps(std::size_t t, std::size_t n) {
     b.flags = m_block_flags;
   }
   b.nan = m_nan;
+  b.orders = step_order(t, n);
   b.step0 = t;
   b.nsteps = n;
   b.nwalkers = m_nwalkers;
@@ -395,8 +438,8 @@ void EnsembleSampler::reserve_block(std::size_t n) {
     m_draws = decltype(m_draws)(Kokkos::view_alloc(Kokkos::WithoutInitializing, "nabla::sampling::EnsembleSampler::draws"),
                                 m_block.draw_bytes);
   if (m_block.most && m_block_q.extent(0) == 0) {
-    // Proposals: rows of the largest sub-ensemble, (nwalkers + 1) / 2.
-    m_block_q = decltype(m_block_q)("nabla::sampling::EnsembleSampler::block_proposal", split_size(0, 2), m_ndim);
+    // Proposals: rows of the largest sub-ensemble.
+    m_block_q = decltype(m_block_q)("nabla::sampling::EnsembleSampler::block_proposal", m_largest_split, m_ndim);
     if constexpr (std::is_same<impl::BlockLayout, Array<double, 2>::layout_type>::value)
       m_block_x = m_x.view();
     else
@@ -436,8 +479,10 @@ void EnsembleSampler::run(std::size_t nsteps, const Progress& progress) {
 void EnsembleSampler::nan_error(std::size_t t0) const {
   const std::size_t j = m_pending_nan / m_nwalkers, w = m_pending_nan % m_nwalkers;
   const std::size_t S = std::size_t(step_move(t0 + j).nsplits);
+  std::size_t p = 0;  // w's position in the step's order
+  while (walker_at(j, p) != w) ++p;
   throw ValueError(nabla::impl::cat("nabla::sampling::EnsembleSampler: log_prob returned NaN at step ", t0 + j,
-                                    " for walker ", w, " at parameters ", row_string(m_block_q, w / S)));
+                                    " for walker ", w, " at parameters ", row_string(m_block_q, p / S)));
 }
 
 void EnsembleSampler::run_mcmc(const Array<double, 2>& initial, std::size_t nsteps, Progress progress) {

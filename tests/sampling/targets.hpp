@@ -61,6 +61,20 @@ struct Rosenbrock {
   }
 };
 
+/// A per-walker functor as a batched host callable doing the same arithmetic on the host (the half-step launch
+/// path); counts the walkers it evaluated into *evaluated when given.
+template <class F>
+nabla::sampling::BatchLogProb batched(F f, std::size_t* evaluated = nullptr) {
+  return [f, evaluated](const nabla::Array<double, 2>& x, nabla::Array<double, 1>& lp) {
+    if (evaluated) *evaluated += x.extent(0);
+    auto xh = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), x.view());
+    auto lh = Kokkos::create_mirror_view(lp.view());
+    for (std::size_t i = 0; i < xh.extent(0); ++i)
+      lh(i) = f(nabla::sampling::WalkerPoint{&xh(i, 0), xh.stride(1), int(xh.extent(1))});
+    Kokkos::deep_copy(lp.view(), lh);
+  };
+}
+
 /// Initial walkers: N(0, 0.1²) per coordinate from Nabla's RNG (host), as a device array.
 inline nabla::Array<double, 2> initial_state(std::size_t nwalkers, std::size_t ndim, std::uint64_t seed,
                                              double scale = 0.1, double offset = 0.0) {

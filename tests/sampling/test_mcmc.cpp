@@ -92,6 +92,56 @@ TEST(SamplingMCMC, CorrelatedGaussianDEMix) {
   check_gaussian(s, 1000);
 }
 
+// Every move of moves.hpp, alone and with a random split, samples the correlated Gaussian (mean and covariance
+// within 5 sigma of N_eff = N / τ_max); so does a mixture of all of them. 33 walkers: uneven sub-ensembles.
+struct MoveCase {
+  const char* name;
+  std::vector<ns::WeightedMove> moves;
+  bool randomize;
+  std::size_t steps;
+};
+class SamplingMoves : public ::testing::TestWithParam<MoveCase> {};
+
+TEST_P(SamplingMoves, CorrelatedGaussianMoments) {
+  const MoveCase& c = GetParam();
+  ns::SamplerOptions opt;
+  opt.seed = 11;
+  opt.moves = c.moves;
+  opt.randomize_split = c.randomize;
+  ns::EnsembleSampler s(33, 5, Gaussian5{}, opt);
+  s.run_mcmc(nabla_test::initial_state(33, 5, 2), c.steps);
+  const double acc = s.mean_acceptance_fraction();
+  EXPECT_GT(acc, 0.05) << c.name;
+  EXPECT_LT(acc, 0.95) << c.name;
+  check_gaussian(s, c.steps / 6);
+}
+
+std::vector<double> scaled_covariance(double f, bool diagonal) {
+  const auto C = Gaussian5::covariance();
+  std::vector<double> v;
+  for (int i = 0; i < 5; ++i)
+    for (int j = 0; j < 5; ++j)
+      if (!diagonal || i == j) v.push_back(f * C[i * 5 + j]);
+  return v;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    All, SamplingMoves,
+    ::testing::Values(
+        MoveCase{"walk", {{ns::WalkMove{}, 1.0}}, false, 4000}, MoveCase{"walk_s8", {{ns::WalkMove{8}, 1.0}}, true, 4000},
+        MoveCase{"snooker", {{ns::DESnookerMove{}, 1.0}}, false, 6000},
+        MoveCase{"snooker_random", {{ns::DESnookerMove{}, 1.0}}, true, 6000},
+        MoveCase{"gaussian_isotropic", {{ns::GaussianMove{{1.0}}, 1.0}}, false, 8000},
+        MoveCase{"gaussian_diagonal", {{ns::GaussianMove{scaled_covariance(0.5, true)}, 1.0}}, false, 8000},
+        MoveCase{"gaussian_general", {{ns::GaussianMove{scaled_covariance(0.5, false)}, 1.0}}, false, 8000},
+        MoveCase{"stretch_random", {{ns::StretchMove{}, 1.0}}, true, 6000},
+        MoveCase{"de_random", {{ns::DEMove{}, 1.0}}, true, 6000},
+        MoveCase{"all",
+                 {{ns::StretchMove{}, 1.0}, {ns::DEMove{}, 1.0}, {ns::WalkMove{}, 1.0}, {ns::DESnookerMove{}, 1.0},
+                  {ns::GaussianMove{{0.5}}, 1.0}},
+                 true, 6000}),
+    [](const ::testing::TestParamInfo<MoveCase>& i) { return std::string(i.param.name); });
+
 // Rosenbrock (emcee's example density): x1 ~ N(1, 10), E x2 = 11. Tolerances 5 sigma with N_eff = N / τ.
 TEST(SamplingMCMC, RosenbrockMoments) {
   ns::SamplerOptions opt;
@@ -113,17 +163,13 @@ TEST(SamplingMCMC, BatchedEqualsPerWalker) {
   ns::SamplerOptions opt;
   opt.seed = 9;
   ns::EnsembleSampler a(16, 5, Gaussian5{}, opt);
-  const Gaussian5 g;
+  const auto per_walker = nabla_test::batched(Gaussian5{});
   std::size_t calls = 0;
   ns::EnsembleSampler b(
       16, 5,
-      [g, &calls](const nabla::Array<double, 2>& x, nabla::Array<double, 1>& lp) {
+      [&](const nabla::Array<double, 2>& x, nabla::Array<double, 1>& lp) {
         ++calls;
-        auto xh = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), x.view());
-        auto lh = Kokkos::create_mirror_view(lp.view());
-        for (std::size_t i = 0; i < xh.extent(0); ++i)
-          lh(i) = g(ns::WalkerPoint{&xh(i, 0), xh.stride(1), int(xh.extent(1))});
-        Kokkos::deep_copy(lp.view(), lh);
+        per_walker(x, lp);
       },
       opt);
   const auto x0 = nabla_test::initial_state(16, 5, 5);
@@ -137,42 +183,46 @@ TEST(SamplingMCMC, BatchedEqualsPerWalker) {
 }
 
 // Blocks of steps in one launch (a per-walker functor on one rank) give the chain of one launch per half-step
-// (a batched callable doing the same arithmetic on the host), for any block length, with both moves drawn per
-// step, odd ensembles (one group of walkers per half-step, and several, whose chain rows are recorded group by
-// group), and a run resumed in pieces; so does the shape of the launches, which the first pieces try out in
+// (a batched callable doing the same arithmetic on the host), for any block length, with the moves drawn per
+// step (stretch and DE; all five; all five with a random split), odd ensembles (one group of walkers per
+// half-step, and several, whose chain rows are recorded group by group), and a run resumed in pieces; so does the shape of the launches, which the first pieces try out in
 // turn (one thread, every thread, two pipelined).
 TEST(SamplingMCMC, BlocksOfStepsEqualHalfStepLaunches) {
-  const Gaussian5 g;
-  const auto batched = [g](const nabla::Array<double, 2>& x, nabla::Array<double, 1>& lp) {
-    auto xh = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), x.view());
-    auto lh = Kokkos::create_mirror_view(lp.view());
-    for (std::size_t i = 0; i < xh.extent(0); ++i)
-      lh(i) = g(ns::WalkerPoint{&xh(i, 0), xh.stride(1), int(xh.extent(1))});
-    Kokkos::deep_copy(lp.view(), lh);
-  };
+  const auto batched = nabla_test::batched(Gaussian5{});
   ns::SamplerOptions opt;
   opt.seed = 21;
-  opt.moves = {ns::WeightedMove{ns::StretchMove{}, 0.6}, ns::WeightedMove{ns::DEMove{}, 0.4}};
+  const std::vector<ns::WeightedMove> two = {{ns::StretchMove{}, 0.6}, {ns::DEMove{}, 0.4}};
+  const std::vector<ns::WeightedMove> all = {{ns::StretchMove{}, 1.0},
+                                             {ns::DEMove{}, 1.0},
+                                             {ns::WalkMove{5}, 1.0},
+                                             {ns::DESnookerMove{}, 1.0},
+                                             {ns::GaussianMove{{0.3}}, 1.0}};
   constexpr std::size_t D = 5;
-  for (std::size_t W : {23, 101}) {
-    const auto x0 = nabla_test::initial_state(W, D, 4);
-    ns::EnsembleSampler ref(W, D, batched, opt);
-    ref.run_mcmc(x0, 40);
-    const auto c_ref = ref.get_chain();
-    const auto l_ref = ref.get_log_prob(ns::flat);
-    for (std::size_t per_launch : {0, 1, 7}) {
-      opt.steps_per_launch = per_launch;
-      ns::EnsembleSampler s(W, D, Gaussian5{}, opt);
-      s.run_mcmc(x0, 3);
-      for (std::size_t n : {5, 11, 13, 8}) s.run_mcmc(n);
-      ASSERT_EQ(s.iteration(), 40u);
-      const auto c = s.get_chain();
-      const auto l = s.get_log_prob(ns::flat);
-      for (std::size_t i = 0; i < c.size(); ++i)
-        ASSERT_EQ(c.data()[i], c_ref.data()[i])
-            << W << " walkers, steps per launch " << per_launch << ", element " << i;
-      for (std::size_t i = 0; i < l.size(); ++i) ASSERT_EQ(l.data()[i], l_ref.data()[i]) << W << " " << per_launch;
-      EXPECT_EQ(s.acceptance_fraction(), ref.acceptance_fraction()) << W << " " << per_launch;
+  for (int set = 0; set < 3; ++set) {
+    for (std::size_t W : {23, 101}) {
+      opt.moves = set == 0 ? two : all;
+      opt.randomize_split = set == 2;
+      opt.steps_per_launch = 0;
+      const auto x0 = nabla_test::initial_state(W, D, 4);
+      ns::EnsembleSampler ref(W, D, batched, opt);
+      ref.run_mcmc(x0, 40);
+      const auto c_ref = ref.get_chain();
+      const auto l_ref = ref.get_log_prob(ns::flat);
+      for (std::size_t per_launch : {0, 1, 7}) {
+        opt.steps_per_launch = per_launch;
+        ns::EnsembleSampler s(W, D, Gaussian5{}, opt);
+        s.run_mcmc(x0, 3);
+        for (std::size_t n : {5, 11, 13, 8}) s.run_mcmc(n);
+        ASSERT_EQ(s.iteration(), 40u);
+        const auto c = s.get_chain();
+        const auto l = s.get_log_prob(ns::flat);
+        for (std::size_t i = 0; i < c.size(); ++i)
+          ASSERT_EQ(c.data()[i], c_ref.data()[i])
+              << "move set " << set << ", " << W << " walkers, steps per launch " << per_launch << ", element " << i;
+        for (std::size_t i = 0; i < l.size(); ++i)
+          ASSERT_EQ(l.data()[i], l_ref.data()[i]) << set << " " << W << " " << per_launch;
+        EXPECT_EQ(s.acceptance_fraction(), ref.acceptance_fraction()) << set << " " << W << " " << per_launch;
+      }
     }
   }
 }
@@ -294,6 +344,25 @@ TEST(SamplingMCMC, Errors) {
   EXPECT_THROW(ns::EnsembleSampler(16, 2, Gaussian5{}, badmove), nabla::ValueError);
   badmove.moves = {ns::WeightedMove{ns::StretchMove{}, -1.0}};
   EXPECT_THROW(ns::EnsembleSampler(16, 2, Gaussian5{}, badmove), nabla::ValueError);
+  // Each move checks its parameters and names the problem.
+  const auto error_of = [](ns::Move m, std::size_t W, std::size_t D) {
+    ns::SamplerOptions o;
+    o.moves = {ns::WeightedMove{m, 1.0}};
+    try {
+      ns::EnsembleSampler s(W, D, Gaussian5{}, o);
+    } catch (const nabla::ValueError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_NE(error_of(ns::WalkMove{1}, 16, 2).find("2 <= s <= 8"), std::string::npos) << error_of(ns::WalkMove{1}, 16, 2);
+  EXPECT_NE(error_of(ns::WalkMove{9}, 16, 2).find("got 9"), std::string::npos);
+  EXPECT_NE(error_of(ns::DESnookerMove{-1.0}, 16, 2).find("gammas > 0"), std::string::npos);
+  EXPECT_NE(error_of(ns::GaussianMove{{1.0, 2.0, 3.0}}, 16, 2).find("has 3 entries"), std::string::npos);
+  EXPECT_NE(error_of(ns::GaussianMove{{1.0, 0.5, 0.4, 1.0}}, 16, 2).find("not symmetric"), std::string::npos);
+  EXPECT_NE(error_of(ns::GaussianMove{{1.0, 2.0, 2.0, 1.0}}, 16, 2).find("not positive definite"), std::string::npos);
+  EXPECT_NE(error_of(ns::GaussianMove{{1.0, -1.0}}, 16, 2).find("variances > 0"), std::string::npos);
+  EXPECT_EQ(error_of(ns::GaussianMove{{1.0, 0.5, 0.5, 1.0}}, 16, 2), "no error");
 
   ns::EnsembleSampler s(16, 5, Gaussian5{});
   EXPECT_THROW(s.run_mcmc(nabla_test::initial_state(15, 5, 1), 10), nabla::ShapeError);

@@ -78,33 +78,32 @@ TEST(SamplingMPI, PerturbedEnsemblePointsSplitOverRanks) {
 
 TEST(SamplingMPI, EnsembleSamplerSameChainAsOneRank) {
   nabla::mpi::Comm comm;
-  ns::SamplerOptions one;
-  one.seed = 77;
-  one.moves = {ns::WeightedMove{ns::StretchMove{}, 0.7}, ns::WeightedMove{ns::DEMove{}, 0.3}};
-  ns::SamplerOptions split = one;
-  split.comm = comm;
-  ns::EnsembleSampler a(21, 5, nabla_test::Gaussian5{}, one);
-  std::size_t evaluated = 0;
-  const nabla_test::Gaussian5 g;
-  ns::EnsembleSampler b(
-      21, 5,
-      [g, &evaluated](const nabla::Array<double, 2>& x, nabla::Array<double, 1>& lp) {
-        evaluated += x.extent(0);
-        auto xh = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), x.view());
-        auto lh = Kokkos::create_mirror_view(lp.view());
-        for (std::size_t i = 0; i < xh.extent(0); ++i)
-          lh(i) = g(ns::WalkerPoint{&xh(i, 0), xh.stride(1), int(xh.extent(1))});
-        Kokkos::deep_copy(lp.view(), lh);
-      },
-      split);
-  const auto x0 = nabla_test::initial_state(21, 5, 3);
-  a.run_mcmc(x0, 200);
-  b.run_mcmc(x0, 200);
-  const auto ca = a.get_chain(), cb = b.get_chain();
-  for (std::size_t i = 0; i < ca.size(); ++i) ASSERT_EQ(ca.data()[i], cb.data()[i]) << "element " << i;
-  EXPECT_EQ(a.acceptance_fraction(), b.acceptance_fraction());
-  // Each rank evaluated only its share: the total over ranks is one evaluation per walker and step (+ initial).
-  const std::size_t total = comm.allreduce(evaluated, nabla::mpi::Op::sum);
-  EXPECT_EQ(total, 21u * 201);
-  if (comm.size() > 1) EXPECT_LT(evaluated, 21u * 201);
+  // Stretch and DE, fixed split; then every move with a random split (orders dealt alike on every rank).
+  for (int set = 0; set < 2; ++set) {
+    ns::SamplerOptions one;
+    one.seed = 77;
+    if (set == 0)
+      one.moves = {ns::WeightedMove{ns::StretchMove{}, 0.7}, ns::WeightedMove{ns::DEMove{}, 0.3}};
+    else
+      one.moves = {{ns::StretchMove{}, 1.0}, {ns::DEMove{}, 1.0}, {ns::WalkMove{}, 1.0}, {ns::DESnookerMove{}, 1.0},
+                   {ns::GaussianMove{{0.5}}, 1.0}};
+    one.randomize_split = set == 1;
+    ns::SamplerOptions split = one;
+    split.comm = comm;
+    ns::EnsembleSampler a(21, 5, nabla_test::Gaussian5{}, one);
+    std::size_t evaluated = 0;
+    ns::EnsembleSampler b(21, 5, nabla_test::batched(nabla_test::Gaussian5{}, &evaluated), split);
+    const auto x0 = nabla_test::initial_state(21, 5, 3);
+    a.run_mcmc(x0, 200);
+    b.run_mcmc(x0, 200);
+    const auto ca = a.get_chain(), cb = b.get_chain();
+    std::size_t differ = 0;
+    for (std::size_t i = 0; i < ca.size(); ++i) differ += ca.data()[i] != cb.data()[i];
+    EXPECT_EQ(differ, 0u) << "move set " << set;
+    EXPECT_EQ(a.acceptance_fraction(), b.acceptance_fraction()) << "move set " << set;
+    // Each rank evaluated only its share: the total over ranks is one evaluation per walker and step (+ initial).
+    const std::size_t total = comm.allreduce(evaluated, nabla::mpi::Op::sum);
+    EXPECT_EQ(total, 21u * 201) << "move set " << set;
+    if (comm.size() > 1) EXPECT_LT(evaluated, 21u * 201) << "move set " << set;
+  }
 }
