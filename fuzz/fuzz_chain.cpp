@@ -12,7 +12,7 @@
 #include "common.hpp"
 
 #include <nabla/core/hdf5.hpp>
-#include <nabla/sampling/hdf_backend.hpp>
+#include <nabla/sampling/mcmc/hdf_backend.hpp>
 
 #include <cstring>
 #include <vector>

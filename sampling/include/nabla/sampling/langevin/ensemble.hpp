@@ -8,7 +8,7 @@
 /// depend on threads, backends or on how points are split over MPI ranks (give each rank's `first_point`).
 #pragma once
 
-#include <nabla/sampling/langevin.hpp>
+#include <nabla/sampling/langevin/baoab.hpp>
 
 #include <vector>
 

@@ -1,6 +1,6 @@
 /// \file ensemble_sampler.cpp
 /// \brief EnsembleSampler: moves per step, per-half-step launches, NaN checks, MPI split, storage.
-#include <nabla/sampling/ensemble_sampler.hpp>
+#include <nabla/sampling/mcmc/ensemble_sampler.hpp>
 
 #include <nabla/core/compat.hpp>
 #include <nabla/core/launch.hpp>

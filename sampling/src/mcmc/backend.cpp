@@ -1,7 +1,7 @@
 /// \file backend.cpp
 /// \brief Backend accessors (emcee's slicing) and the in-memory backend.
-#include <nabla/sampling/autocorr.hpp>
-#include <nabla/sampling/backend.hpp>
+#include <nabla/sampling/mcmc/autocorr.hpp>
+#include <nabla/sampling/mcmc/backend.hpp>
 
 #include <nabla/core/error.hpp>
 

@@ -12,7 +12,7 @@
 
 #include <nabla/core/compat.hpp>
 #include <nabla/core/error.hpp>
-#include <nabla/sampling/impl/half_step.hpp>
+#include <nabla/sampling/mcmc/impl/half_step.hpp>
 
 #include <cmath>
 

@@ -1,6 +1,6 @@
 /// \file autocorr.cpp
 /// \brief emcee's integrated autocorrelation time, with a radix-2 FFT.
-#include <nabla/sampling/autocorr.hpp>
+#include <nabla/sampling/mcmc/autocorr.hpp>
 
 #include <nabla/core/error.hpp>
 

@@ -22,11 +22,11 @@
 #include <nabla/config.hpp>
 #include <nabla/core/array.hpp>
 #include <nabla/core/error.hpp>
-#include <nabla/sampling/backend.hpp>
-#include <nabla/sampling/impl/block.hpp>
-#include <nabla/sampling/impl/tuner.hpp>
-#include <nabla/sampling/log_prob.hpp>
-#include <nabla/sampling/moves.hpp>
+#include <nabla/sampling/mcmc/backend.hpp>
+#include <nabla/sampling/mcmc/impl/block.hpp>
+#include <nabla/sampling/mcmc/impl/tuner.hpp>
+#include <nabla/sampling/mcmc/log_prob.hpp>
+#include <nabla/sampling/mcmc/moves.hpp>
 #include <nabla/sampling/rng.hpp>
 
 #if NABLA_ENABLE_MPI

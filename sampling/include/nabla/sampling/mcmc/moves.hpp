@@ -6,11 +6,11 @@
 /// sampler's options, validation, kernels, labels and scratch follow from the list.
 #pragma once
 
-#include <nabla/sampling/moves/de.hpp>
-#include <nabla/sampling/moves/de_snooker.hpp>
-#include <nabla/sampling/moves/gaussian.hpp>
-#include <nabla/sampling/moves/stretch.hpp>
-#include <nabla/sampling/moves/walk.hpp>
+#include <nabla/sampling/mcmc/moves/de.hpp>
+#include <nabla/sampling/mcmc/moves/de_snooker.hpp>
+#include <nabla/sampling/mcmc/moves/gaussian.hpp>
+#include <nabla/sampling/mcmc/moves/stretch.hpp>
+#include <nabla/sampling/mcmc/moves/walk.hpp>
 
 #include <algorithm>
 #include <cstddef>

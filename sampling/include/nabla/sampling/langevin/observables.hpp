@@ -2,7 +2,7 @@
 /// \brief Observables of Langevin trajectories: transitions between wells, histograms, mean kinetic energy.
 #pragma once
 
-#include <nabla/sampling/langevin.hpp>
+#include <nabla/sampling/langevin/baoab.hpp>
 
 #include <cstdint>
 #include <vector>

@@ -1,6 +1,6 @@
 /// \file hdf_backend.cpp
 /// \brief HDFBackend: emcee's HDF5 chain layout through core's hdf5::File; one flush per step.
-#include <nabla/sampling/hdf_backend.hpp>
+#include <nabla/sampling/mcmc/hdf_backend.hpp>
 
 #if NABLA_ENABLE_HDF5
 

@@ -6,7 +6,7 @@
 
 #include <nabla/core/compat.hpp>
 #include <nabla/core/error.hpp>
-#include <nabla/sampling/impl/half_step.hpp>
+#include <nabla/sampling/mcmc/impl/half_step.hpp>
 
 namespace nabla {
 namespace sampling {

@@ -21,7 +21,7 @@
 #pragma once
 
 #include <nabla/config.hpp>
-#include <nabla/sampling/backend.hpp>
+#include <nabla/sampling/mcmc/backend.hpp>
 
 #if NABLA_ENABLE_HDF5
 

@@ -7,9 +7,9 @@
 #include <nabla/config.hpp>
 #include <nabla/core/impl/host_hints.hpp>
 #include <nabla/core/launch.hpp>
-#include <nabla/sampling/impl/half_step.hpp>
-#include <nabla/sampling/log_prob.hpp>
-#include <nabla/sampling/moves.hpp>
+#include <nabla/sampling/mcmc/impl/half_step.hpp>
+#include <nabla/sampling/mcmc/log_prob.hpp>
+#include <nabla/sampling/mcmc/moves.hpp>
 #include <nabla/sampling/rng.hpp>
 
 #include <algorithm>

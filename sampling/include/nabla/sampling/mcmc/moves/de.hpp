@@ -5,7 +5,7 @@
 #pragma once
 
 #include <nabla/core/error.hpp>
-#include <nabla/sampling/impl/half_step.hpp>
+#include <nabla/sampling/mcmc/impl/half_step.hpp>
 
 #include <cmath>
 
