@@ -6,6 +6,7 @@
 #include <nabla/core/launch.hpp>
 #include <nabla/sampling/rng.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <iostream>
@@ -93,8 +94,15 @@ std::size_t first_nan(const View1& v, const char* label) {
   return m;
 }
 
+// The most sub-ensembles any move of MoveList deals the walkers into.
+template <class List>
+struct MaxSplits;
+template <class... M>
+struct MaxSplits<impl::TypeList<M...>> {
+  static constexpr int value = std::max({M::Kernel::nsplits...});
+};
+constexpr int kMaxSplits = MaxSplits<MoveList>::value;
 // Scratch of half-step k of S (S = 1 .. kMaxSplits).
-constexpr int kMaxSplits = 4;
 int slot(int S, int k) { return S * (S - 1) / 2 + k; }
 
 // Step t's order of the walkers for a random split: a Fisher-Yates shuffle with uniforms of a key drawn for the
