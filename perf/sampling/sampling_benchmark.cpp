@@ -1,6 +1,6 @@
 // Sampling benchmarks, with their peers in the same executable so the ratios come from one run:
 // - BAOAB double well, 2^20 walkers × 50 steps per timed call (walker-steps/s): Nabla's one-kernel ensemble vs a
-//   hand-written OpenMP loop drawing the same random numbers (sampling::normal4_lanes), and vs vectorised NumPy
+//   hand-written OpenMP loop drawing the same random numbers (random::normal4_lanes), and vs vectorised NumPy
 //   (baoab_numpy.py). (The issue names 2^20 × 1000 steps; 50 steps per call keep the short mode fast and leave
 //   walker-steps/s unchanged: each call is one launch whose cost is linear in the steps.)
 // - Stretch move (steps/s) on a 10-D Gaussian and emcee's 2-D Rosenbrock, 64-1024 walkers: Nabla vs emcee with
@@ -54,7 +54,7 @@ void BM_BAOAB_Nabla(benchmark::State& state) {
 
 // The same dynamics as a hand-written OpenMP loop: same arithmetic, same random numbers, no Kokkos. Written as
 // one would for a vectorising CPU, like Nabla's kernel: 16 walkers advance together in `omp simd` loops and draw
-// their noise with sampling::normal4_lanes.
+// their noise with random::normal4_lanes.
 void BM_BAOAB_OpenMPLoop(benchmark::State& state) {
   constexpr int L = 16;
   const std::size_t W = std::size_t(1) << state.range(0), N = std::size_t(state.range(1));
@@ -84,14 +84,14 @@ void BM_BAOAB_OpenMPLoop(benchmark::State& state) {
         f[l] = -k * q[l] * (q[l] - a) * (q[l] + a);
       }
       std::uint64_t i = step0;
-      if (i & 3u) ns::normal4_lanes<L>(k0, k1, i >> 2, z);
+      if (i & 3u) nabla::random::normal4_lanes<L>(k0, k1, i >> 2, z);
       for (std::size_t s = 0; s < N; ++s) {
 #pragma omp simd
         for (int l = 0; l < L; ++l) {
           p[l] += hm * f[l];
           q[l] += h * p[l];
         }
-        if ((i & 3u) == 0) ns::normal4_lanes<L>(k0, k1, i >> 2, z);
+        if ((i & 3u) == 0) nabla::random::normal4_lanes<L>(k0, k1, i >> 2, z);
         const int j = int((i++) & 3u);
 #pragma omp simd
         for (int l = 0; l < L; ++l) {

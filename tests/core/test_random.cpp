@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <map>
+#include <vector>
 
 using nabla_test::host;
 namespace rnd = nabla::random;
@@ -172,8 +174,112 @@ TEST(Random, LaneWisePhiloxEqualsRandom123) {
   check_lane_philox<1>();
 }
 
+// normal4, the generator kernels draw their own streams from: the first four moments of 2^22 normals (standard
+// errors 1/sqrt(n), sqrt(2/n), sqrt(15/n), sqrt(96/n) for mean, variance, skewness-sum, kurtosis; tolerance
+// 5 sigma). Its log and sin/cos are tested against libm in Random.NormalTransformMatchesLibm.
+TEST(Random, Normal4Moments) {
+  const auto key = rnd::key(8);
+  const std::size_t n = std::size_t(1) << 22;
+  double m1 = 0, m2 = 0, m3 = 0, m4 = 0;
+  for (std::size_t b = 0; b < n / 4; ++b) {
+    double z[4];
+    rnd::normal4(key, b, z);
+    for (double x : z) {
+      m1 += x;
+      m2 += x * x;
+      m3 += x * x * x;
+      m4 += x * x * x * x;
+    }
+    if (b < 1000) {
+      ASSERT_EQ(z[b % 4], rnd::normal4_at(key, 4 * b + b % 4));
+    }
+  }
+  const double N = double(n);
+  EXPECT_NEAR(m1 / N, 0.0, 5 / std::sqrt(N));
+  EXPECT_NEAR(m2 / N, 1.0, 5 * std::sqrt(2 / N));
+  EXPECT_NEAR(m3 / N, 0.0, 5 * std::sqrt(15 / N));
+  EXPECT_NEAR(m4 / N, 3.0, 5 * std::sqrt(96 / N));
+}
+
+// The lane-wise form CPU kernels use gives each lane exactly its own stream's normals.
+TEST(Random, LaneWiseNormal4EqualsNormal4) {
+  constexpr int L = 8;
+  std::uint32_t k0[L], k1[L];
+  for (int l = 0; l < L; ++l) {
+    const auto k = rnd::fold_in(rnd::key(5), std::uint64_t(l));
+    k0[l] = k.k0;
+    k1[l] = k.k1;
+  }
+  for (std::uint64_t b = 0; b < 20000; b += 7) {
+    double lanes[4][L];
+    rnd::normal4_lanes<L>(k0, k1, b, lanes);
+    for (int l = 0; l < L; ++l) {
+      double z[4];
+      rnd::normal4(rnd::Key{k0[l], k1[l]}, b, z);
+      for (int j = 0; j < 4; ++j) ASSERT_EQ(lanes[j][l], z[j]) << "block " << b << " lane " << l;
+    }
+  }
+}
+
+// Keys derive inside kernels exactly as on the host: walker w's stream is fold_in(key, w) wherever it is drawn.
+struct DeriveKeys {
+  rnd::Key key;
+  Kokkos::View<std::uint32_t* [4]> out;
+  KOKKOS_INLINE_FUNCTION void operator()(std::size_t i) const {
+    const rnd::Key f = rnd::fold_in(key, i), s = rnd::split(key, i);
+    out(i, 0) = f.k0;
+    out(i, 1) = f.k1;
+    out(i, 2) = s.k0;
+    out(i, 3) = s.k1;
+  }
+};
+TEST(Random, KeysDeriveAlikeInKernels) {
+  const auto key = rnd::key(0x1234567890ull);
+  const std::size_t n = 4096;
+  Kokkos::View<std::uint32_t* [4]> out("keys", n);
+  Kokkos::parallel_for("nabla::test::derive_keys", Kokkos::RangePolicy<Kokkos::IndexType<std::size_t>>(0, n),
+                       DeriveKeys{key, out});
+  const auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), out);
+  for (std::size_t i = 0; i < n; ++i) {
+    const rnd::Key f = rnd::fold_in(key, i), s = rnd::split(key, i);
+    ASSERT_EQ(h(i, 0), f.k0) << i;
+    ASSERT_EQ(h(i, 1), f.k1) << i;
+    ASSERT_EQ(h(i, 2), s.k0) << i;
+    ASSERT_EQ(h(i, 3), s.k1) << i;
+  }
+}
+
+
 // The normal transform's integer -> double conversion (a bit trick on CPUs) against the plain conversion, up to
 // the +-2^50 it is used for.
+// shuffle deals every permutation of 4 alike over 24000 keys: chi-square with 23 degrees of freedom below
+// 70 (p < 1e-6 under uniformity); and a long shuffle is a permutation, the same for the same key.
+TEST(Random, ShuffleIsUniformAndPure) {
+  std::map<std::vector<int>, int> seen;
+  const int trials = 24000;
+  for (int t = 0; t < trials; ++t) {
+    std::vector<int> v = {0, 1, 2, 3};
+    rnd::shuffle(rnd::fold_in(rnd::key(3), std::uint64_t(t)), v.data(), v.size());
+    ++seen[v];
+  }
+  ASSERT_EQ(seen.size(), 24u);
+  double chi2 = 0;
+  for (const auto& kv : seen) chi2 += (kv.second - 1000.0) * (kv.second - 1000.0) / 1000.0;
+  EXPECT_LT(chi2, 70.0);
+  std::vector<std::uint32_t> a(10007), b;
+  for (std::size_t i = 0; i < a.size(); ++i) a[i] = std::uint32_t(i);
+  b = a;
+  rnd::shuffle(rnd::key(4), a.data(), a.size());
+  rnd::shuffle(rnd::key(4), b.data(), b.size());
+  EXPECT_EQ(a, b);
+  std::vector<std::uint32_t> sorted = a;
+  std::sort(sorted.begin(), sorted.end());
+  for (std::size_t i = 0; i < sorted.size(); ++i) ASSERT_EQ(sorted[i], i);
+  std::size_t fixed = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) fixed += a[i] == i;
+  EXPECT_LT(fixed, 10u);  // a uniform permutation has Poisson(1) fixed points
+}
+
 TEST(Random, SmallIntegersConvertExactly) {
   const std::int64_t big = std::int64_t(1) << 50;
   std::vector<std::int64_t> vs = {0, 1, -1, 2, -2, big, -big, big - 1, -big + 1, big / 3, -big / 3};

@@ -59,13 +59,13 @@ TEST(SamplingEnsemble, OneLaunchAndHostReference) {
     for (std::size_t k = 0; k < opt.copies; ++k) {
       const std::uint64_t g = p * opt.copies + k;
       const auto kpg = nabla::random::fold_in(kp, g), kng = nabla::random::fold_in(kn, g);
-      double q = x0[p] + opt.sigma * ns::normal_at(kpg, 0);
-      double v = v0[p] + opt.sigma * ns::normal_at(kpg, 1);
+      double q = x0[p] + opt.sigma * nabla::random::normal4_at(kpg, 0);
+      double v = v0[p] + opt.sigma * nabla::random::normal4_at(kpg, 1);
       double f = -q * (q - 2) * (q + 2);
       for (std::size_t n = 0; n < opt.len; ++n) {
         v += c.half_dt_over_m * f;
         q += c.half_dt * v;
-        v = c.c1 * v + c.c2 * ns::normal_at(kng, n);
+        v = c.c1 * v + c.c2 * nabla::random::normal4_at(kng, n);
         q += c.half_dt * v;
         f = -q * (q - 2) * (q + 2);
         v += c.half_dt_over_m * f;

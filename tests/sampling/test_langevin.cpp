@@ -72,53 +72,6 @@ TEST(SamplingLangevin, AdForceEqualsAnalyticForce) {
   static_assert(!ns::has_analytic_force<DoubleWellAD>, "DoubleWellAD has none");
 }
 
-// The module's normal generator: the first four moments of 2^22 normals (standard errors 1/sqrt(n), sqrt(2/n),
-// sqrt(15/n), sqrt(96/n) for mean, variance, skewness-sum, kurtosis; tolerance 5 sigma). Its log and sin/cos
-// are core's, tested against libm in Random.NormalTransformMatchesLibm.
-TEST(SamplingLangevin, NormalGenerator) {
-  const auto key = nabla::random::key(8);
-  const std::size_t n = std::size_t(1) << 22;
-  double m1 = 0, m2 = 0, m3 = 0, m4 = 0;
-  for (std::size_t b = 0; b < n / 4; ++b) {
-    double z[4];
-    ns::normal4(key, b, z);
-    for (double x : z) {
-      m1 += x;
-      m2 += x * x;
-      m3 += x * x * x;
-      m4 += x * x * x * x;
-    }
-    if (b < 1000) {
-      ASSERT_EQ(z[b % 4], ns::normal_at(key, 4 * b + b % 4));
-    }
-  }
-  const double N = double(n);
-  EXPECT_NEAR(m1 / N, 0.0, 5 / std::sqrt(N));
-  EXPECT_NEAR(m2 / N, 1.0, 5 * std::sqrt(2 / N));
-  EXPECT_NEAR(m3 / N, 0.0, 5 * std::sqrt(15 / N));
-  EXPECT_NEAR(m4 / N, 3.0, 5 * std::sqrt(96 / N));
-}
-
-// The lane-wise generator the BAOAB kernel uses on CPUs gives each lane exactly its own stream's normals.
-TEST(SamplingLangevin, LaneWiseNormalsEqualNormal4) {
-  constexpr int L = 8;
-  std::uint32_t k0[L], k1[L];
-  for (int l = 0; l < L; ++l) {
-    const auto k = nabla::random::fold_in(nabla::random::key(5), std::uint64_t(l));
-    k0[l] = k.k0;
-    k1[l] = k.k1;
-  }
-  for (std::uint64_t b = 0; b < 20000; b += 7) {
-    double lanes[4][L];
-    ns::normal4_lanes<L>(k0, k1, b, lanes);
-    for (int l = 0; l < L; ++l) {
-      double z[4];
-      ns::normal4(nabla::random::Key{k0[l], k1[l]}, b, z);
-      for (int j = 0; j < 4; ++j) ASSERT_EQ(lanes[j][l], z[j]) << "block " << b << " lane " << l;
-    }
-  }
-}
-
 TEST(SamplingLangevin, RejectsBadParameters) {
   const ns::DoubleWell dw;
   auto expect_error = [&](ns::BAOABParams p, const std::string& name) {
@@ -192,7 +145,7 @@ TEST(SamplingLangevin, BitIdenticalToScalarReference) {
     for (std::size_t n = 0; n < N; ++n) {
       p += c.half_dt_over_m * f;
       q += c.half_dt * p;
-      p = c.c1 * p + c.c2 * ns::normal_at(kw, n);
+      p = c.c1 * p + c.c2 * nabla::random::normal4_at(kw, n);
       q += c.half_dt * p;
       f = -dw.k * q * (q - dw.a) * (q + dw.a);
       p += c.half_dt_over_m * f;

@@ -8,4 +8,3 @@
 #include <nabla/config.hpp>
 #include <nabla/sampling/langevin.hpp>
 #include <nabla/sampling/mcmc.hpp>
-#include <nabla/sampling/rng.hpp>

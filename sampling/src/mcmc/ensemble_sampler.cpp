@@ -4,7 +4,7 @@
 
 #include <nabla/core/compat.hpp>
 #include <nabla/core/launch.hpp>
-#include <nabla/sampling/rng.hpp>
+#include <nabla/core/random.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -105,20 +105,12 @@ constexpr int kMaxSplits = MaxSplits<MoveList>::value;
 // Scratch of half-step k of S (S = 1 .. kMaxSplits).
 int slot(int S, int k) { return S * (S - 1) / 2 + k; }
 
-// Step t's order of the walkers for a random split: a Fisher-Yates shuffle with uniforms of a key drawn for the
-// step from the seed (Philox domain 0x5b17), so every rank and every resumed run deals the same.
+// Step t's order of the walkers for a random split: core's shuffle under a key drawn for the step from the seed
+// (Philox domain 0x5b17), so every rank and every resumed run deals the same.
 void fill_order(std::uint32_t* order, std::size_t W, std::uint64_t seed, std::uint64_t t) {
   for (std::size_t p = 0; p < W; ++p) order[p] = std::uint32_t(p);
   const random::Block kb = random::bits(random::key(seed), t, 0x5b17u);
-  const random::Key key{kb[0], kb[1]};
-  random::Block u{};
-  for (std::size_t p = W - 1, i = 0; p > 0; --p, ++i) {
-    if (i % 4 == 0) u = random::bits(key, i / 4, 0u);
-    const std::size_t j = std::size_t(impl::below(u[i % 4], p + 1));
-    const std::uint32_t tmp = order[p];
-    order[p] = order[j];
-    order[j] = tmp;
-  }
+  random::shuffle(random::Key{kb[0], kb[1]}, order, W);
 }
 
 }  // namespace
@@ -286,7 +278,7 @@ impl::StepMove EnsembleSampler::step_move(std::size_t t) const {
   if (m_options.moves.size() > 1) {
     double total = 0;
     for (const auto& m : m_options.moves) total += m.weight;
-    const double u = impl::u01(random::bits(random::key(m_options.seed), t, 0x30e5u)[0]) * total;
+    const double u = random::impl::u01_word(random::bits(random::key(m_options.seed), t, 0x30e5u)[0]) * total;
     double acc = 0;
     for (mi = 0; mi + 1 < m_options.moves.size(); ++mi) {
       acc += m_options.moves[mi].weight;

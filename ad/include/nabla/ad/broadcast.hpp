@@ -9,6 +9,7 @@
 #include <nabla/ad/dual.hpp>
 #include <nabla/ad/tape.hpp>
 #include <nabla/core/assign.hpp>
+#include <nabla/core/impl/exec_traits.hpp>
 #include <nabla/core/operators.hpp>
 #include <nabla/core/reduce.hpp>
 
@@ -282,10 +283,7 @@ struct ElementBackward {
   }
 };
 
-/// Dual lanes per work item of the host reverse kernels: two AVX-512 vectors of doubles.
-constexpr int kHostLanes = 16;
-
-/// Host form of the reverse kernels. A work item is L consecutive output elements along dimension 0 (the
+/// Host form of the reverse kernels. A work item is L (ExecTraits::lanes) consecutive output elements along dimension 0 (the
 /// fastest, column-major), evaluated on duals by ONE lane loop that CPUs vectorise (ElementBackward on a
 /// CPU runs the dual arithmetic scalar, 3-4x slower than its memory traffic for sum(f8)); then each
 /// direction's partials go to their target in a loop of its own, so whether to add or overwrite is decided
@@ -371,7 +369,7 @@ struct RunReduce {
 /// go(work items, kernel).
 template <class T, int N, int K, class DK, class Seed, class Go>
 void with_lane_kernel(const DK& dk, const Targets<T, N, K>& t, const Shape<N>& out, const Seed& seed, Go&& go) {
-  constexpr int L = kHostLanes;
+  constexpr int L = ::nabla::impl::ExecTraits<Kokkos::DefaultExecutionSpace>::lanes;
   const std::size_t n = shape_size(out);
   const Strides<N> cm = ::nabla::impl::column_major_strides(out);
   bool flat = flat_compatible(dk, cm);
@@ -390,7 +388,7 @@ void with_lane_kernel(const DK& dk, const Targets<T, N, K>& t, const Shape<N>& o
 /// Calls go(work items, reverse kernel form) with the form this backend takes.
 template <class T, int N, int K, class DK, class Seed, class Go>
 void with_backward_kernel(const DK& dk, const Targets<T, N, K>& t, const Shape<N>& out, const Seed& seed, Go&& go) {
-  if constexpr (Kokkos::SpaceAccessibility<Kokkos::DefaultExecutionSpace, Kokkos::HostSpace>::accessible)
+  if constexpr (::nabla::impl::ExecTraits<Kokkos::DefaultExecutionSpace>::lanes > 1)
     with_lane_kernel(dk, t, out, seed, go);
   else
     go(shape_size(out), ElementBackward<T, N, K, DK, Seed>{dk, seed, out, t});

@@ -9,6 +9,7 @@
 
 #include <nabla/core/compat.hpp>
 #include <nabla/core/expr.hpp>
+#include <nabla/core/impl/exec_traits.hpp>
 #include <nabla/core/launch.hpp>
 
 #include <cstdint>
@@ -182,9 +183,8 @@ struct AssignStrided {
 
 // Row forms (host): a kernel tree seen along one row of the fastest dimension, every leaf read with unit
 // stride. A leaf with another stride along the row (0 for an extruded operand) is first staged into a small
-// block, so the row loop has no runtime strides and vectorises; GCC versions loops for unit strides only, and a
-// stride-0 operand would otherwise keep a row scalar.
-constexpr std::size_t kRowBlock = 128;
+// block (ExecTraits::row_block elements), so the row loop has no runtime strides and vectorises; GCC versions
+// loops for unit strides only, and a stride-0 operand would otherwise keep a row scalar.
 
 /// Staging space of B elements per leaf of a kernel tree; nothing for scalars and other kernel kinds.
 template <class K, std::size_t B>
@@ -264,7 +264,7 @@ KOKKOS_INLINE_FUNCTION auto row_of(const NodeKernel<F, K...>& k, RowStage<NodeKe
 }
 
 /// Whether every leaf of `k` reads along dimension f with unit stride: nothing to stage, so a row runs whole
-/// (one vectorised loop per row instead of one per block of kRowBlock, each with its own alias checks).
+/// (one vectorised loop per row instead of one per staged block, each with its own alias checks).
 template <class K>
 bool rows_unit(const K&, int) {
   return true;  // scalars, and kinds read element by element
@@ -288,20 +288,20 @@ bool rows_unit(const NodeKernel<F, K...>& k, int f) {
 /// index is unravelled (integer divisions) once per row instead of once per element, and the row runs in
 /// blocks of unit-stride row forms. (Devices keep the per-element path: there, neighbouring threads must
 /// touch neighbouring elements.)
-template <class T, class K, int N, bool Left>
+template <class T, class K, int N, bool Left, std::size_t B>
 struct AssignRows {
   T* dst;
   Strides<N> dst_stride;
   Shape<N> rows;  // the destination's extents with the fastest dimension's set to 1
   std::size_t len;
   K k;
-  std::size_t block;  // kRowBlock, or len when rows_unit(k, f): then no leaf is staged
+  std::size_t block;  // B, or len when rows_unit(k, f): then no leaf is staged
   KOKKOS_INLINE_FUNCTION void operator()(std::size_t row) const {
     constexpr int f = Left ? 0 : N - 1;
     const Index<N> i = unravel<Left, N>(row, rows);
     T* out = dst + offset(i, dst_stride);
     const std::ptrdiff_t s = dst_stride[f];
-    RowStage<K, kRowBlock> stage;
+    RowStage<K, B> stage;
     for (std::size_t j0 = 0; j0 < len; j0 += block) {
       const std::size_t m = len - j0 < block ? len - j0 : block;
       const auto r = row_of(k, stage, i, f, j0, m);
@@ -417,25 +417,26 @@ void assign(const ExecSpace& space, const Dst& dst, const E& expr) {
   using Policy = Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<std::size_t>>;
   const ExecSpace on = launch_space(n, space);
   static const std::string flat_label("nabla::core::assign"), strided_label("nabla::core::assign::strided");
-  constexpr bool host = Kokkos::SpaceAccessibility<ExecSpace, Kokkos::HostSpace>::accessible;
+  using Traits = impl::ExecTraits<ExecSpace>;
   const bool left = impl::is_left_fastest(dv);
   if (dv.span_is_contiguous() && dv.span() == n && flat_compatible(k, ds)) {
     Kokkos::parallel_for(flat_label, Policy(on, 0, n), impl::AssignFlat<T, K>{dv.data(), k});
     return;
   }
-  if constexpr (host && N >= 2) {
+  if constexpr (Traits::row_kernels && N >= 2) {
+    constexpr std::size_t B = Traits::row_block;
     const int f = left ? 0 : N - 1;
     const std::size_t len = out[f];
-    if (len >= 8 && n / len >= std::size_t(on.concurrency())) {
+    if (len >= Traits::row_min_length && n / len >= std::size_t(on.concurrency())) {
       Shape<N> rows = out;
       rows[f] = 1;
-      const std::size_t block = impl::rows_unit(k, f) ? len : impl::kRowBlock;
+      const std::size_t block = impl::rows_unit(k, f) ? len : B;
       if (left)
         Kokkos::parallel_for(strided_label, Policy(on, 0, n / len),
-                             impl::AssignRows<T, K, N, true>{dv.data(), ds, rows, len, k, block});
+                             impl::AssignRows<T, K, N, true, B>{dv.data(), ds, rows, len, k, block});
       else
         Kokkos::parallel_for(strided_label, Policy(on, 0, n / len),
-                             impl::AssignRows<T, K, N, false>{dv.data(), ds, rows, len, k, block});
+                             impl::AssignRows<T, K, N, false, B>{dv.data(), ds, rows, len, k, block});
       return;
     }
   }

@@ -87,18 +87,32 @@ KOKKOS_INLINE_FUNCTION void bits_lanes(const std::uint32_t* k0, const std::uint3
 }
 
 /// The key for an integer seed.
-inline Key key(std::uint64_t seed) { return Key{std::uint32_t(seed), std::uint32_t(seed >> 32)}; }
+KOKKOS_INLINE_FUNCTION Key key(std::uint64_t seed) { return Key{std::uint32_t(seed), std::uint32_t(seed >> 32)}; }
 
-/// A key derived from `key` and `data` (JAX's fold_in): distinct data give independent keys.
-inline Key fold_in(const Key& key, std::uint64_t data) {
+/// A key derived from `key` and `data` (JAX's fold_in): distinct data give independent keys. Callable in
+/// kernels, where each walker or element derives its own stream.
+KOKKOS_INLINE_FUNCTION Key fold_in(const Key& key, std::uint64_t data) {
   const Block b = bits(key, data, 0xf01d1au);
   return Key{b[0], b[1]};
 }
 
 /// The i-th of the keys `key` splits into (JAX's split(key, n)[i]); independent of n.
-inline Key split(const Key& key, std::uint64_t i) {
+KOKKOS_INLINE_FUNCTION Key split(const Key& key, std::uint64_t i) {
   const Block b = bits(key, i, 0x5b117u);
   return Key{b[0], b[1]};
+}
+
+/// \brief Shuffles first[0 .. n) in place (Fisher-Yates), a pure function of `key` (host): element i - 1 trades
+/// places with element (64 random bits of block i) mod i, whose bias is below 2^-32 for n < 2^32.
+template <class T>
+void shuffle(const Key& key, T* first, std::size_t n) {
+  for (std::size_t i = n; i > 1; --i) {
+    const Block w = bits(key, i);
+    const std::size_t j = std::size_t(((std::uint64_t(w[0]) << 32) | w[1]) % i);
+    const T t = first[i - 1];
+    first[i - 1] = first[j];
+    first[j] = t;
+  }
 }
 
 namespace impl {
@@ -302,6 +316,65 @@ template <class T>
 KOKKOS_INLINE_FUNCTION T normal_at(const Key& key, std::uint64_t i) {
   return at<NormalDist, T>(key, i);
 }
+
+// ------------------------------------------------------------ per-element streams drawn inside kernels
+// Kernels that draw numbers of their own in their hot loop (a Langevin step, an MCMC move) take 32-bit words:
+// four normals per Philox call instead of NormalDist's two, and lane-wise forms that vectorise across
+// walkers on CPUs. The 32-bit radius uniform truncates the normal at |z| = 6.8 (probability 1e-11).
+
+namespace impl {
+/// Uniform in [0, 1) from 32 random bits.
+KOKKOS_INLINE_FUNCTION double u01_word(std::uint32_t w) { return double(w) * (1.0 / 4294967296.0); }
+/// Uniform integer in [0, n) from 32 random bits (multiply-shift).
+KOKKOS_INLINE_FUNCTION std::uint64_t below(std::uint32_t w, std::uint64_t n) { return (std::uint64_t(w) * n) >> 32; }
+
+/// Four normals from one Philox block: radius uniforms (w + 1/2) / 2^32 in (0, 1), so the log is finite;
+/// angle uniforms w / 2^32.
+KOKKOS_INLINE_FUNCTION void box_muller4(std::uint32_t w0, std::uint32_t w1, std::uint32_t w2, std::uint32_t w3,
+                                        double& z0, double& z1, double& z2, double& z3) {
+  box_muller(2 * std::uint64_t(w0) + 1, 33, w1, 32, z0, z1);
+  box_muller(2 * std::uint64_t(w2) + 1, 33, w3, 32, z2, z3);
+}
+}  // namespace impl
+
+/// \brief Standard normals 4b .. 4b+3 of the stream `key` (one Philox4x32-10 call, domain 2).
+KOKKOS_INLINE_FUNCTION void normal4(const Key& key, std::uint64_t b, double* out) {
+  const Block w = bits(key, b, 2u);
+  impl::box_muller4(w[0], w[1], w[2], w[3], out[0], out[1], out[2], out[3]);
+}
+
+/// \brief normal4 for L streams at once, lane l keyed (k0[l], k1[l]): out[j][l] is normal 4b + j of lane l.
+/// The same numbers as normal4, laid out so that CPUs compute the lanes in vector registers.
+template <int L>
+KOKKOS_INLINE_FUNCTION void normal4_lanes(const std::uint32_t* k0, const std::uint32_t* k1, std::uint64_t b,
+                                          double (*out)[L]) {
+  std::uint32_t w[4][L];
+  bits_lanes<L>(k0, k1, b, 2u, w);
+  NABLA_SIMD
+  for (int l = 0; l < L; ++l)
+    impl::box_muller4(w[0][l], w[1][l], w[2][l], w[3][l], out[0][l], out[1][l], out[2][l], out[3][l]);
+}
+
+/// \brief Normal number i of normal4's stream `key` (computes its whole block of 4).
+KOKKOS_INLINE_FUNCTION double normal4_at(const Key& key, std::uint64_t i) {
+  double v[4];
+  normal4(key, i / 4, v);
+  return v[i % 4];
+}
+
+/// \brief Normals i, i+1, ... of normal4's stream `key`, four per Philox call; number i equals normal4_at(key, i).
+struct NormalStream {
+  Key key;
+  std::uint64_t i;
+  double buf[4];
+  KOKKOS_INLINE_FUNCTION NormalStream(const Key& k, std::uint64_t first) : key(k), i(first) {
+    if (i & 3u) normal4(key, i >> 2, buf);
+  }
+  KOKKOS_INLINE_FUNCTION double operator()() {
+    if ((i & 3u) == 0) normal4(key, i >> 2, buf);
+    return buf[(i++) & 3u];
+  }
+};
 
 }  // namespace random
 

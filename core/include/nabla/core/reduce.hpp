@@ -144,7 +144,7 @@ void reduce_into(const ExecSpace& space, const E& expr,
   const Reducer<Op, A, Mem> reducer{result, scalar};
   const ExecSpace on = launch_space(n, space);
   if (flat_compatible(k, column_major_strides(shape))) {
-    constexpr int U = Kokkos::SpaceAccessibility<Kokkos::HostSpace, typename ExecSpace::memory_space>::accessible ? 16 : 1;
+    constexpr int U = ExecTraits<ExecSpace>::reduce_unroll;
     Kokkos::parallel_reduce(label, Policy(on, 0, (n + U - 1) / U), ReduceFlat<Op, K, A, U>{k, n}, reducer);
   } else {
     Kokkos::parallel_reduce(label, Policy(on, 0, n), ReduceStrided<Op, K, A, N>{shape, k}, reducer);

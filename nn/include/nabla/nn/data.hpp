@@ -98,13 +98,7 @@ inline void check_dataset_shapes(std::size_t nx, std::size_t ny, const char* fn)
 inline std::vector<std::int64_t> permutation(const random::Key& key, std::size_t n) {
   std::vector<std::int64_t> p(n);
   std::iota(p.begin(), p.end(), std::int64_t(0));
-  for (std::size_t i = n; i > 1; --i) {
-    // 64 random bits per draw (two 32-bit Philox words), reduced to [0, i) with negligible bias.
-    const random::Block w = random::bits(key, i);
-    const std::uint64_t r = (std::uint64_t(w[0]) << 32) | w[1];
-    const std::size_t j = std::size_t(r % i);
-    std::swap(p[i - 1], p[j]);
-  }
+  random::shuffle(key, p.data(), n);
   return p;
 }
 

@@ -7,4 +7,3 @@
 #include <nabla/sampling/langevin/ensemble.hpp>
 #include <nabla/sampling/langevin/observables.hpp>
 #include <nabla/sampling/langevin/potentials.hpp>
-#include <nabla/sampling/rng.hpp>

@@ -9,4 +9,3 @@
 #include <nabla/sampling/mcmc/ensemble_sampler.hpp>
 #include <nabla/sampling/mcmc/hdf_backend.hpp>
 #include <nabla/sampling/mcmc/moves.hpp>
-#include <nabla/sampling/rng.hpp>

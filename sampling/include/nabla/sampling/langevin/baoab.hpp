@@ -4,7 +4,7 @@
 ///
 /// One step: B: v += F dt/(2m); A: x += v dt/2; O: v = c1 v + c2 R; A: x += v dt/2; B: v += F dt/(2m), with
 /// c1 = exp(-γ dt), c2 = sqrt((1 - c1²) kBT / m) and R standard normal. R for walker w, step n, coordinate d is
-/// number n·D + d of the stream `random::fold_in(random::key(seed), w)`, so a run is bit-identical whatever the
+/// number n·D + d of core's normal4 stream `random::fold_in(random::key(seed), w)`, so a run is bit-identical whatever the
 /// thread count, backend, chunking into calls or split of walkers over MPI ranks (give each rank's
 /// `first_walker`).
 #pragma once
@@ -12,8 +12,9 @@
 #include <nabla/core/array.hpp>
 #include <nabla/core/compat.hpp>
 #include <nabla/core/error.hpp>
+#include <nabla/core/impl/exec_traits.hpp>
+#include <nabla/core/random.hpp>
 #include <nabla/sampling/langevin/potentials.hpp>
-#include <nabla/sampling/rng.hpp>
 
 #include <cmath>
 #include <cstdint>
@@ -81,7 +82,7 @@ struct BAOABCoefficients {
 /// The same function runs in the ensemble kernels and the perturbed-ensemble kernels. `save(n, q, p)` is
 /// called after every step n = 1..nsteps.
 template <class P, class Save>
-KOKKOS_INLINE_FUNCTION void baoab_steps(const P& pot, const BAOABCoefficients& c, NormalStream& z, Point<P::dim>& q,
+KOKKOS_INLINE_FUNCTION void baoab_steps(const P& pot, const BAOABCoefficients& c, random::NormalStream& z, Point<P::dim>& q,
                                         Point<P::dim>& p, std::uint64_t nsteps, Save&& save) {
   constexpr int D = P::dim;
   Point<D> f = force(pot, q);
@@ -149,13 +150,13 @@ struct BAOABKernel {
         q[l][d] = x(w, d);
         p[l][d] = v(w, d);
       }
-      const random::Key k = walker_key(key, first_walker + w);
+      const random::Key k = random::fold_in(key, first_walker + w);
       k0[l] = k.k0;
       k1[l] = k.k1;
       f[l] = force(pot, q[l]);
     }
     std::uint64_t i = step0 * std::uint64_t(D);  // index of the next normal, the same for every lane
-    if (i & 3u) normal4_lanes<L>(k0, k1, i >> 2, z);
+    if (i & 3u) random::normal4_lanes<L>(k0, k1, i >> 2, z);
     if constexpr (Save) save(g, 0, q, p);
     for (std::uint64_t n = 1; n <= nsteps; ++n) {
       NABLA_SIMD
@@ -165,7 +166,7 @@ struct BAOABKernel {
           q[l][d] += c.half_dt * p[l][d];
         }
       for (int d = 0; d < D; ++d) {
-        if ((i & 3u) == 0) normal4_lanes<L>(k0, k1, i >> 2, z);
+        if ((i & 3u) == 0) random::normal4_lanes<L>(k0, k1, i >> 2, z);
         const int j = int(i & 3u);
         NABLA_SIMD
         for (int l = 0; l < L; ++l) p[l][d] = c.c1 * p[l][d] + c.c2 * z[j][l];
@@ -200,11 +201,11 @@ struct BAOABKernel {
   }
 };
 
-/// Launches a BAOAB ensemble kernel over work items of lanes_for<Exec> walkers.
+/// Launches a BAOAB ensemble kernel over work items of ExecTraits<Exec>::lanes walkers.
 template <class P, bool Save>
 void launch_baoab(const char* label, const BAOABKernel<P, Save, 1>& k1) {
   using Exec = Kokkos::DefaultExecutionSpace;
-  constexpr int L = lanes_for<Exec>::value;
+  constexpr int L = ::nabla::impl::ExecTraits<Exec>::lanes;
   const BAOABKernel<P, Save, L> k{k1.pot, k1.c,  k1.x,  k1.v,  k1.key, k1.first_walker, k1.step0,
                                   k1.nsteps, k1.every, k1.xs, k1.vs, k1.epot, k1.etot};
   const std::size_t W = k1.x.extent(0);

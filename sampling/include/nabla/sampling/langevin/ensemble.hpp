@@ -47,11 +47,11 @@ struct PerturbKernel {
     constexpr int D = P::dim;
     const std::size_t pt = i / copies, cp = i % copies;
     const std::uint64_t g = first_walker + i;
-    NormalStream e(walker_key(key_perturb, g), 0);
+    random::NormalStream e(random::fold_in(key_perturb, g), 0);
     Point<D> q, p;
     for (int d = 0; d < D; ++d) q[d] = sx(pt, d) + sigma * e();
     for (int d = 0; d < D; ++d) p[d] = sv(pt, d) + sigma * e();
-    NormalStream z(walker_key(key_noise, g), 0);
+    random::NormalStream z(random::fold_in(key_noise, g), 0);
     baoab_steps(pot, c, z, q, p, len, NoSave{});
     for (int d = 0; d < D; ++d) end(pt, cp, d) = q[d];
   }

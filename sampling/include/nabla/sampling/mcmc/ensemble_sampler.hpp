@@ -27,7 +27,6 @@
 #include <nabla/sampling/mcmc/impl/tuner.hpp>
 #include <nabla/sampling/mcmc/log_prob.hpp>
 #include <nabla/sampling/mcmc/moves.hpp>
-#include <nabla/sampling/rng.hpp>
 
 #if NABLA_ENABLE_MPI
 #include <nabla/core/mpi.hpp>
@@ -89,7 +88,7 @@ inline Array<double, 2> gaussian_ball(const std::vector<double>& center, double 
   auto h = Kokkos::create_mirror_view(x.view());
   const random::Key key = random::key(seed);
   for (std::size_t w = 0; w < nwalkers; ++w)
-    for (std::size_t d = 0; d < ndim; ++d) h(w, d) = center[d] + scale * normal_at(key, w * ndim + d);
+    for (std::size_t d = 0; d < ndim; ++d) h(w, d) = center[d] + scale * random::normal4_at(key, w * ndim + d);
   Kokkos::deep_copy(x.view(), h);
   return x;
 }

@@ -5,12 +5,13 @@
 #pragma once
 
 #include <nabla/config.hpp>
+#include <nabla/core/impl/exec_traits.hpp>
 #include <nabla/core/impl/host_hints.hpp>
 #include <nabla/core/launch.hpp>
+#include <nabla/core/random.hpp>
 #include <nabla/sampling/mcmc/impl/half_step.hpp>
 #include <nabla/sampling/mcmc/log_prob.hpp>
 #include <nabla/sampling/mcmc/moves.hpp>
-#include <nabla/sampling/rng.hpp>
 
 #include <algorithm>
 #include <cstdint>
@@ -98,7 +99,7 @@ FusedSplitLaunch fused_split(F f) {
     return [f](const SplitArgs& s, const StepMove& m) {
       std::size_t bad = s.n;
       if (s.n == 0) return bad;
-      constexpr int L = lanes_for<Kokkos::DefaultExecutionSpace>::value;
+      constexpr int L = ::nabla::impl::ExecTraits<Kokkos::DefaultExecutionSpace>::lanes;
       visit_move_on_host(m, [&](const auto& move) {
         using K = std::decay_t<decltype(move)>;
         Kokkos::parallel_reduce(fused_label<K>(),
@@ -381,7 +382,7 @@ struct BlockLauncher {
 template <class F>
 BlockLauncher fused_block(F f, std::size_t nwalkers, std::size_t largest) {
   using Exec = Kokkos::DefaultExecutionSpace;
-  constexpr int L = lanes_for<Exec>::value;
+  constexpr int L = ::nabla::impl::ExecTraits<Exec>::lanes;
   using Block = FusedBlock<F, L>;
   const std::size_t groups = groups_of<L>(largest);
   const Block probe{f, BlockArgs{}};

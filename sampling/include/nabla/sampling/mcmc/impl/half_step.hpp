@@ -7,7 +7,6 @@
 #include <nabla/config.hpp>
 #include <nabla/core/array.hpp>
 #include <nabla/core/random.hpp>
-#include <nabla/sampling/rng.hpp>
 
 #include <cstdint>
 #include <string>
@@ -128,13 +127,13 @@ class MoveStream {
   /// The next uniform in [0, 1).
   KOKKOS_INLINE_FUNCTION double uniform() {
     if ((m_u & 3u) == 0) m_ubuf = random::bits(m_key, m_step, kUniform | (m_u >> 2));
-    return u01(m_ubuf[m_u++ & 3u]);
+    return random::impl::u01_word(m_ubuf[m_u++ & 3u]);
   }
   /// The next standard normal.
   KOKKOS_INLINE_FUNCTION double normal() {
     if ((m_z & 3u) == 0) {
       const random::Block w = random::bits(m_key, m_step, kNormal | (m_z >> 2));
-      box_muller4(w[0], w[1], w[2], w[3], m_zbuf[0], m_zbuf[1], m_zbuf[2], m_zbuf[3]);
+      random::impl::box_muller4(w[0], w[1], w[2], w[3], m_zbuf[0], m_zbuf[1], m_zbuf[2], m_zbuf[3]);
     }
     return m_zbuf[m_z++ & 3u];
   }

@@ -45,8 +45,8 @@ struct DEMove {
     random::bits_lanes<L>(k0, k1, s.step, 0u, b);
     const std::size_t n1 = s.size(j1), n2 = s.size(j2);
     for (std::size_t l = 0; l < m; ++l) {
-      std::size_t c1 = s.member(j1, std::size_t(impl::below(b[0][l], n1)));
-      std::size_t c2 = s.member(j2, std::size_t(impl::below(b[1][l], n2)));
+      std::size_t c1 = s.member(j1, std::size_t(random::impl::below(b[0][l], n1)));
+      std::size_t c2 = s.member(j2, std::size_t(random::impl::below(b[1][l], n2)));
       if (b[2][l] & 1u) {
         const std::size_t t = c1;
         c1 = c2;

@@ -52,10 +52,10 @@ struct DESnookerMove {
       std::size_t c[3];
       for (std::size_t j = 0; j < 3; ++j) {
         const std::size_t sub = (s.k + 1 + j) % 4;
-        c[j] = s.member(sub, std::size_t(impl::below(b[j][l], s.size(sub))));
+        c[j] = s.member(sub, std::size_t(random::impl::below(b[j][l], s.size(sub))));
       }
       // Order o of the six: the first role from 3, the second from the remaining 2.
-      const std::size_t o = std::size_t(impl::below(b[3][l], 6)), first = o / 2, second = (first + 1 + o % 2) % 3;
+      const std::size_t o = std::size_t(random::impl::below(b[3][l], 6)), first = o / 2, second = (first + 1 + o % 2) % 3;
       r.z[l] = c[first];
       r.z1[l] = c[second];
       r.z2[l] = c[3 - first - second];

@@ -45,13 +45,13 @@ struct StretchMove {
     random::bits_lanes<L>(k0, k1, s.step, 0u, b);
     NABLA_SIMD
     for (int l = 0; l < L; ++l) {
-      const double u = (a - 1.0) * impl::u01(b[0][l]) + 1.0;
+      const double u = (a - 1.0) * random::impl::u01_word(b[0][l]) + 1.0;
       r.z[l] = u * u / a;
       r.factor[l] = double(ndim - 1) * random::impl::log_scaled(r.z[l], 0);
       r.logu[l] = impl::log_u(b[2][l]);
     }
     const std::size_t nc = s.size(other);
-    for (std::size_t l = 0; l < m; ++l) r.c[l] = s.member(other, std::size_t(impl::below(b[1][l], nc)));
+    for (std::size_t l = 0; l < m; ++l) r.c[l] = s.member(other, std::size_t(random::impl::below(b[1][l], nc)));
   }
   template <int L, class A>
   KOKKOS_INLINE_FUNCTION void apply(const A& s, std::size_t i0, const Draws<L>& r, double* factor) const {
