@@ -51,12 +51,13 @@ Comm::Comm(MPI_Comm comm) : m_comm(comm) {
 
 void Comm::barrier() const { impl::check(MPI_Barrier(m_comm), "MPI_Barrier"); }
 
-void Comm::check_same_size(std::size_t n, const char* what) const {
-  const auto lo = allreduce<unsigned long long>(n, Op::min);
-  const auto hi = allreduce<unsigned long long>(n, Op::max);
+void Comm::check_same(std::size_t n, const std::string& who, const char* what) const {
+  unsigned long long v[2] = {n, ~static_cast<unsigned long long>(n)};  // the max of ~n is ~(the min of n)
+  impl::check(MPI_Allreduce(MPI_IN_PLACE, v, 2, MPI_UNSIGNED_LONG_LONG, MPI_MAX, m_comm), "MPI_Allreduce");
+  const unsigned long long lo = ~v[1], hi = v[0];
   if (lo != hi)
-    throw ValueError(nabla::impl::cat("nabla::mpi::", what, ": ranks disagree on the size (rank ", m_rank, " has ",
-                                      n, "; sizes range from ", lo, " to ", hi, ")"));
+    throw ValueError(nabla::impl::cat(who, ": ranks disagree on the ", what, " (rank ", m_rank, " of ", m_size,
+                                      " has ", n, "; values range from ", lo, " to ", hi, ")"));
 }
 
 void Comm::abort(const std::string& message, int code) const {

@@ -107,3 +107,21 @@ TEST(SamplingMPI, EnsembleSamplerSameChainAsOneRank) {
     if (comm.size() > 1) EXPECT_LT(evaluated, 21u * 201) << "move set " << set;
   }
 }
+
+// Ranks that would sample different chains are refused on every rank, naming the quantity (no hang, no silent
+// mix of two ensembles).
+TEST(SamplingMPI, RanksThatDisagreeAreRefused) {
+  nabla::mpi::Comm comm;
+  if (comm.size() < 2) GTEST_SKIP() << "needs 2 ranks";
+  ns::SamplerOptions o;
+  o.comm = comm;
+  o.seed = 5 + std::uint64_t(comm.rank());
+  try {
+    ns::EnsembleSampler s(16, 5, nabla_test::Gaussian5{}, o);
+    ADD_FAILURE() << "no error for ranks with different seeds";
+  } catch (const nabla::ValueError& e) {
+    EXPECT_NE(std::string(e.what()).find("nabla::sampling::EnsembleSampler: ranks disagree on the seed (rank "),
+              std::string::npos)
+        << e.what();
+  }
+}

@@ -146,11 +146,12 @@ EnsembleSampler::EnsembleSampler(std::size_t nwalkers, std::size_t ndim, BatchLo
   if (m_options.comm) {
     m_rank = m_options.comm->rank();
     m_ranks = m_options.comm->size();
-    m_options.comm->check_same_size(nwalkers, "EnsembleSampler nwalkers");
-    m_options.comm->check_same_size(ndim, "EnsembleSampler ndim");
-    m_options.comm->check_same_size(std::size_t(m_options.seed), "EnsembleSampler seed");
-    m_options.comm->check_same_size(m_options.moves.size(), "EnsembleSampler moves");
-    m_options.comm->check_same_size(std::size_t(m_options.randomize_split), "EnsembleSampler randomize_split");
+    const mpi::Comm& c = *m_options.comm;
+    c.check_same(nwalkers, who, "number of walkers");
+    c.check_same(ndim, who, "number of dimensions");
+    c.check_same(std::size_t(m_options.seed), who, "seed");
+    c.check_same(m_options.moves.size(), who, "number of moves");
+    c.check_same(std::size_t(m_options.randomize_split), who, "randomize_split option");
   }
 #endif
   if (m_backend->initialized() && m_backend->iteration() > 0) {

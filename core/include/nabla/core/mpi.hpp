@@ -77,7 +77,7 @@ class Comm {
   /// a host copy (Nabla does not assume a device-aware MPI).
   template <class T, int R, class S, class L>
   void allreduce(const Array<T, R, S, L>& a, Op op = Op::sum) const {
-    check_same_size(a.size(), "allreduce");
+    check_same(a.size(), "nabla::mpi::allreduce", "array size");
     if (!a.view().span_is_contiguous())
       throw ShapeError("nabla::mpi::allreduce: the array must be contiguous");
     auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), a.view());
@@ -96,7 +96,7 @@ class Comm {
   /// Broadcast of a contiguous Array's contents from `root` (same shape on every rank).
   template <class T, int R, class S, class L>
   void broadcast(const Array<T, R, S, L>& a, int root = 0) const {
-    check_same_size(a.size(), "broadcast");
+    check_same(a.size(), "nabla::mpi::broadcast", "array size");
     auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), a.view());
     impl::check(MPI_Bcast(h.data(), int(h.size()), impl::datatype<T>(), root, m_comm), "MPI_Bcast");
     Kokkos::deep_copy(a.view(), h);
@@ -120,8 +120,10 @@ class Comm {
     }
   }
 
-  /// Throws ValueError on every rank if ranks disagree on `n` (sizes that must match across the job).
-  void check_same_size(std::size_t n, const char* what) const;
+  /// Throws ValueError on every rank unless all ranks pass the same `n` (a size, seed or option that must
+  /// match across the job): "<who>: ranks disagree on the <what> (rank R of S has n; values range from lo to
+  /// hi)". One collective. The job's one such check: modules call it rather than their own.
+  void check_same(std::size_t n, const std::string& who, const char* what) const;
 
   /// Prints "nabla: rank R: message" to stderr and aborts every rank of the job.
   [[noreturn]] void abort(const std::string& message, int code = 1) const;

@@ -27,16 +27,9 @@ class Collective {
   virtual void allreduce_sum(double* data, std::size_t n) const = 0;
   virtual void allreduce_sum(float* data, std::size_t n) const = 0;
 
-  /// Throws ValueError on every rank unless all ranks pass the same `n` (what: the quantity, for the message).
-  /// Equal values are exactly those with size * sum(n^2) == sum(n)^2 (exact in double below 2^26).
-  void check_same(std::size_t n, const char* fn, const char* what) const {
-    if (size() == 1) return;
-    double s[2] = {double(n), double(n) * double(n)};
-    allreduce_sum(s, 2);
-    if (double(size()) * s[1] != s[0] * s[0])
-      throw ValueError(::nabla::impl::cat("nabla::nn::", fn, ": ranks disagree on the ", what, " (rank ", rank(),
-                                          " of ", size(), " has ", n, ", the mean is ", s[0] / double(size()), ")"));
-  }
+  /// Throws ValueError on every rank unless all ranks pass the same `n` (fn: the function, what: the quantity,
+  /// for the message).
+  virtual void check_same(std::size_t n, const char* fn, const char* what) const = 0;
   /// Sums a contiguous array over the ranks in place (device data is staged through the host).
   template <class T, int R, class S, class L>
   void allreduce_sum(const Array<T, R, S, L>& a) const {
@@ -62,6 +55,9 @@ class MpiCollective : public Collective {
   void allreduce_sum(double* data, std::size_t n) const override { reduce(data, n); }
   void allreduce_sum(float* data, std::size_t n) const override { reduce(data, n); }
   using Collective::allreduce_sum;
+  void check_same(std::size_t n, const char* fn, const char* what) const override {
+    m_comm.check_same(n, ::nabla::impl::cat("nabla::nn::", fn), what);
+  }
   const mpi::Comm& comm() const { return m_comm; }
 
  private:
