@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <sstream>
+#include <string>
 #include <vector>
 
 // Kernels as functors: CUDA does not allow device lambdas inside GoogleTest bodies (private member functions).
@@ -62,4 +64,26 @@ TEST(StreamCopy, EqualsAPlainCopyAtAnyAlignmentAndLength) {
         ASSERT_EQ(dst[i], want) << "offset " << offset << ", length " << n << ", element " << i;
       }
     }
+}
+
+// The progress bar draws a bounded number of times whatever the run's length, at the right fill, and ends on
+// a line of its own.
+TEST(Progress, DrawsBoundedTimesAtTheRightFill) {
+  for (const std::size_t total : {std::size_t(7), std::size_t(1000), std::size_t(12345)}) {
+    std::ostringstream os;
+    const nabla::ProgressBar bar(os, total, 40, 100);
+    for (std::size_t i = 1; i <= total; ++i) bar.update(i);
+    const std::string s = os.str();
+    // Redraws: every floor(total / 100)-th step (each step when fewer), and the last.
+    const std::size_t every = std::max<std::size_t>(1, total / 100);
+    const std::size_t want = total / every + (total % every != 0);
+    EXPECT_EQ(std::size_t(std::count(s.begin(), s.end(), '\r')), want) << total;
+    const std::string last = "\r[" + std::string(40, '#') + "] " + std::to_string(total) + "/" +
+                             std::to_string(total) + "\n";
+    ASSERT_GE(s.size(), last.size());
+    EXPECT_EQ(s.substr(s.size() - last.size()), last) << total;
+  }
+  std::ostringstream os;
+  nabla::ProgressBar(os, 8, 16).draw(3, "epoch 1/2 ", " loss 0.5");
+  EXPECT_EQ(os.str(), "\repoch 1/2 [" + std::string(6, '#') + std::string(10, ' ') + "] 3/8 loss 0.5");
 }

@@ -14,6 +14,7 @@
 #include <nabla/core/launch.hpp>
 #include <nabla/core/mpi.hpp>
 #include <nabla/core/operators.hpp>
+#include <nabla/core/progress.hpp>
 #include <nabla/core/random.hpp>
 #include <nabla/core/reduce.hpp>
 #include <nabla/core/runtime.hpp>

@@ -4,6 +4,7 @@
 
 #include <nabla/core/compat.hpp>
 #include <nabla/core/launch.hpp>
+#include <nabla/core/progress.hpp>
 #include <nabla/core/random.hpp>
 
 #include <algorithm>
@@ -453,7 +454,8 @@ void EnsembleSampler::run(std::size_t nsteps, const Progress& progress) {
   const std::size_t t0 = m_backend->iteration();
   const std::size_t per_launch = block_steps(nsteps);
   reserve_block(per_launch);
-  const bool bar = progress.bar && m_rank == 0;
+  const std::optional<ProgressBar> bar =
+      progress.bar && m_rank == 0 ? std::optional<ProgressBar>(std::in_place, std::cerr, nsteps) : std::nullopt;
   for (std::size_t i = 0; i < nsteps;) {
     const bool blocks = m_block.most && m_ranks == 1;
     const std::size_t n = std::min(blocks ? m_tuner.steps(per_launch) : per_launch, nsteps - i);
@@ -467,11 +469,7 @@ void EnsembleSampler::run(std::size_t nsteps, const Progress& progress) {
     for (std::size_t j = 0; j < n; ++j) {
       ++i;
       if (progress.callback) progress.callback(i, nsteps);
-      if (bar && (i == nsteps || i % std::max<std::size_t>(1, nsteps / 100) == 0)) {
-        const int width = 40, full = int(double(width) * double(i) / double(nsteps));
-        std::cerr << "\r[" << std::string(full, '#') << std::string(width - full, ' ') << "] " << i << "/" << nsteps
-                  << (i == nsteps ? "\n" : "") << std::flush;
-      }
+      if (bar) bar->update(i);
     }
   }
 }

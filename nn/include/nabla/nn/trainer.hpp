@@ -9,6 +9,7 @@
 /// 2 threads), and a run resumed from a checkpoint continues bit-identically.
 #pragma once
 
+#include <nabla/core/progress.hpp>
 #include <nabla/nn/chain.hpp>
 #include <nabla/nn/checkpoint.hpp>
 #include <nabla/nn/data.hpp>
@@ -144,6 +145,7 @@ class Trainer {
       double sums[2] = {0, 0};  // loss * samples, hits
       std::size_t seen = 0;
       const std::size_t nb = loader.num_batches();
+      const ProgressBar bar(os, nb, 20, 20);
       for (std::size_t b = 0; b < nb; ++b) {
         const std::size_t gb = loader.global_batch_size(b);
         auto [x, y] = loader.batch(b);
@@ -155,13 +157,10 @@ class Trainer {
         sums[0] += l * double(gb);
         sums[1] += double(hits);
         seen += gb;
-        if (options.verbose >= 2 && root && (b + 1 == nb || (b + 1) % std::max<std::size_t>(1, nb / 20) == 0)) {
-          const int width = 20, done = int(double(width) * double(b + 1) / double(nb));
-          os << "\repoch " << e + 1 << "/" << options.epochs << " [" << std::string(std::size_t(done), '=')
-             << std::string(std::size_t(width - done), ' ') << "] " << b + 1 << "/" << nb << " loss "
-             << sums[0] / double(seen) << " " << std::size_t(double(seen) / timer.seconds()) << " samples/s"
-             << std::flush;
-        }
+        if (options.verbose >= 2 && root && bar.due(b + 1))
+          bar.draw(b + 1, ::nabla::impl::cat("epoch ", e + 1, "/", options.epochs, " "),
+                   ::nabla::impl::cat(" loss ", sums[0] / double(seen), " ",
+                                      std::size_t(double(seen) / timer.seconds()), " samples/s"));
       }
       if (distributed()) m_comm->allreduce_sum(sums, 2);
       Kokkos::fence();
@@ -173,7 +172,7 @@ class Trainer {
       m.train_accuracy = sums[1] / double(seen);
       if (val && val->size() > 0) std::tie(m.val_loss, m.val_accuracy) = evaluate(*val);
       m_state.epoch = std::int64_t(e + 1);
-      if (options.verbose >= 2 && root) os << "\r";
+      if (options.verbose >= 2 && root) bar.end(false);
       if (options.verbose >= 1 && root) {
         char line[256];
         std::snprintf(line, sizeof line,
