@@ -37,6 +37,23 @@ TEST(Tape, LogSoftmaxAndSoftmax) {
   for (int j = 0; j < 6; ++j) EXPECT_NEAR(cs(j), 1.0, 1e-12);
 }
 
+// One kernel each way, whatever the axis (the same kernels serve nn's softmax layer).
+TEST(Tape, SoftmaxIsOneKernelEachWay) {
+  for (int ax = 0; ax < 2; ++ax)
+    for (bool logs : {false, true}) {
+      ad::Tape tape;
+      auto x = tape.variable(rmat(5, 7, 65));
+      nabla::tools::KernelCounter forward;
+      auto y = logs ? ad::log_softmax(x, nabla::axis(ax)) : ad::softmax(x, nabla::axis(ax));
+      const std::string name = logs ? "nabla::ad::log_softmax" : "nabla::ad::softmax";
+      EXPECT_EQ(forward.labels(), std::vector<std::string>{name}) << ax;
+      forward.reset();
+      tape.seed(y, rmat(5, 7, 66));
+      const auto& l = forward.labels();
+      EXPECT_EQ(std::count(l.begin(), l.end(), name + "::backward"), 1) << ax;
+    }
+}
+
 // Along every axis of a rank-3 array and of a vector: values against a host loop, gradients against
 // differences, normalisation for large logits, and bad axes.
 TEST(Tape, LogSoftmaxAlongAnyAxis) {

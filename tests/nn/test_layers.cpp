@@ -209,7 +209,7 @@ TEST(Softmax, ForwardAndBackwardMatchTheHost) {
   const auto x = nn_test::uniform(c * b, -30, 30, 14), dy = nn_test::uniform(c * b, -1, 1, 15);
   ad::Tape tape;
   auto xv = tape.variable(device<double>(x, c, b));
-  auto y = nn::softmax(tape, xv);
+  auto y = nn::Softmax<double>().forward(tape, xv, nn::Mode::train, false);
   tape.seed(y, device<double>(dy, c, b));
   auto hy = host(y.value()), hdx = host(tape.grad(xv));
   for (std::size_t j = 0; j < b; ++j) {

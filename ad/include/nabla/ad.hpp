@@ -7,5 +7,6 @@
 #include <nabla/ad/dual.hpp>
 #include <nabla/ad/forward.hpp>
 #include <nabla/ad/ops.hpp>
+#include <nabla/ad/softmax.hpp>
 #include <nabla/ad/tape.hpp>
 #include <nabla/core.hpp>

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <nabla/ad/broadcast.hpp>
+#include <nabla/ad/softmax.hpp>
 #include <nabla/core/blas.hpp>
 #include <nabla/core/create.hpp>
 #include <nabla/core/reduce.hpp>
@@ -88,50 +89,6 @@ void matmul(const A&, const B&) {
   static_assert(impl::dependent_false<A>,
                 "nabla::ad::matmul takes Vars of the same element type: (m x k) times (k x n), or (m x k) times "
                 "(k,); wrap arrays with tape.variable / tape.constant, and use ad::reshape for other ranks");
-}
-
-/// \brief Numerically stable log-softmax along `ax`: y = x - max - log(sum(exp(x - max))), the max and the sum
-/// taken along `ax` for every position of the other dimensions. Backward: dx = dy - softmax(x) * sum(dy, ax).
-template <class T, int R>
-Var<T, R> log_softmax(const Var<T, R>& x, axis ax) {
-  static_assert(R >= 1, "nabla::ad::log_softmax needs an array of rank >= 1");
-  Tape* tape = impl::common_tape("log_softmax", x);
-  if (ax.value < 0 || ax.value >= R)
-    throw ValueError(::nabla::impl::cat("nabla::ad::log_softmax: axis ", ax.value, " is out of range for rank ", R));
-  Shape<R> keep = x.shape();  // the reduced shape with the axis kept as extent 1, to broadcast back
-  keep[ax.value] = 1;
-  if (x.shape()[ax.value] == 0 && shape_size(keep) != 0)
-    throw ShapeError(::nabla::impl::cat("nabla::ad::log_softmax: axis ", ax.value, " of shape ",
-                                        to_string(x.shape()), " is empty"));
-  const auto& v = x.value();
-  auto m = reshape(::nabla::max(v, ax), keep);
-  auto lse = reshape(::nabla::sum(::nabla::exp(v - m), ax), keep);
-  assign(lse, m + ::nabla::log(lse));
-  auto y = ::nabla::eval(v - lse);
-  return tape->record<T, R>(y, x.requires_grad(), [tape, x, ax, keep](const Var<T, R>& out) {
-    const auto dy = tape->adjoint(out);
-    auto cs = reshape(::nabla::sum(dy, ax), keep);
-    auto dx = tape->adjoint(x);
-    assign(dx, dx + dy - ::nabla::exp(out.value()) * cs);
-  }, "log_softmax");
-}
-
-/// \brief Log-softmax along dimension 0: per column of a (classes x batch) matrix.
-template <class T, int R>
-Var<T, R> log_softmax(const Var<T, R>& x) {
-  return log_softmax(x, axis(0));
-}
-
-/// \brief Softmax along `ax`: exp(log_softmax(x, ax)).
-template <class T, int R>
-Var<T, R> softmax(const Var<T, R>& x, axis ax) {
-  return ad::eval(exp(log_softmax(x, ax)));
-}
-
-/// \brief Softmax along dimension 0 (per column).
-template <class T, int R>
-Var<T, R> softmax(const Var<T, R>& x) {
-  return softmax(x, axis(0));
 }
 
 namespace impl {

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <nabla/ad/broadcast.hpp>
+#include <nabla/ad/softmax.hpp>
 #include <nabla/ad/tape.hpp>
 #include <nabla/core/math.hpp>
 
@@ -23,13 +24,7 @@ struct LogitCEForward {
   typename Array<T, 1>::view_type lse, wsum, term;
   std::size_t c;
   KOKKOS_INLINE_FUNCTION void operator()(std::size_t b) const {
-    using ::nabla::math::exp;
-    using ::nabla::math::log;
-    T m = z(0, b);
-    for (std::size_t i = 1; i < c; ++i) m = z(i, b) > m ? z(i, b) : m;
-    T s = T(0);
-    for (std::size_t i = 0; i < c; ++i) s += exp(z(i, b) - m);
-    const T l = m + log(s);
+    const T l = ad::impl::line_logsumexp(&z(0, b), std::ptrdiff_t(z.stride(0)), c);
     T t = T(0), w = T(0);
     for (std::size_t i = 0; i < c; ++i) {
       t += y(i, b) * (l - z(i, b));
@@ -118,12 +113,13 @@ void check_same(const Shape<2>& a, const Shape<2>& b, const char* fn) {
 }  // namespace impl
 
 /// \brief Cross-entropy of softmax(logits) against target distributions (one-hot columns), fused and
-/// stable: forward log-sum-exp per column; backward (softmax(z) sum(y) - y) / N in one kernel.
+/// stable: forward ad's log-sum-exp per column; backward (softmax(z) sum(y) - y) / N in one kernel.
 template <class T>
 ad::Var<T, 0> logit_cross_entropy(ad::Tape& tape, const ad::Var<T, 2>& logits, const ad::Var<T, 2>& targets,
                                   std::size_t denominator = 0) {
   impl::check_same<T>(logits.shape(), targets.shape(), "logit_cross_entropy");
   const std::size_t c = logits.shape()[0], nb = logits.shape()[1];
+  if (c == 0 && nb > 0) throw ShapeError("nabla::nn::logit_cross_entropy: the logits have no rows (classes)");
   const T scale = impl::inverse_denominator<T>(denominator, nb, "logit_cross_entropy");
   auto lse = tape.allocate<T, 1>(Shape<1>{nb}, false);
   auto wsum = tape.allocate<T, 1>(Shape<1>{nb}, false);
