@@ -135,7 +135,7 @@ Backend::Rows MemoryBackend::rows(std::size_t nsteps) {
   m_chain.resize(end * W * m_ndim);
   m_log_prob.resize(end * W);
   m_flags.resize(nsteps * W);
-  return {m_chain.data() + m_iteration * W * m_ndim, m_log_prob.data() + m_iteration * W, m_flags.data()};
+  return {m_chain.data() + m_iteration * W * m_ndim, m_log_prob.data() + m_iteration * W, m_flags.data(), true};
 }
 
 void MemoryBackend::commit_rows(std::size_t nsteps) {

@@ -359,7 +359,7 @@ std::size_t EnsembleSampler::steps(std::size_t t, std::size_t n) {
     b.chain = decltype(b.chain)(direct.coords, n, m_nwalkers, m_ndim);
     b.log_prob = decltype(b.log_prob)(direct.log_prob, n, m_nwalkers);
     b.flags = decltype(b.flags)(direct.accepted, n, m_nwalkers);
-    b.stream = true;
+    b.stream = direct.write_around_caches;
   } else {
     reserve_rows(n);
     b.chain = m_chain;

@@ -50,11 +50,15 @@ class Backend {
   /// step is flushed before the next is computed and a killed run loses at most the step in progress.
   virtual std::size_t steps_per_save() const { return 1; }
   /// Host memory where the next `nsteps` steps may be written in place, laid out as save_steps takes them, for a
-  /// backend that keeps its chain in memory (null pointers otherwise). `commit_rows(n)` then appends the first n.
+  /// backend that keeps its chain in memory (null pointers otherwise), and how the backend wants it written.
+  /// `commit_rows(n)` then appends the first n.
   struct Rows {
     double* coords = nullptr;
     double* log_prob = nullptr;
     std::uint8_t* accepted = nullptr;
+    /// Not read again soon: writers store around the caches (non-temporal stores), which keep the caches for
+    /// the ensemble's state and write each line once instead of reading it first.
+    bool write_around_caches = false;
   };
   virtual Rows rows(std::size_t nsteps) {
     (void)nsteps;
@@ -125,8 +129,8 @@ class MemoryBackend : public Backend {
  private:
   bool m_initialized = false;
   std::size_t m_nwalkers = 0, m_ndim = 0, m_iteration = 0;
-  // Grown without zero-filling: rows() hands out memory the sampler fills. Cache-line aligned, so that the
-  // sampler's non-temporal stores write whole lines.
+  // Grown without zero-filling: rows() hands out memory the sampler fills. Cache-line aligned, so that stores
+  // around the caches (rows() asks for them) write whole lines.
   template <class T>
   struct Uninitialized : std::allocator<T> {
     template <class U>

@@ -129,7 +129,7 @@ struct BlockArgs {
   const std::uint32_t* orders = nullptr;  // random splits: step j's walker order from orders + j · nwalkers
   std::uint64_t step0;
   std::size_t nsteps, nwalkers;
-  bool stream = false;  // host rows: the chain is a backend's, not read again soon (non-temporal stores)
+  bool stream = false;  // host rows: the backend asks for stores around the caches (Backend::Rows)
   // Host teams of two may pipeline: one member draws the coming half-steps' random numbers into `draws` (see
   // FusedBlock::pipeline) while the other moves the walkers.
   bool pipelined = false;
