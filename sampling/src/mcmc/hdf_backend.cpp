@@ -251,7 +251,16 @@ void HDFBackend::extend(hdf5::File& f, std::size_t rows) {
         nabla::impl::cat("nabla::sampling::HDFBackend: cannot create '", marker, "': ", std::strerror(errno)));
   f.resize(m_name + "/chain", rows);
   f.resize(m_name + "/log_prob", rows);
-  if (f.exists(m_name + "/nabla_accepted_steps")) f.resize(m_name + "/nabla_accepted_steps", rows);
+  // Flags that stop short of the chain mean emcee extended it without them: its totals hold those steps, so the
+  // flags (which would read as rejections) are dropped rather than padded with zeros.
+  const std::string flags = m_name + "/nabla_accepted_steps";
+  if (f.exists(flags)) {
+    const hdf5::Dims fd = f.dims(flags);
+    if (fd.size() == 2 && fd[0] >= m_iteration && fd[1] == m_nwalkers)
+      f.resize(flags, rows);
+    else
+      f.remove(flags);
+  }
   f.flush();
   std::remove(marker.c_str());
 }
