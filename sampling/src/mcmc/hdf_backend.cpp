@@ -65,6 +65,14 @@ void copy_all_but(const hdf5::File& src, hdf5::File& dst, const std::string& gro
 // HDFBackend::extend).
 std::string extending_marker(const std::string& path) { return path + ".nabla-extending"; }
 
+// Whether Nabla's per-step acceptance flags `flags` cover the first `steps` steps of `nwalkers` walkers. A file
+// emcee extended has fewer flag rows than steps: then emcee's totals are the truth.
+bool flags_cover(const hdf5::File& f, const std::string& flags, std::size_t steps, std::size_t nwalkers) {
+  if (!f.exists(flags)) return false;
+  const hdf5::Dims d = f.dims(flags);
+  return d.size() == 2 && d[0] >= steps && d[1] == nwalkers;
+}
+
 bool exists(const std::string& path) {
   std::error_code ec;
   return std::filesystem::exists(path, ec);
@@ -185,8 +193,7 @@ void HDFBackend::rewrite(std::size_t nwalkers, std::size_t ndim, const std::int6
     if (keep > 0) {
       const std::string& g = m_name;
       const std::string flags = g + "/nabla_accepted_steps";
-      const hdf5::Dims fd = m_file->exists(flags) ? m_file->dims(flags) : hdf5::Dims{};
-      const bool have_flags = fd.size() == 2 && fd[0] >= keep && fd[1] == nwalkers;
+      const bool have_flags = flags_cover(*m_file, flags, keep, nwalkers);
       for (const char* d : {"/chain", "/log_prob"}) f.resize(g + d, keep);
       if (have_flags) f.resize(flags, keep);
       const std::size_t block = chunk_rows(nwalkers * ndim) * 16;  // bounded memory for long chains
@@ -254,13 +261,10 @@ void HDFBackend::extend(hdf5::File& f, std::size_t rows) {
   // Flags that stop short of the chain mean emcee extended it without them: its totals hold those steps, so the
   // flags (which would read as rejections) are dropped rather than padded with zeros.
   const std::string flags = m_name + "/nabla_accepted_steps";
-  if (f.exists(flags)) {
-    const hdf5::Dims fd = f.dims(flags);
-    if (fd.size() == 2 && fd[0] >= m_iteration && fd[1] == m_nwalkers)
-      f.resize(flags, rows);
-    else
-      f.remove(flags);
-  }
+  if (flags_cover(f, flags, m_iteration, m_nwalkers))
+    f.resize(flags, rows);
+  else if (f.exists(flags))
+    f.remove(flags);
   f.flush();
   std::remove(marker.c_str());
 }
@@ -325,8 +329,7 @@ std::vector<double> HDFBackend::read_accepted() const {
   const std::string flags = m_name + "/nabla_accepted_steps";
   // Nabla's per-step flags are the truth after a kill (emcee's totals may be one step ahead); a file that emcee
   // itself extended has fewer flag rows than steps, and then emcee's totals are used.
-  if (f.exists(flags) && f.dims(flags).size() == 2 && f.dims(flags)[0] >= m_iteration &&
-      f.dims(flags)[1] == m_nwalkers) {
+  if (flags_cover(f, flags, m_iteration, m_nwalkers)) {
     std::vector<double> acc(m_nwalkers, 0.0);
     if (m_iteration == 0) return acc;
     const std::vector<std::uint8_t> rows = f.read_rows<std::uint8_t>(flags, 0, m_iteration);
