@@ -11,7 +11,7 @@
 ///   3. the chain goes to an HDF5 file in emcee's layout (`emcee.backends.HDFBackend(path).get_chain()` reads
 ///      it), flushed every step, so `--resume` continues a killed run exactly;
 ///   4. posterior means ± std against the true values and against the Laplace standard deviations, the
-///      integrated autocorrelation times, and a corner plot.
+///      integrated autocorrelation times, Stan's R-hat and bulk/tail ESS, and a corner plot.
 ///
 ///   ./03_mcmc_fit                                 # defaults: about 30 s on 2 cores
 ///   ./03_mcmc_fit --points 200000 --steps 3000 --kokkos-num-threads=2
@@ -19,6 +19,7 @@
 #include "common/plot.hpp"
 
 #include <nabla/sampling.hpp>
+#include <nabla/sampling/diagnostics.hpp>
 
 #include <algorithm>
 #include <array>
@@ -26,6 +27,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <limits>
+#include <sstream>
+#include <string>
 #include <vector>
 
 namespace ns = nabla::sampling;
@@ -288,6 +291,20 @@ int main(int argc, char** argv) {
       s.set(k + "_std", sd[d]);
       s.set(k + "_laplace_std", laplace_sd[d]);
       s.set(k + "_tau", tau[d]);
+    }
+    // Convergence, each walker taken as a chain: an ensemble's walkers are not independent, so R-hat and ESS
+    // screen for a run too short to trust rather than prove one long enough.
+    const auto diag = ns::summarize(sampler.get_chain(o.thin, o.burn));
+    std::ostringstream table;
+    ns::print_summary(table, diag, std::vector<std::string>(names.begin(), names.end()));
+    std::printf("   convergence, walkers as chains (Stan's rank-normalised R-hat, bulk and tail ESS):\n");
+    std::istringstream rows(table.str());
+    for (std::string line; std::getline(rows, line);) std::printf("   %s\n", line.c_str());
+    for (int d = 0; d < D; ++d) {
+      const std::string k = keys[d];
+      s.set(k + "_rhat", diag[d].rhat);
+      s.set(k + "_ess_bulk", diag[d].ess_bulk);
+      s.set(k + "_ess_tail", diag[d].ess_tail);
     }
     s.set("points", double(n));
     s.set("walkers", double(o.walkers));

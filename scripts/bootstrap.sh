@@ -54,7 +54,7 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 packages=(
   cmake g++ make ccache xz-utils pkg-config python3 curl ca-certificates
   libgtest-dev libgmock-dev libbenchmark-dev
-  libopenmpi-dev openmpi-bin libhdf5-dev libhdf5-openmpi-dev librandom123-dev libopenblas-openmp-dev libcli11-dev nlohmann-json3-dev
+  libopenmpi-dev openmpi-bin libhdf5-dev libhdf5-openmpi-dev librandom123-dev libopenblas-openmp-dev libcli11-dev nlohmann-json3-dev libboost-dev
   libeigen3-dev libtorch-dev python3-numpy python3-emcee python3-h5py python3-mpi4py gnuplot-nox
   clang-15 libclang-common-15-dev libomp-15-dev
 )

@@ -1,6 +1,7 @@
 // HDF5 chains in emcee's layout: read back by emcee itself (skipped if /usr/bin/python3 lacks emcee/h5py),
 // statistics against emcee on the same target, SIGKILL-and-resume bit identity, and clear errors for corrupted,
 // truncated and wrong-schema files.
+#include "common/python.hpp"
 #include "common/subprocess.hpp"
 #include "targets.hpp"
 
@@ -9,7 +10,6 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -41,20 +41,8 @@ std::string scratch(const std::string& name) {
   return p.string();
 }
 
-// Runs /usr/bin/python3 on a script; returns the exit code and the combined output.
 int python(const std::string& script, const std::vector<std::string>& args, std::string& out) {
-  const std::string file = scratch("script.py");
-  std::ofstream(file) << script;
-  std::string cmd = "/usr/bin/python3 " + file;
-  for (const auto& a : args) cmd += " '" + a + "'";
-  cmd += " 2>&1";
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (!p) return -1;
-  char buf[4096];
-  out.clear();
-  while (std::fgets(buf, sizeof buf, p)) out += buf;
-  const int rc = ::pclose(p);
-  return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+  return nabla_test::python(script, scratch("script.py"), args, out);
 }
 
 bool have_emcee() {

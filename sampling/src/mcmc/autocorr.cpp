@@ -1,6 +1,8 @@
 /// \file autocorr.cpp
-/// \brief emcee's integrated autocorrelation time, with a radix-2 FFT.
+/// \brief emcee's integrated autocorrelation time and Stan's autocovariance, with a radix-2 FFT.
 #include <nabla/sampling/mcmc/autocorr.hpp>
+
+#include "autocovariance.hpp"
 
 #include <nabla/core/error.hpp>
 
@@ -41,11 +43,12 @@ std::size_t next_pow_two(std::size_t n) {
   while (i < n) i <<= 1;
   return i;
 }
-}  // namespace
 
-std::vector<double> autocorr_function(const std::vector<double>& x) {
+// Re of the inverse transform of |FFT(x - mean)|^2 on a zero-padded grid of L >= 2n points: L times the lagged
+// sums of products, lags 0..n-1, with no wrap-around.
+std::vector<double> lag_products(const std::vector<double>& x, const char* who) {
   const std::size_t n = x.size();
-  if (n == 0) throw ValueError("nabla::sampling::autocorr_function: empty series");
+  if (n == 0) throw ValueError(nabla::impl::cat("nabla::sampling::", who, ": empty series"));
   double mean = 0;
   for (double v : x) mean += v;
   mean /= double(n);
@@ -54,10 +57,24 @@ std::vector<double> autocorr_function(const std::vector<double>& x) {
   fft(f, false);
   for (auto& c : f) c = c * std::conj(c);
   fft(f, true);
-  std::vector<double> acf(n);
-  const double a0 = f[0].real();
-  for (std::size_t i = 0; i < n; ++i) acf[i] = a0 != 0.0 ? f[i].real() / a0 : (i == 0 ? 1.0 : 0.0);
+  std::vector<double> p(n);
+  for (std::size_t i = 0; i < n; ++i) p[i] = f[i].real();
+  return p;
+}
+}  // namespace
+
+std::vector<double> autocorr_function(const std::vector<double>& x) {
+  auto acf = lag_products(x, "autocorr_function");
+  const double a0 = acf[0];
+  for (std::size_t i = 0; i < acf.size(); ++i) acf[i] = a0 != 0.0 ? acf[i] / a0 : (i == 0 ? 1.0 : 0.0);
   return acf;
+}
+
+std::vector<double> impl::autocovariance(const std::vector<double>& x) {
+  auto ac = lag_products(x, "autocovariance");
+  const double scale = 1.0 / (double(2 * next_pow_two(x.size())) * double(x.size()));
+  for (double& a : ac) a *= scale;
+  return ac;
 }
 
 std::vector<double> integrated_time(const Array<double, 3, Kokkos::HostSpace>& chain, double c, double tol,
