@@ -76,7 +76,7 @@ def busy_names(ratios, names=None):
     out = set()
     for spec in ratios.values():
         for key in ("numerator", "denominator"):
-            name = spec[key]
+            name = spec.get(key, "")
             if name.startswith("busy/") and (names is None or name in names):
                 out.add(name.split("/", 2)[2])
     return out
@@ -144,10 +144,14 @@ def metric(bench, key):
 
 
 def evaluate(spec, results):
-    num, den = results.get(spec["numerator"]), results.get(spec["denominator"])
-    if num is None or den is None:
-        missing = spec["numerator"] if num is None else spec["denominator"]
-        raise KeyError(f"benchmark '{missing}' was not run")
+    num = results.get(spec["numerator"])
+    if num is None:
+        raise KeyError(f"benchmark '{spec['numerator']}' was not run")
+    if "denominator" not in spec:  # a count the benchmark measures itself (kernels per block...): no ratio
+        return metric(num, spec["metric"])
+    den = results.get(spec["denominator"])
+    if den is None:
+        raise KeyError(f"benchmark '{spec['denominator']}' was not run")
     if spec["metric"] == "peak_rss_bytes":
         return rss_above_idle(num) / rss_above_idle(den)
     return metric(num, spec["metric"]) / metric(den, spec["metric"])
@@ -203,7 +207,7 @@ def main():
         if not failing:
             break
         print(f"perf-check: {len(failing)} ratio(s) outside bound, measuring again: {', '.join(failing)}")
-        names = {ratios[n][k] for n in failing for k in ("numerator", "denominator")}
+        names = {ratios[n][k] for n in failing for k in ("numerator", "denominator") if k in ratios[n]}
         wanted = "|".join(sorted({name.split("/")[0] for name in names}))
         again = run_busy(args.exe, busy_names(ratios, names), args.out + "/again", args.short)
         for exe in sorted({results[name]["_exe"] for name in names if name in results and not name.startswith("busy/")}):

@@ -1,0 +1,314 @@
+/// \file hmc.hpp
+/// \brief Hamiltonian Monte Carlo over thousands of chains in lockstep, in emcee's vocabulary:
+/// `HamiltonianSampler<D, F>(chains, log_density, options)`, `run(initial, steps, warmup)`, `get_chain(thin,
+/// discard)`, the same memory and HDF5 backends as EnsembleSampler (the chain in emcee's layout).
+///
+/// The log-density is a per-chain device functor of a D-dimensional point, generic in its scalar
+/// (`template <class T> KOKKOS_INLINE_FUNCTION T operator()(const Kokkos::Array<T, D>& x) const`: the gradient
+/// comes from forward-mode duals), or one that also has `double value_and_gradient(const hmc::Vec<D>& x,
+/// hmc::Vec<D>& g) const` (used instead). Non-finite values along a trajectory are divergences: the proposal is
+/// rejected and counted, never an error.
+///
+/// Warm-up adapts, across all chains: the step size (dual averaging toward `target_accept`), the trajectory length
+/// (ChEES, jittered: transition t runs ⌈u T / ε⌉ leapfrog steps, u ~ U[0, 1)) and a diagonal mass matrix (the
+/// cross-chain variance). Each warm-up transition is three launches (the transitions and two fixed-order
+/// reductions); sampling runs a whole block of transitions of every chain in ONE launch.
+#pragma once
+
+#include <nabla/core/array.hpp>
+#include <nabla/core/error.hpp>
+#include <nabla/sampling/hmc/adapt.hpp>
+#include <nabla/sampling/hmc/transition.hpp>
+#include <nabla/sampling/mcmc/backend.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+namespace nabla {
+namespace sampling {
+
+/// \brief Options of a HamiltonianSampler.
+struct HmcOptions {
+  std::uint64_t seed = 0;            ///< seed of every random number of the run
+  double step_size = 0.1;            ///< initial leapfrog step ε; warm-up adapts it
+  double trajectory_length = 1.0;    ///< initial trajectory length T; warm-up adapts it (ChEES)
+  double target_accept = 0.75;       ///< mean acceptance probability warm-up adapts ε to
+  int max_leapfrog = 1000;           ///< leapfrog steps per transition at most
+  bool adapt_mass = true;            ///< diagonal inverse mass = cross-chain variance, during warm-up
+  std::size_t steps_per_launch = 0;  ///< transitions per launch when sampling; 0 chooses. Chains do not depend on it
+  std::shared_ptr<Backend> backend;  ///< default: a MemoryBackend
+};
+
+/// \brief HMC statistics of the stored transitions, steps × chains each.
+struct HmcStats {
+  HostArray<double, 2> accept_prob, energy, divergent, leapfrog;
+};
+
+template <int D, class F>
+class HamiltonianSampler {
+  static_assert(D >= 1, "nabla::sampling::HamiltonianSampler: D must be at least 1");
+  using Mem = DefaultMemorySpace;
+  using Exec = Kokkos::DefaultExecutionSpace;
+  using Views = hmc::impl::Views<Mem>;
+  using Policy = Kokkos::RangePolicy<Exec, Kokkos::IndexType<std::size_t>>;
+
+ public:
+  HamiltonianSampler(std::size_t chains, F log_density, HmcOptions opt = {})
+      : m_f(log_density), m_opt(std::move(opt)), m_chains(chains) {
+    const auto bad = [](const char* what, double v, const char* must) {
+      return ValueError(nabla::impl::cat("nabla::sampling::HamiltonianSampler: ", what, " must be ", must, ", got ", v));
+    };
+    if (chains == 0) throw bad("the number of chains", 0.0, "at least 1");
+    if (!(m_opt.step_size > 0.0) || !std::isfinite(m_opt.step_size)) throw bad("step_size", m_opt.step_size, "> 0");
+    if (!(m_opt.trajectory_length > 0.0) || !std::isfinite(m_opt.trajectory_length))
+      throw bad("trajectory_length", m_opt.trajectory_length, "> 0");
+    if (!(m_opt.target_accept > 0.0 && m_opt.target_accept < 1.0))
+      throw bad("target_accept", m_opt.target_accept, "in (0, 1)");
+    if (m_opt.max_leapfrog < 1) throw bad("max_leapfrog", m_opt.max_leapfrog, "at least 1");
+    if (!m_opt.backend) m_opt.backend = std::make_shared<MemoryBackend>();
+    m_q = typename Views::Rows("nabla::sampling::hmc::q", chains, D);
+    m_g = typename Views::Rows("nabla::sampling::hmc::g", chains, D);
+    m_logp = typename Views::Column("nabla::sampling::hmc::logp", chains);
+    reset();
+  }
+
+  /// Starts every chain at its row of `initial` (chains × D), runs `warmup` adapting transitions (not stored),
+  /// then stores `steps` transitions. Starts afresh, as a new sampler with the same options would: stored
+  /// transitions, counters and adaptation are discarded.
+  void run(const Array<double, 2>& initial, std::size_t steps, std::size_t warmup = 0) {
+    if (initial.extent(0) != m_chains || initial.extent(1) != std::size_t(D))
+      throw ShapeError(nabla::impl::cat("nabla::sampling::HamiltonianSampler::run: the initial state is ",
+                                        to_string(initial.shape()), ", the sampler has ", m_chains, " chains of ",
+                                        D, " dimensions"));
+    reset();
+    Kokkos::parallel_for("nabla::sampling::hmc::load", Policy(0, m_chains),
+                         hmc::impl::Load<D, Mem>{initial.view(), m_q});
+    Kokkos::parallel_for("nabla::sampling::hmc::evaluate", Policy(0, m_chains),
+                         hmc::impl::Evaluate<D, F, Mem>{m_f, m_q, m_g, m_logp});
+    check_initial();
+    m_gradients = m_chains;
+    m_opt.backend->reset(m_chains, D);
+    m_opt.backend->set_seed(m_opt.seed);
+    m_started = true;
+    warm_up(warmup);
+    sample(steps);
+  }
+
+  /// Stores `steps` more transitions from where the last run ended.
+  void run(std::size_t steps) {
+    if (!m_started)
+      throw ValueError("nabla::sampling::HamiltonianSampler::run: nothing to continue; give an initial state");
+    sample(steps);
+  }
+
+  // ---- emcee's accessors ----
+  HostArray<double, 3> get_chain(std::size_t thin = 1, std::size_t discard = 0) const {
+    return m_opt.backend->get_chain(thin, discard);
+  }
+  HostArray<double, 2> get_chain(flat_t f, std::size_t thin = 1, std::size_t discard = 0) const {
+    return m_opt.backend->get_chain(f, thin, discard);
+  }
+  HostArray<double, 2> get_log_prob(std::size_t thin = 1, std::size_t discard = 0) const {
+    return m_opt.backend->get_log_prob(thin, discard);
+  }
+  std::size_t iteration() const { return m_opt.backend->iteration(); }
+  std::vector<double> acceptance_fraction() const { return m_opt.backend->acceptance_fraction(); }
+  Backend& backend() const { return *m_opt.backend; }
+
+  // ---- HMC's own ----
+  /// Acceptance probability, energy H of the kept state, divergence (0/1) and leapfrog steps of every stored
+  /// transition (steps × chains).
+  HmcStats stats() const {
+    const std::size_t n = m_stats.size() / (m_chains * hmc::impl::kStats);
+    HmcStats s{HostArray<double, 2>({n, m_chains}), HostArray<double, 2>({n, m_chains}),
+               HostArray<double, 2>({n, m_chains}), HostArray<double, 2>({n, m_chains})};
+    for (std::size_t t = 0; t < n; ++t)
+      for (std::size_t c = 0; c < m_chains; ++c) {
+        const double* r = &m_stats[(t * m_chains + c) * hmc::impl::kStats];
+        s.accept_prob.view()(t, c) = r[hmc::impl::kAcceptProb];
+        s.energy.view()(t, c) = r[hmc::impl::kEnergy];
+        s.divergent.view()(t, c) = r[hmc::impl::kDivergent];
+        s.leapfrog.view()(t, c) = r[hmc::impl::kLeapfrog];
+      }
+    return s;
+  }
+  /// Divergent transitions among the stored ones, and during warm-up (where step sizes too large are tried).
+  std::size_t divergences() const { return m_divergences; }
+  std::size_t warmup_divergences() const { return m_warmup_divergences; }
+  /// Log-density gradients evaluated so far, warm-up included (the cost measure of gradient-based samplers).
+  std::size_t gradient_evaluations() const { return m_gradients; }
+  /// E-BFMI of each chain's stored transitions: Σ (E_t − E_{t−1})² / Σ (E_t − Ē)²; below 0.3 is a warning sign.
+  std::vector<double> ebfmi() const {
+    const std::size_t n = m_stats.size() / (m_chains * hmc::impl::kStats);
+    const auto e = [&](std::size_t t, std::size_t c) {
+      return m_stats[(t * m_chains + c) * hmc::impl::kStats + hmc::impl::kEnergy];
+    };
+    std::vector<double> out(m_chains, std::nan(""));
+    for (std::size_t c = 0; c < m_chains && n > 1; ++c) {
+      double mean = 0.0;
+      for (std::size_t t = 0; t < n; ++t) mean += e(t, c) / double(n);
+      double num = 0.0, den = 0.0;
+      for (std::size_t t = 0; t < n; ++t) {
+        den += (e(t, c) - mean) * (e(t, c) - mean);
+        if (t > 0) num += (e(t, c) - e(t - 1, c)) * (e(t, c) - e(t - 1, c));
+      }
+      out[c] = num / den;
+    }
+    return out;
+  }
+  double step_size() const { return m_eps; }
+  double trajectory_length() const { return m_length; }
+  std::vector<double> inverse_mass() const { return std::vector<double>(m_inv_mass.data(), m_inv_mass.data() + D); }
+  std::size_t chains() const { return m_chains; }
+
+ private:
+  void reset() {
+    m_eps = m_opt.step_size;
+    m_length = m_opt.trajectory_length;
+    for (int i = 0; i < D; ++i) m_inv_mass[i] = 1.0;
+    m_transitions = 0;
+    m_gradients = m_divergences = m_warmup_divergences = 0;
+    m_stats.clear();
+    m_started = false;
+  }
+
+  void check_initial() const {
+    const auto logp = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), m_logp);
+    for (std::size_t c = 0; c < m_chains; ++c)
+      if (!std::isfinite(logp(c)))
+        throw ValueError(nabla::impl::cat("nabla::sampling::HamiltonianSampler::run: chain ", c,
+                                          " starts where the log-density is ", logp(c), "; start where it is finite"));
+  }
+
+  hmc::impl::Transitions<D, F, Mem> transitions(std::size_t steps) const {
+    return hmc::impl::Transitions<D, F, Mem>{m_f, m_q, m_g, m_logp, m_inv_mass, m_eps, m_length, m_opt.max_leapfrog,
+                                             nabla::random::key(m_opt.seed), m_transitions, int(steps)};
+  }
+
+  // Host sums of a kernel's per-block partials, added in block order.
+  template <class Partials>
+  std::vector<double> reduce(const char* label, const Partials& p, std::size_t width) {
+    Kokkos::parallel_for(label, Policy(0, p.partials.extent(0)), p);
+    const auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), p.partials);
+    std::vector<double> sum(width, 0.0);
+    for (std::size_t b = 0; b < h.extent(0); ++b)
+      for (std::size_t k = 0; k < width; ++k) sum[k] += h(b, k);
+    return sum;
+  }
+
+  void warm_up(std::size_t warmup) {
+    if (warmup == 0) return;
+    using namespace hmc::impl;
+    const std::size_t C = m_chains, blocks = (C + kChainsPerPartial - 1) / kChainsPerPartial;
+    WarmupRecord<Mem> rec{typename Views::Rows("nabla::sampling::hmc::start", C, D),
+                          typename Views::Rows("nabla::sampling::hmc::proposal", C, D),
+                          typename Views::Rows("nabla::sampling::hmc::velocity", C, D),
+                          typename Views::Column("nabla::sampling::hmc::length", C)};
+    typename Views::Blocks stats("nabla::sampling::hmc::warmup_stats", 1, C, kStats);
+    Kokkos::View<double**, Kokkos::LayoutRight, Mem> moments("nabla::sampling::hmc::moments", blocks,
+                                                             MomentPartials<D, Mem>::K);
+    Kokkos::View<double**, Kokkos::LayoutRight, Mem> chees("nabla::sampling::hmc::chees", blocks, 2);
+    hmc::DualAveraging step(m_opt.target_accept, m_eps);
+    hmc::TrajectoryAdam length(m_length);
+    // The mass matrix follows the chains at a few points of warm-up (each restarts the step size search); the
+    // last tenth adapts ε and T to the final mass.
+    std::vector<std::size_t> mass_updates;
+    if (m_opt.adapt_mass && C >= 2)
+      for (double f : {0.15, 0.3, 0.5, 0.75, 0.9}) mass_updates.push_back(std::size_t(f * double(warmup)));
+
+    for (std::size_t s = 0; s < warmup; ++s) {
+      auto t = transitions(1);
+      t.stats = stats;
+      t.warm = rec;
+      Kokkos::parallel_for("nabla::sampling::hmc::transitions", Policy(0, C), t);
+      const auto m = reduce("nabla::sampling::hmc::moments", MomentPartials<D, Mem>{rec, m_q, stats, moments, C},
+                            MomentPartials<D, Mem>::K);
+      hmc::Vec<D> start_mean, proposal_mean;
+      for (int i = 0; i < D; ++i) {
+        start_mean[i] = m[i] / double(C);
+        proposal_mean[i] = m[D + i] / double(C);
+      }
+      const auto g = reduce("nabla::sampling::hmc::chees",
+                            CheesPartials<D, Mem>{rec, stats, start_mean, proposal_mean, chees, C}, 2);
+      ++m_transitions;
+      m_gradients += std::size_t(m[4 * D + 1]);
+      m_warmup_divergences += std::size_t(m[4 * D + 2]);
+
+      m_eps = step.update(m[4 * D] / double(C));
+      if (g[1] > 0.0) length.update(g[0] / g[1]);
+      m_length = length.clamp(m_eps, m_eps * double(m_opt.max_leapfrog));
+      if (std::find(mass_updates.begin(), mass_updates.end(), s + 1) != mass_updates.end()) {
+        // Stan's regularisation of a variance estimate from n points: shrink toward 1e-3 with weight 5 / (n + 5).
+        const double n = double(C);
+        for (int i = 0; i < D; ++i) {
+          const double mean = m[2 * D + i] / n, var = (m[3 * D + i] / n - mean * mean) * n / (n - 1.0);
+          m_inv_mass[i] = n / (n + 5.0) * std::max(var, 0.0) + 1e-3 * 5.0 / (n + 5.0);
+        }
+        step.restart(m_eps);
+      }
+    }
+    m_eps = step.averaged();
+    m_length = length.clamp(m_eps, m_eps * double(m_opt.max_leapfrog));
+  }
+
+  void sample(std::size_t steps) {
+    if (steps == 0) return;
+    using namespace hmc::impl;
+    const std::size_t C = m_chains;
+    // Transitions per launch: as many as 16 MiB of rows hold, at most what the backend takes per save.
+    const std::size_t row_bytes = C * (D + 1 + kStats) * sizeof(double) + C;
+    std::size_t block = m_opt.steps_per_launch ? m_opt.steps_per_launch
+                                               : std::max<std::size_t>(1, (std::size_t(16) << 20) / row_bytes);
+    block = std::min({block, steps, m_opt.backend->steps_per_save()});
+    typename Views::Blocks draws("nabla::sampling::hmc::draws", block, C, D);
+    Kokkos::View<double**, Kokkos::LayoutRight, Mem> log_probs("nabla::sampling::hmc::log_probs", block, C);
+    Kokkos::View<std::uint8_t**, Kokkos::LayoutRight, Mem> accepted("nabla::sampling::hmc::accepted", block, C);
+    typename Views::Blocks stats("nabla::sampling::hmc::stats", block, C, kStats);
+    auto h_draws = Kokkos::create_mirror_view(Kokkos::HostSpace(), draws);
+    auto h_log_probs = Kokkos::create_mirror_view(Kokkos::HostSpace(), log_probs);
+    auto h_accepted = Kokkos::create_mirror_view(Kokkos::HostSpace(), accepted);
+    auto h_stats = Kokkos::create_mirror_view(Kokkos::HostSpace(), stats);
+    m_opt.backend->grow(steps);
+    m_stats.reserve(m_stats.size() + steps * C * kStats);
+    for (std::size_t done = 0; done < steps;) {
+      const std::size_t n = std::min(block, steps - done);
+      auto t = transitions(n);
+      t.draws = draws;
+      t.log_probs = log_probs;
+      t.accepted = accepted;
+      t.stats = stats;
+      Kokkos::parallel_for("nabla::sampling::hmc::transitions", Policy(0, C), t);
+      Kokkos::deep_copy(h_draws, draws);
+      Kokkos::deep_copy(h_log_probs, log_probs);
+      Kokkos::deep_copy(h_accepted, accepted);
+      Kokkos::deep_copy(h_stats, stats);
+      m_opt.backend->save_steps(h_draws.data(), h_log_probs.data(), h_accepted.data(), n);
+      const double* st = h_stats.data();
+      for (std::size_t k = 0; k < n * C; ++k) {
+        m_gradients += std::size_t(st[k * kStats + kLeapfrog]);
+        m_divergences += std::size_t(st[k * kStats + kDivergent]);
+      }
+      m_stats.insert(m_stats.end(), st, st + n * C * kStats);
+      m_transitions += n;
+      done += n;
+    }
+  }
+
+  F m_f;
+  HmcOptions m_opt;
+  std::size_t m_chains;
+  typename Views::Rows m_q, m_g;
+  typename Views::Column m_logp;
+  hmc::Vec<D> m_inv_mass;
+  double m_eps, m_length;
+  std::uint64_t m_transitions = 0;
+  std::size_t m_gradients = 0, m_divergences = 0, m_warmup_divergences = 0;
+  std::vector<double> m_stats;  // steps × chains × kStats
+  bool m_started = false;
+};
+
+}  // namespace sampling
+}  // namespace nabla

@@ -1,0 +1,358 @@
+// Hamiltonian Monte Carlo: the leapfrog integrator's order (energy error ∝ ε²) and reversibility, dual-number
+// gradients against finite differences, moments of an ill-conditioned Gaussian and of Neal's funnel (non-centred)
+// within 4 Monte Carlo standard errors of the truth, chains independent of the launch blocking, and bad input.
+#include <nabla/core/tools.hpp>
+#include <nabla/sampling/diagnostics.hpp>
+#include <nabla/sampling/hmc.hpp>
+#include <nabla/sampling/mcmc/ensemble_sampler.hpp>
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+namespace ns = nabla::sampling;
+namespace hmc = nabla::sampling::hmc;
+
+namespace {
+
+/// Independent Gaussian with σ_i from 1 down to 0.1 (covariance condition number 100).
+template <int D>
+struct IllGaussian {
+  static KOKKOS_INLINE_FUNCTION double sigma(int i) { return nabla::math::pow(10.0, -double(i) / double(D - 1)); }
+  template <class T>
+  KOKKOS_INLINE_FUNCTION T operator()(const Kokkos::Array<T, D>& x) const {
+    T s = 0.0;
+    for (int i = 0; i < D; ++i) s += x[i] * x[i] / (sigma(i) * sigma(i));
+    return -0.5 * s;
+  }
+};
+
+/// The same target with its gradient written out (used instead of duals).
+template <int D>
+struct IllGaussianWithGradient : IllGaussian<D> {
+  KOKKOS_INLINE_FUNCTION double value_and_gradient(const hmc::Vec<D>& x, hmc::Vec<D>& g) const {
+    double s = 0.0;
+    for (int i = 0; i < D; ++i) {
+      const double w = 1.0 / (this->sigma(i) * this->sigma(i));
+      s += x[i] * x[i] * w;
+      g[i] = -x[i] * w;
+    }
+    return -0.5 * s;
+  }
+};
+
+/// Neal's funnel in its non-centred form: v ~ N(0, 3²), z_i ~ N(0, 1); x_i = exp(v / 2) z_i is the funnel.
+template <int D>
+struct Funnel {
+  template <class T>
+  KOKKOS_INLINE_FUNCTION T operator()(const Kokkos::Array<T, D>& x) const {
+    T s = x[0] * x[0] / 9.0;
+    for (int i = 1; i < D; ++i) s += x[i] * x[i];
+    return -0.5 * s;
+  }
+};
+
+/// A non-quadratic target to differentiate: log p = -Σ log(1 + x_i²) + sin(x_0 x_1).
+struct Curvy {
+  template <class T>
+  KOKKOS_INLINE_FUNCTION T operator()(const Kokkos::Array<T, 3>& x) const {
+    using nabla::math::log;
+    using nabla::math::sin;
+    T s = sin(x[0] * x[1]);
+    for (int i = 0; i < 3; ++i) s -= log(1.0 + x[i] * x[i]);
+    return s;
+  }
+};
+
+/// NaN beyond x_0 > 2: trajectories that go there diverge.
+struct NaNBeyond {
+  template <class T>
+  KOKKOS_INLINE_FUNCTION T operator()(const Kokkos::Array<T, 2>& x) const {
+    return double(x[0]) > 2.0 ? T(NAN) : -0.5 * (x[0] * x[0] + x[1] * x[1]);
+  }
+};
+
+template <int D>
+hmc::Phase<D> start(std::uint64_t seed) {
+  hmc::Phase<D> s;
+  nabla::random::NormalStream z(nabla::random::key(seed), 0);
+  for (int i = 0; i < D; ++i) {
+    s.q[i] = 0.5 * z();
+    s.p[i] = z();
+  }
+  return s;
+}
+
+template <int D>
+nabla::Array<double, 2> initial(std::size_t chains, std::uint64_t seed) {
+  return ns::gaussian_ball(std::vector<double>(D, 0.0), 0.5, chains, seed);
+}
+
+}  // namespace
+
+TEST(Hmc, LeapfrogEnergyErrorIsSecondOrder) {
+  constexpr int D = 10;
+  const IllGaussian<D> f;
+  hmc::Vec<D> inv_mass;
+  for (int i = 0; i < D; ++i) inv_mass[i] = 1.0;
+  std::vector<double> log_eps, log_err;
+  for (int n : {40, 80, 160, 320}) {
+    auto s = start<D>(3);
+    s.logp = hmc::log_density_and_gradient<D>(f, s.q, s.g);
+    const double h0 = -s.logp + hmc::kinetic<D>(s.p, inv_mass), eps = 1.0 / n;
+    ASSERT_EQ(hmc::leapfrog<D>(f, s, inv_mass, eps, n), n);
+    const double h1 = -s.logp + hmc::kinetic<D>(s.p, inv_mass);
+    log_eps.push_back(std::log(eps));
+    log_err.push_back(std::log(std::abs(h1 - h0)));
+  }
+  // Least-squares slope of log |ΔH| against log ε.
+  double mx = 0, my = 0;
+  for (std::size_t k = 0; k < log_eps.size(); ++k) {
+    mx += log_eps[k] / 4.0;
+    my += log_err[k] / 4.0;
+  }
+  double sxy = 0, sxx = 0;
+  for (std::size_t k = 0; k < log_eps.size(); ++k) {
+    sxy += (log_eps[k] - mx) * (log_err[k] - my);
+    sxx += (log_eps[k] - mx) * (log_eps[k] - mx);
+  }
+  EXPECT_NEAR(sxy / sxx, 2.0, 0.1);
+}
+
+TEST(Hmc, TrajectoryWithNegatedMomentumReturnsToItsStart) {
+  constexpr int D = 3;
+  const Curvy f;
+  hmc::Vec<D> inv_mass{{1.0, 0.5, 2.0}};
+  auto s = start<D>(7);
+  s.logp = hmc::log_density_and_gradient<D>(f, s.q, s.g);
+  const auto s0 = s;
+  hmc::leapfrog<D>(f, s, inv_mass, 0.05, 200);
+  for (int i = 0; i < D; ++i) s.p[i] = -s.p[i];
+  hmc::leapfrog<D>(f, s, inv_mass, 0.05, 200);
+  for (int i = 0; i < D; ++i) {
+    EXPECT_NEAR(s.q[i], s0.q[i], 1e-12);
+    EXPECT_NEAR(-s.p[i], s0.p[i], 1e-12);
+  }
+}
+
+TEST(Hmc, DualGradientsMatchFiniteDifferences) {
+  static_assert(!hmc::impl::has_gradient<Curvy, 3>::value, "Curvy is differentiated by duals");
+  static_assert(hmc::impl::has_gradient<IllGaussianWithGradient<4>, 4>::value, "its own gradient is used");
+  const Curvy f;
+  for (std::uint64_t seed : {1u, 2u, 3u}) {
+    const auto s = start<3>(seed);
+    hmc::Vec<3> g;
+    const double v = hmc::log_density_and_gradient<3>(f, s.q, g);
+    EXPECT_DOUBLE_EQ(v, f(s.q));
+    for (int i = 0; i < 3; ++i) {
+      auto a = s.q, b = s.q;
+      const double h = 1e-6;
+      a[i] += h;
+      b[i] -= h;
+      EXPECT_NEAR(g[i], (f(a) - f(b)) / (2 * h), 1e-8);
+    }
+  }
+}
+
+// Every mean within 4 MCSE of 0 and every variance within 4 MCSE of σ², the MCSEs from the chains' own ESS;
+// R-hat near 1.
+template <int D, class Target>
+void check_moments(const ns::HamiltonianSampler<D, Target>& s, const std::vector<double>& variance) {
+  const auto chain = s.get_chain();
+  const std::size_t n = chain.extent(0), C = chain.extent(1);
+  for (int i = 0; i < D; ++i) {
+    SCOPED_TRACE(::testing::Message() << "parameter " << i);
+    ns::Draws x({n, C}), x2({n, C});
+    for (std::size_t c = 0; c < C; ++c)
+      for (std::size_t t = 0; t < n; ++t) {
+        x.view()(t, c) = chain.view()(t, c, i);
+        x2.view()(t, c) = chain.view()(t, c, i) * chain.view()(t, c, i);
+      }
+    double mean = 0, m2 = 0;
+    for (std::size_t c = 0; c < C; ++c)
+      for (std::size_t t = 0; t < n; ++t) {
+        mean += x.view()(t, c) / double(n * C);
+        m2 += x2.view()(t, c) / double(n * C);
+      }
+    EXPECT_LT(std::abs(mean), 4.0 * ns::mcse_mean(x));
+    EXPECT_LT(std::abs(m2 - variance[i]), 4.0 * ns::mcse_mean(x2));
+    // 200 draws per chain: converged chains give R-hat ≈ 1 + (τ - 1) / 200, about 1.01 here.
+    EXPECT_LT(ns::rhat(x), 1.03);
+  }
+}
+
+// 256 chains, 300 warm-up transitions, 200 stored.
+template <int D, class Target>
+ns::HamiltonianSampler<D, Target> sample_256(std::uint64_t seed) {
+  ns::HmcOptions opt;
+  opt.seed = seed;
+  ns::HamiltonianSampler<D, Target> s(256, Target{}, opt);
+  s.run(initial<D>(256, seed), 200, 300);
+  return s;
+}
+
+TEST(Hmc, IllConditionedGaussianMomentsWithinFourMcse) {
+  constexpr int D = 10;
+  const auto s = sample_256<D, IllGaussian<D>>(5);
+  std::vector<double> var(D);
+  for (int i = 0; i < D; ++i) var[i] = IllGaussian<D>::sigma(i) * IllGaussian<D>::sigma(i);
+  check_moments(s, var);
+  // Adapted: the inverse mass follows the variances, and the acceptance is near its target.
+  const auto inv_mass = s.inverse_mass();
+  for (int i = 0; i < D; ++i) EXPECT_NEAR(inv_mass[i] / var[i], 1.0, 0.35) << i;
+  double acc = 0;
+  const auto st = s.stats();
+  for (std::size_t t = 0; t < st.accept_prob.extent(0); ++t)
+    for (std::size_t c = 0; c < 256; ++c) acc += st.accept_prob.view()(t, c) / double(200 * 256);
+  EXPECT_NEAR(acc, ns::HmcOptions{}.target_accept, 0.1);
+  EXPECT_EQ(s.divergences(), 0u);
+  for (double e : s.ebfmi()) EXPECT_GT(e, 0.3);
+}
+
+TEST(Hmc, FunnelNonCentredMomentsWithinFourMcse) {
+  constexpr int D = 10;
+  const auto s = sample_256<D, Funnel<D>>(8);
+  std::vector<double> var(D, 1.0);
+  var[0] = 9.0;
+  check_moments(s, var);
+}
+
+TEST(Hmc, OwnGradientGivesTheSameChainsAsDuals) {
+  constexpr int D = 4;
+  ns::HmcOptions opt;
+  opt.seed = 9;
+  ns::HamiltonianSampler<D, IllGaussian<D>> a(16, IllGaussian<D>{}, opt);
+  ns::HamiltonianSampler<D, IllGaussianWithGradient<D>> b(16, IllGaussianWithGradient<D>{}, opt);
+  a.run(initial<D>(16, 3), 30, 20);
+  b.run(initial<D>(16, 3), 30, 20);
+  const auto ca = a.get_chain(ns::flat), cb = b.get_chain(ns::flat);
+  double worst = 0;
+  for (std::size_t r = 0; r < ca.extent(0); ++r)
+    for (int i = 0; i < D; ++i) worst = std::max(worst, std::abs(ca.view()(r, i) - cb.view()(r, i)));
+  EXPECT_LT(worst, 1e-9);  // the same arithmetic up to rounding
+}
+
+TEST(Hmc, ChainsDoNotDependOnStepsPerLaunch) {
+  constexpr int D = 3;
+  std::vector<ns::HostArray<double, 2>> chains;
+  for (std::size_t per_launch : {1, 7, 0}) {
+    ns::HmcOptions opt;
+    opt.seed = 4;
+    opt.steps_per_launch = per_launch;
+    ns::HamiltonianSampler<D, Curvy> s(33, Curvy{}, opt);
+    s.run(initial<D>(33, 5), 40, 25);
+    chains.push_back(s.get_chain(ns::flat));
+  }
+  for (std::size_t k = 1; k < chains.size(); ++k)
+    for (std::size_t r = 0; r < chains[0].extent(0); ++r)
+      for (int i = 0; i < D; ++i) ASSERT_EQ(chains[k].view()(r, i), chains[0].view()(r, i)) << k << " " << r;
+}
+
+TEST(Hmc, ContinuingARunEqualsOneLongRun) {
+  constexpr int D = 3;
+  ns::HmcOptions opt;
+  opt.seed = 6;
+  ns::HamiltonianSampler<D, Curvy> one(8, Curvy{}, opt), two(8, Curvy{}, opt);
+  one.run(initial<D>(8, 1), 30, 10);
+  two.run(initial<D>(8, 1), 12, 10);
+  two.run(18);
+  const auto a = one.get_chain(ns::flat), b = two.get_chain(ns::flat);
+  ASSERT_EQ(a.extent(0), b.extent(0));
+  for (std::size_t r = 0; r < a.extent(0); ++r)
+    for (int i = 0; i < D; ++i) ASSERT_EQ(a.view()(r, i), b.view()(r, i));
+}
+
+TEST(Hmc, RunningFromAnInitialStateStartsAfresh) {
+  constexpr int D = 3;
+  ns::HmcOptions opt;
+  opt.seed = 2;
+  ns::HamiltonianSampler<D, Curvy> fresh(8, Curvy{}, opt), reused(8, Curvy{}, opt);
+  reused.run(initial<D>(8, 4), 15, 12);  // adapts, stores and counts what the second run must discard
+  reused.run(initial<D>(8, 1), 20, 10);
+  fresh.run(initial<D>(8, 1), 20, 10);
+  const auto a = fresh.get_chain(ns::flat), b = reused.get_chain(ns::flat);
+  ASSERT_EQ(a.extent(0), b.extent(0));
+  for (std::size_t r = 0; r < a.extent(0); ++r)
+    for (int i = 0; i < D; ++i) ASSERT_EQ(a.view()(r, i), b.view()(r, i));
+  EXPECT_EQ(fresh.step_size(), reused.step_size());
+  EXPECT_EQ(fresh.gradient_evaluations(), reused.gradient_evaluations());
+  EXPECT_EQ(fresh.warmup_divergences(), reused.warmup_divergences());
+  EXPECT_EQ(reused.stats().energy.extent(0), 20u);
+  // E-BFMI against its definition over the energies stats() reports.
+  const auto e = reused.stats().energy;
+  const auto ebfmi = reused.ebfmi();
+  for (std::size_t c = 0; c < 8; ++c) {
+    double mean = 0, num = 0, den = 0;
+    for (std::size_t t = 0; t < 20; ++t) mean += e.view()(t, c) / 20.0;
+    for (std::size_t t = 0; t < 20; ++t) {
+      den += std::pow(e.view()(t, c) - mean, 2);
+      if (t > 0) num += std::pow(e.view()(t, c) - e.view()(t - 1, c), 2);
+    }
+    EXPECT_NEAR(ebfmi[c], num / den, 1e-12 * num / den) << c;
+  }
+}
+
+TEST(Hmc, SamplingIsOneLaunchPerBlock) {
+  ns::HmcOptions opt;
+  opt.steps_per_launch = 10;
+  ns::HamiltonianSampler<3, Curvy> s(16, Curvy{}, opt);
+  const auto x0 = initial<3>(16, 1);
+  nabla::tools::KernelCounter kernels;
+  s.run(x0, 100);
+  std::vector<std::string> ours;
+  for (const auto& l : kernels.labels())
+    if (l.rfind("Kokkos::", 0) != 0) ours.push_back(l);  // Kokkos's own: allocations' fills
+  ASSERT_EQ(ours.size(), 12u);  // load, evaluate, then 10 blocks of 10 transitions
+  EXPECT_EQ(ours[0], "nabla::sampling::hmc::load");
+  EXPECT_EQ(ours[1], "nabla::sampling::hmc::evaluate");
+  for (std::size_t k = 2; k < ours.size(); ++k) EXPECT_EQ(ours[k], "nabla::sampling::hmc::transitions");
+}
+
+TEST(Hmc, DivergencesAreCountedNotErrors) {
+  ns::HmcOptions opt;
+  opt.seed = 2;
+  opt.step_size = 0.5;
+  opt.trajectory_length = 4.0;
+  ns::HamiltonianSampler<2, NaNBeyond> s(64, NaNBeyond{}, opt);
+  s.run(initial<2>(64, 3), 100);
+  EXPECT_GT(s.divergences(), 0u);
+  const auto chain = s.get_chain(ns::flat);
+  for (std::size_t r = 0; r < chain.extent(0); ++r) EXPECT_LE(chain.view()(r, 0), 2.0);
+  const auto st = s.stats();
+  double div = 0;
+  for (std::size_t t = 0; t < st.divergent.extent(0); ++t)
+    for (std::size_t c = 0; c < 64; ++c) div += st.divergent.view()(t, c);
+  EXPECT_EQ(std::size_t(div), s.divergences());
+}
+
+TEST(Hmc, BadInputIsAnError) {
+  using S = ns::HamiltonianSampler<2, NaNBeyond>;
+  EXPECT_THROW(S(0, NaNBeyond{}), nabla::ValueError);
+  for (double eps : {0.0, -1.0, double(NAN)}) {
+    ns::HmcOptions opt;
+    opt.step_size = eps;
+    EXPECT_THROW(S(4, NaNBeyond{}, opt), nabla::ValueError) << eps;
+  }
+  ns::HmcOptions opt;
+  opt.target_accept = 1.0;
+  EXPECT_THROW(S(4, NaNBeyond{}, opt), nabla::ValueError);
+  S s(4, NaNBeyond{});
+  try {
+    s.run(initial<3>(4, 1), 10);
+    FAIL() << "no error for a 3-D initial state of a 2-D sampler";
+  } catch (const nabla::ShapeError& e) {
+    EXPECT_NE(std::string(e.what()).find("4 chains of 2 dimensions"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(s.run(10), nabla::ValueError);  // nothing to continue
+  auto bad = nabla::Array<double, 2>({4, 2});
+  Kokkos::deep_copy(bad.view(), 3.0);  // NaN there
+  try {
+    s.run(bad, 10);
+    FAIL() << "no error for chains starting where the log-density is NaN";
+  } catch (const nabla::ValueError& e) {
+    EXPECT_NE(std::string(e.what()).find("chain 0 starts where the log-density is nan"), std::string::npos)
+        << e.what();
+  }
+}
