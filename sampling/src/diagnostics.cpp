@@ -193,15 +193,34 @@ double ess_quantile_of(const Sims& s, double prob) {
 }
 
 double sd_of(const Sims& s) { return std::sqrt(var(s.v.data(), s.v.size())); }
+
+// The diagnostics of one parameter's draws (free of NaN where rank-based), from what they share: `sorted_v` is
+// s.v sorted, `zs` the z-scaled split chains, `ess_mean` the ESS of the split chains (summarize computes each
+// once per parameter).
+double rhat_of_draws(const Sims& s, const std::vector<double>& sorted_v, const Sims& zs) {
+  const double median = quantile_sorted(sorted_v, 0.5);
+  const double bulk = rhat_of(zs);
+  const double tail = rhat_of(z_scale(split(map(s, [median](double a) { return std::abs(a - median); }))));
+  return std::isnan(bulk) || std::isnan(tail) ? kNaN : std::max(bulk, tail);
+}
+
+double ess_tail_of_draws(const Sims& s, const std::vector<double>& sorted_v) {
+  return min_or_nan(ess_of(split(below(s, quantile_sorted(sorted_v, 0.05)))),
+                    ess_of(split(below(s, quantile_sorted(sorted_v, 0.95)))));
+}
+
+double ess_sd_of_draws(const Sims& s, double ess_mean) {
+  return min_or_nan(ess_mean, ess_of(split(map(s, [](double a) { return a * a; }))));
+}
+
+double mcse_sd_of_draws(const Sims& s, double ess_sd) {
+  return sd_of(s) * std::sqrt(std::exp(1.0) * std::pow(1.0 - 1.0 / ess_sd, ess_sd - 1.0) - 1.0);
+}
 }  // namespace
 
 double rhat(const Draws& x) {
   const Sims s = sims_of(x, "rhat");
-  if (any_nan(s)) return kNaN;
-  const double median = quantile_sorted(sorted(s), 0.5);
-  const double bulk = rhat_of(z_scale(split(s)));
-  const double tail = rhat_of(z_scale(split(map(s, [median](double a) { return std::abs(a - median); }))));
-  return std::isnan(bulk) || std::isnan(tail) ? kNaN : std::max(bulk, tail);
+  return any_nan(s) ? kNaN : rhat_of_draws(s, sorted(s), z_scale(split(s)));
 }
 
 double ess_bulk(const Draws& x) {
@@ -211,17 +230,14 @@ double ess_bulk(const Draws& x) {
 
 double ess_tail(const Draws& x) {
   const Sims s = sims_of(x, "ess_tail");
-  if (any_nan(s)) return kNaN;
-  const auto v = sorted(s);
-  return min_or_nan(ess_of(split(below(s, quantile_sorted(v, 0.05)))),
-                    ess_of(split(below(s, quantile_sorted(v, 0.95)))));
+  return any_nan(s) ? kNaN : ess_tail_of_draws(s, sorted(s));
 }
 
 double ess_mean(const Draws& x) { return ess_of(split(sims_of(x, "ess_mean"))); }
 
 double ess_sd(const Draws& x) {
   const Sims s = sims_of(x, "ess_sd");
-  return min_or_nan(ess_of(split(s)), ess_of(split(map(s, [](double a) { return a * a; }))));
+  return ess_sd_of_draws(s, ess_of(split(s)));
 }
 
 double ess_quantile(const Draws& x, double prob) {
@@ -229,11 +245,14 @@ double ess_quantile(const Draws& x, double prob) {
   return ess_quantile_of(sims_of(x, "ess_quantile"), prob);
 }
 
-double mcse_mean(const Draws& x) { return sd_of(sims_of(x, "mcse_mean")) / std::sqrt(ess_mean(x)); }
+double mcse_mean(const Draws& x) {
+  const Sims s = sims_of(x, "mcse_mean");
+  return sd_of(s) / std::sqrt(ess_of(split(s)));
+}
 
 double mcse_sd(const Draws& x) {
-  const double ess = ess_sd(x), sd = sd_of(sims_of(x, "mcse_sd"));
-  return sd * std::sqrt(std::exp(1.0) * std::pow(1.0 - 1.0 / ess, ess - 1.0) - 1.0);
+  const Sims s = sims_of(x, "mcse_sd");
+  return mcse_sd_of_draws(s, ess_sd_of_draws(s, ess_of(split(s))));
 }
 
 // Half the width of the central ±1σ interval of the quantile's posterior under a Beta(ess p + 1, ess (1 - p) + 1)
@@ -283,23 +302,29 @@ double nested_rhat(const Draws& x, std::size_t superchains) {
 
 std::vector<Summary> summarize(const Array<double, 3, Kokkos::HostSpace>& chain) {
   const std::size_t n = chain.extent(0), m = chain.extent(1), P = chain.extent(2);
+  if (n == 0 || m == 0)
+    throw ValueError(nabla::impl::cat("nabla::sampling::summarize: no draws (draws × chains = ", n, " × ", m, ")"));
   std::vector<Summary> rows;
   rows.reserve(P);
-  Draws x({n, m}, "nabla::sampling::summarize");
+  Sims s{n, m, std::vector<double>(n * m)};
   for (std::size_t p = 0; p < P; ++p) {
-    Kokkos::deep_copy(x.view(), Kokkos::subview(chain.view(), Kokkos::ALL, Kokkos::ALL, p));
-    const Sims s = sims_of(x, "summarize");
+    for (std::size_t c = 0; c < m; ++c)
+      for (std::size_t i = 0; i < n; ++i) s.v[c * n + i] = chain.view()(i, c, p);
+    const bool nan = any_nan(s);  // NaN draws have no rank: no z-scale, no quantile
+    const auto v = nan ? std::vector<double>{} : sorted(s);
+    const Sims zs = nan ? Sims{} : z_scale(split(s));
+    const double ess_mean = ess_of(split(s));
     Summary r{};
     r.mean = mean(s.v.data(), s.v.size());
     r.sd = s.v.size() > 1 ? sd_of(s) : kNaN;
-    r.q05 = quantile(x, 0.05);
-    r.q50 = quantile(x, 0.5);
-    r.q95 = quantile(x, 0.95);
-    r.mcse_mean = mcse_mean(x);
-    r.mcse_sd = mcse_sd(x);
-    r.rhat = rhat(x);
-    r.ess_bulk = ess_bulk(x);
-    r.ess_tail = ess_tail(x);
+    r.q05 = nan ? kNaN : quantile_sorted(v, 0.05);
+    r.q50 = nan ? kNaN : quantile_sorted(v, 0.5);
+    r.q95 = nan ? kNaN : quantile_sorted(v, 0.95);
+    r.mcse_mean = sd_of(s) / std::sqrt(ess_mean);
+    r.mcse_sd = mcse_sd_of_draws(s, ess_sd_of_draws(s, ess_mean));
+    r.rhat = nan ? kNaN : rhat_of_draws(s, v, zs);
+    r.ess_bulk = nan ? kNaN : ess_of(zs);
+    r.ess_tail = nan ? kNaN : ess_tail_of_draws(s, v);
     rows.push_back(r);
   }
   return rows;

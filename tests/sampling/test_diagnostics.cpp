@@ -11,6 +11,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <sstream>
 #include <string>
@@ -229,6 +230,40 @@ TEST(Diagnostics, SummaryOfAChainIsItsParametersDiagnostics) {
   EXPECT_EQ(row1.rfind("beta", 0), 0u);
   EXPECT_EQ(row0.size(), header.size());
   EXPECT_THROW(ns::print_summary(os, rows, {"only one"}), nabla::ValueError);
+}
+
+// summarize shares sorts, z-scales and autocovariances between its columns: each must still equal its function,
+// bit for bit, also where draws hold a NaN, an infinity or one constant value.
+TEST(Diagnostics, SummarizeEqualsEachFunction) {
+  const auto a = ar1(150, 4, 0.6, 3);
+  const double inf = std::numeric_limits<double>::infinity();
+  nabla::Array<double, 3, Kokkos::HostSpace> chain({150, 4, 4});
+  for (std::size_t c = 0; c < 4; ++c)
+    for (std::size_t i = 0; i < 150; ++i) {
+      chain.view()(i, c, 0) = a.view()(i, c);
+      chain.view()(i, c, 1) = i == 7 && c == 2 ? std::nan("") : a.view()(i, c);
+      chain.view()(i, c, 2) = i == 9 && c == 1 ? inf : a.view()(i, c);
+      chain.view()(i, c, 3) = 2.5;
+    }
+  const auto rows = ns::summarize(chain);
+  ASSERT_EQ(rows.size(), 4u);
+  const auto same = [](double x, double y) { return (std::isnan(x) && std::isnan(y)) || x == y; };
+  for (std::size_t p = 0; p < 4; ++p) {
+    ns::Draws x({150, 4});
+    for (std::size_t c = 0; c < 4; ++c)
+      for (std::size_t i = 0; i < 150; ++i) x.view()(i, c) = chain.view()(i, c, p);
+    const auto& r = rows[p];
+    EXPECT_PRED2(same, r.q05, ns::quantile(x, 0.05)) << p;
+    EXPECT_PRED2(same, r.q50, ns::quantile(x, 0.5)) << p;
+    EXPECT_PRED2(same, r.q95, ns::quantile(x, 0.95)) << p;
+    EXPECT_PRED2(same, r.mcse_mean, ns::mcse_mean(x)) << p;
+    EXPECT_PRED2(same, r.mcse_sd, ns::mcse_sd(x)) << p;
+    EXPECT_PRED2(same, r.rhat, ns::rhat(x)) << p;
+    EXPECT_PRED2(same, r.ess_bulk, ns::ess_bulk(x)) << p;
+    EXPECT_PRED2(same, r.ess_tail, ns::ess_tail(x)) << p;
+  }
+  EXPECT_TRUE(std::isnan(rows[1].rhat) && std::isnan(rows[3].rhat));
+  EXPECT_TRUE(std::isfinite(rows[0].ess_tail) && std::isfinite(rows[2].q50));
 }
 
 TEST(Diagnostics, BadInputIsAnErrorOrNaN) {
