@@ -1,14 +1,23 @@
 // Hamiltonian Monte Carlo: the leapfrog integrator's order (energy error ∝ ε²) and reversibility, dual-number
 // gradients against finite differences, moments of an ill-conditioned Gaussian and of Neal's funnel (non-centred)
-// within 4 Monte Carlo standard errors of the truth, chains independent of the launch blocking, and bad input.
+// within 4 Monte Carlo standard errors of the truth, chains independent of the launch blocking, resuming a
+// backend's chain bit for bit, and bad input.
+#include <nabla/config.hpp>
 #include <nabla/core/tools.hpp>
 #include <nabla/sampling/diagnostics.hpp>
 #include <nabla/sampling/hmc.hpp>
 #include <nabla/sampling/mcmc/ensemble_sampler.hpp>
+#if NABLA_ENABLE_HDF5
+#include <nabla/sampling/mcmc/hdf_backend.hpp>
+#endif
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cmath>
+#include <filesystem>
+#include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -294,6 +303,100 @@ TEST(Hmc, RunningFromAnInitialStateStartsAfresh) {
   }
 }
 
+// A sampler dropped after some transitions (as a killed run would be) and a new one given its backend continue
+// the chain bit for bit: the adaptation travels with the chain.
+void expect_resume_equals_one_run(const std::function<std::shared_ptr<ns::Backend>(int)>& backend) {
+  constexpr int D = 3;
+  const auto options = [&](int which) {
+    ns::HmcOptions opt;
+    opt.seed = 12;
+    opt.backend = backend(which);
+    return opt;
+  };
+  ns::HamiltonianSampler<D, Curvy> whole(8, Curvy{}, options(0));
+  whole.run(initial<D>(8, 2), 40, 30);
+  {
+    ns::HamiltonianSampler<D, Curvy> first(8, Curvy{}, options(1));
+    first.run(initial<D>(8, 2), 15, 30);
+  }
+  ns::HamiltonianSampler<D, Curvy> resumed(8, Curvy{}, options(1));
+  EXPECT_EQ(resumed.iteration(), 15u);
+  EXPECT_EQ(resumed.step_size(), whole.step_size());
+  EXPECT_EQ(resumed.inverse_mass(), whole.inverse_mass());
+  resumed.run(25);
+  const auto a = whole.get_chain(ns::flat), b = resumed.get_chain(ns::flat);
+  ASSERT_EQ(a.extent(0), b.extent(0));
+  for (std::size_t r = 0; r < a.extent(0); ++r)
+    for (int i = 0; i < D; ++i) ASSERT_EQ(a.view()(r, i), b.view()(r, i)) << r;
+  const auto la = whole.get_log_prob(ns::flat), lb = resumed.get_log_prob(ns::flat);
+  for (std::size_t r = 0; r < la.extent(0); ++r) ASSERT_EQ(la.view()(r), lb.view()(r)) << r;
+}
+
+TEST(Hmc, ResumingABackendsChainEqualsOneRun) {
+  std::vector<std::shared_ptr<ns::Backend>> memory{std::make_shared<ns::MemoryBackend>(),
+                                                   std::make_shared<ns::MemoryBackend>()};
+  expect_resume_equals_one_run([&](int which) { return memory[which]; });
+}
+
+#if NABLA_ENABLE_HDF5
+TEST(Hmc, ResumingAnHdf5ChainEqualsOneRun) {
+  const std::string dir =
+      (std::filesystem::temp_directory_path() / ("nabla_hmc_resume_" + std::to_string(::getpid()))).string();
+  std::filesystem::create_directories(dir);
+  expect_resume_equals_one_run(
+      [&](int which) { return std::make_shared<ns::HDFBackend>(dir + "/chain" + std::to_string(which) + ".h5"); });
+  // emcee's reader sees the chain; the adaptation is one string attribute beside it.
+  ns::HDFBackend file(dir + "/chain1.h5");
+  EXPECT_EQ(file.iteration(), 40u);
+  ASSERT_TRUE(file.sampler_state().has_value());
+  EXPECT_EQ(file.sampler_state()->rfind("nabla::sampling::HamiltonianSampler 1 dim 3 warmup 30 ", 0), 0u);
+  std::filesystem::remove_all(dir);
+}
+#endif
+
+TEST(Hmc, ResumingAForeignChainIsAnError) {
+  constexpr int D = 3;
+  auto backend = std::make_shared<ns::MemoryBackend>();
+  ns::HmcOptions opt;
+  opt.seed = 5;
+  opt.backend = backend;
+  ns::HamiltonianSampler<D, Curvy>(4, Curvy{}, opt).run(initial<D>(4, 1), 3, 2);
+  const auto message = [&](auto&& make) {
+    try {
+      make();
+    } catch (const nabla::ValueError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  ns::HmcOptions other = opt;
+  other.seed = 6;
+  EXPECT_NE(message([&] { ns::HamiltonianSampler<D, Curvy>(4, Curvy{}, other); }).find("written with seed 5"),
+            std::string::npos);
+  EXPECT_NE(message([&] { ns::HamiltonianSampler<D, Curvy>(5, Curvy{}, opt); }).find("4 chains x 3 dims, not 5 x 3"),
+            std::string::npos);
+  // A chain with no HMC adaptation (here: an ensemble sampler's, of the same shape).
+  auto ensemble = std::make_shared<ns::MemoryBackend>();
+  ensemble->reset(4, D);
+  ensemble->set_seed(5);
+  ensemble->save_step(std::vector<double>(4 * D, 0.1), std::vector<double>(4, -1.0), std::vector<std::uint8_t>(4, 1));
+  opt.backend = ensemble;
+  EXPECT_NE(message([&] { ns::HamiltonianSampler<D, Curvy>(4, Curvy{}, opt); }).find("no HMC adaptation"),
+            std::string::npos);
+  EXPECT_THROW(ensemble->set_sampler_state("x"), nabla::ValueError);  // only while the chain is empty
+  // States this sampler cannot read: another dimension, a number that is not one.
+  for (const char* state : {"nabla::sampling::HamiltonianSampler 1 dim 4 warmup 2 step_size 0x1p-1",
+                            "nabla::sampling::HamiltonianSampler 1 dim 3 warmup 2 step_size zz"}) {
+    auto b = std::make_shared<ns::MemoryBackend>();
+    b->reset(4, D);
+    b->set_sampler_state(state);
+    b->save_step(std::vector<double>(4 * D, 0.1), std::vector<double>(4, -1.0), std::vector<std::uint8_t>(4, 1));
+    opt.backend = b;
+    const std::string m = message([&] { ns::HamiltonianSampler<D, Curvy>(4, Curvy{}, opt); });
+    EXPECT_TRUE(m.find("cannot read") != std::string::npos || m.find("step_size 'zz'") != std::string::npos) << m;
+  }
+}
+
 TEST(Hmc, SamplingIsOneLaunchPerBlock) {
   ns::HmcOptions opt;
   opt.steps_per_launch = 10;
@@ -337,6 +440,12 @@ TEST(Hmc, BadInputIsAnError) {
   }
   ns::HmcOptions opt;
   opt.target_accept = 1.0;
+  EXPECT_THROW(S(4, NaNBeyond{}, opt), nabla::ValueError);
+  opt = {};
+  opt.trajectory_length = INFINITY;
+  EXPECT_THROW(S(4, NaNBeyond{}, opt), nabla::ValueError);
+  opt = {};
+  opt.max_leapfrog = 0;
   EXPECT_THROW(S(4, NaNBeyond{}, opt), nabla::ValueError);
   S s(4, NaNBeyond{});
   try {

@@ -111,6 +111,14 @@ void MemoryBackend::reset(std::size_t nwalkers, std::size_t ndim) {
   m_log_prob.clear();
   m_accepted.assign(nwalkers, 0.0);
   m_seed.reset();
+  m_state.reset();
+}
+
+void MemoryBackend::set_sampler_state(const std::string& state) {
+  if (m_iteration > 0)
+    throw ValueError(nabla::impl::cat("nabla::sampling::MemoryBackend::set_sampler_state: the chain already holds ",
+                                      m_iteration, " steps; set the state while it is empty"));
+  m_state = state;
 }
 
 void MemoryBackend::grow(std::size_t nsteps) {

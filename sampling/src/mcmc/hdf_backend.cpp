@@ -25,10 +25,10 @@ std::size_t chunk_rows(std::size_t row_values) {
   return std::max<std::size_t>(1, (std::size_t(1) << 14) / std::max<std::size_t>(1, row_values));
 }
 
-// emcee's group for an empty chain: attributes (with Nabla's seed, when known), the accepted counts and the
-// growable datasets.
+// emcee's group for an empty chain: attributes (with Nabla's seed and sampler state, when known), the accepted
+// counts and the growable datasets.
 void write_layout(hdf5::File& f, const std::string& g, std::size_t nwalkers, std::size_t ndim,
-                  const std::int64_t* seed = nullptr) {
+                  const std::int64_t* seed = nullptr, const std::string* state = nullptr) {
   if (f.exists(g)) f.remove(g);
   f.create_group(g);
   f.set_attribute(g, "version", "3.1.4");
@@ -38,6 +38,7 @@ void write_layout(hdf5::File& f, const std::string& g, std::size_t nwalkers, std
   f.set_attribute_bool(g, "has_blobs", false);
   f.set_attribute(g, "iteration", std::int64_t(0));
   if (seed) f.set_attribute(g, "nabla_seed", *seed);
+  if (state) f.set_attribute(g, "nabla_sampler_state", *state);
   f.create_growable<double>(g + "/accepted", {}, std::max<std::size_t>(1, nwalkers));
   f.resize(g + "/accepted", nwalkers);
   f.write_rows(g + "/accepted", 0, std::vector<double>(nwalkers, 0.0), nwalkers);
@@ -179,7 +180,8 @@ std::size_t HDFBackend::ndim() const {
 // temporary name and renames it over the path, so a kill leaves the old file or the new one, never a mix. Other
 // objects in the file are copied unchanged; the chain's group is laid out anew holding its first `keep` steps,
 // read from the current file (which must then hold them). Afterwards the file is closed and its state known.
-void HDFBackend::rewrite(std::size_t nwalkers, std::size_t ndim, const std::int64_t* seed, std::size_t keep) const {
+void HDFBackend::rewrite(std::size_t nwalkers, std::size_t ndim, const std::int64_t* seed, std::size_t keep,
+                         const std::string* state) const {
   if (m_read_only)
     throw IOError(nabla::impl::cat("nabla::sampling::HDFBackend: ", describe(), " was opened read-only"));
   if (!m_file && exists(m_path)) m_file = std::make_unique<hdf5::File>(m_path, hdf5::Mode::read);
@@ -189,7 +191,7 @@ void HDFBackend::rewrite(std::size_t nwalkers, std::size_t ndim, const std::int6
   io::create_atomically(m_path, [&](const std::string& tmp) {
     hdf5::File f(tmp, hdf5::Mode::create);
     if (m_file) copy_all_but(*m_file, f, "", group);
-    write_layout(f, m_name, nwalkers, ndim, seed);
+    write_layout(f, m_name, nwalkers, ndim, seed, state);
     if (keep > 0) {
       const std::string& g = m_name;
       const std::string flags = g + "/nabla_accepted_steps";
@@ -231,7 +233,8 @@ void HDFBackend::repair() const {
     const std::optional<std::uint64_t> s = seed();
     std::int64_t signed_seed = 0;
     if (s) std::memcpy(&signed_seed, &*s, sizeof signed_seed);
-    rewrite(m_nwalkers, m_ndim, s ? &signed_seed : nullptr, m_iteration);
+    const std::optional<std::string> state = sampler_state();
+    rewrite(m_nwalkers, m_ndim, s ? &signed_seed : nullptr, m_iteration, state ? &*state : nullptr);
   } catch (const std::exception& e) {
     m_file.reset();
     throw IOError(nabla::impl::cat("nabla::sampling::HDFBackend: ", describe(),
@@ -380,12 +383,36 @@ void HDFBackend::set_seed(std::uint64_t seed) {
   std::int64_t s;
   std::memcpy(&s, &seed, sizeof s);
   if (m_fresh) {  // the sampler seeds a chain it has just created: write it whole again, seed included
-    rewrite(m_nwalkers, m_ndim, &s, 0);
+    const std::optional<std::string> state = sampler_state();
+    rewrite(m_nwalkers, m_ndim, &s, 0, state ? &*state : nullptr);
     return;
   }
   hdf5::File& f = file(true);
   f.set_attribute(m_name, "nabla_seed", s);
   f.flush();
+}
+
+std::optional<std::string> HDFBackend::sampler_state() const {
+  if (!initialized()) return std::nullopt;
+  hdf5::File& f = file(false);
+  if (!f.has_attribute(m_name, "nabla_sampler_state")) return std::nullopt;
+  return f.attribute_string(m_name, "nabla_sampler_state");
+}
+
+// Adding an attribute changes the file's structure, which HDF5 does not write atomically: the empty chain is
+// written whole with it instead, under a temporary name.
+void HDFBackend::set_sampler_state(const std::string& state) {
+  if (!initialized())
+    throw IOError(nabla::impl::cat("nabla::sampling::HDFBackend::set_sampler_state: ", describe(),
+                                   " holds no chain; reset first"));
+  if (const std::size_t steps = iteration(); steps > 0)
+    throw ValueError(nabla::impl::cat("nabla::sampling::HDFBackend::set_sampler_state: ", describe(), " holds ",
+                                      steps, " steps; set the state while the chain is empty"));
+  const std::optional<std::uint64_t> s = seed();
+  std::int64_t signed_seed = 0;
+  if (s) std::memcpy(&signed_seed, &*s, sizeof signed_seed);
+  rewrite(m_nwalkers, m_ndim, s ? &signed_seed : nullptr, 0, &state);
+  m_fresh = true;
 }
 
 }  // namespace sampling

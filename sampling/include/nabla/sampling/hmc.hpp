@@ -13,6 +13,9 @@
 /// (ChEES, jittered: transition t runs ⌈u T / ε⌉ leapfrog steps, u ~ U[0, 1)) and a diagonal mass matrix (the
 /// cross-chain variance). Each warm-up transition is three launches (the transitions and two fixed-order
 /// reductions); sampling runs a whole block of transitions of every chain in ONE launch.
+///
+/// The adaptation goes into the backend with the chain (`sampler_state`), so a sampler given a backend that holds
+/// a chain of its own (an HDF5 file after a kill) continues it with `run(steps)`, bit for bit as if uninterrupted.
 #pragma once
 
 #include <nabla/core/array.hpp>
@@ -24,7 +27,11 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <memory>
+#include <sstream>
+#include <string>
 #include <vector>
 
 namespace nabla {
@@ -73,6 +80,7 @@ class HamiltonianSampler {
     m_g = typename Views::Rows("nabla::sampling::hmc::g", chains, D);
     m_logp = typename Views::Column("nabla::sampling::hmc::logp", chains);
     reset();
+    if (m_opt.backend->initialized() && m_opt.backend->iteration() > 0) resume();
   }
 
   /// Starts every chain at its row of `initial` (chains × D), runs `warmup` adapting transitions (not stored),
@@ -86,18 +94,19 @@ class HamiltonianSampler {
     reset();
     Kokkos::parallel_for("nabla::sampling::hmc::load", Policy(0, m_chains),
                          hmc::impl::Load<D, Mem>{initial.view(), m_q});
-    Kokkos::parallel_for("nabla::sampling::hmc::evaluate", Policy(0, m_chains),
-                         hmc::impl::Evaluate<D, F, Mem>{m_f, m_q, m_g, m_logp});
+    evaluate();
     check_initial();
     m_gradients = m_chains;
     m_opt.backend->reset(m_chains, D);
     m_opt.backend->set_seed(m_opt.seed);
     m_started = true;
     warm_up(warmup);
+    m_warmup = warmup;
+    m_opt.backend->set_sampler_state(state());
     sample(steps);
   }
 
-  /// Stores `steps` more transitions from where the last run ended.
+  /// Stores `steps` more transitions from where the last run ended, or where the backend's chain ends.
   void run(std::size_t steps) {
     if (!m_started)
       throw ValueError("nabla::sampling::HamiltonianSampler::run: nothing to continue; give an initial state");
@@ -114,13 +123,17 @@ class HamiltonianSampler {
   HostArray<double, 2> get_log_prob(std::size_t thin = 1, std::size_t discard = 0) const {
     return m_opt.backend->get_log_prob(thin, discard);
   }
+  HostArray<double, 1> get_log_prob(flat_t f, std::size_t thin = 1, std::size_t discard = 0) const {
+    return m_opt.backend->get_log_prob(f, thin, discard);
+  }
   std::size_t iteration() const { return m_opt.backend->iteration(); }
   std::vector<double> acceptance_fraction() const { return m_opt.backend->acceptance_fraction(); }
   Backend& backend() const { return *m_opt.backend; }
 
   // ---- HMC's own ----
   /// Acceptance probability, energy H of the kept state, divergence (0/1) and leapfrog steps of every stored
-  /// transition (steps × chains).
+  /// transition (steps × chains) this sampler ran: after resuming a backend's chain, those since. So are the
+  /// counters below.
   HmcStats stats() const {
     const std::size_t n = m_stats.size() / (m_chains * hmc::impl::kStats);
     HmcStats s{HostArray<double, 2>({n, m_chains}), HostArray<double, 2>({n, m_chains}),
@@ -169,10 +182,86 @@ class HamiltonianSampler {
     m_eps = m_opt.step_size;
     m_length = m_opt.trajectory_length;
     for (int i = 0; i < D; ++i) m_inv_mass[i] = 1.0;
-    m_transitions = 0;
+    m_transitions = m_warmup = 0;
     m_gradients = m_divergences = m_warmup_divergences = 0;
     m_stats.clear();
     m_started = false;
+  }
+
+  // The adaptation as one line: integers in decimal, doubles in hexadecimal (exact both ways).
+  std::string state() const {
+    std::ostringstream os;
+    const auto hex = [&](double v) {
+      char buf[40];
+      std::snprintf(buf, sizeof buf, " %a", v);
+      os << buf;
+    };
+    os << "nabla::sampling::HamiltonianSampler 1 dim " << D << " warmup " << m_warmup << " step_size";
+    hex(m_eps);
+    os << " trajectory_length";
+    hex(m_length);
+    os << " inverse_mass";
+    for (int i = 0; i < D; ++i) hex(m_inv_mass[i]);
+    return os.str();
+  }
+
+  // Continues the backend's chain: its last row is every chain's state, the adaptation its sampler_state.
+  void resume() {
+    Backend& b = *m_opt.backend;
+    const auto who = [&] { return nabla::impl::cat("nabla::sampling::HamiltonianSampler: the ", b.describe()); };
+    if (b.nwalkers() != m_chains || b.ndim() != std::size_t(D))
+      throw ValueError(nabla::impl::cat(who(), " holds a chain of ", b.nwalkers(), " chains x ", b.ndim(),
+                                        " dims, not ", m_chains, " x ", D));
+    const auto seed = b.seed();
+    if (seed && *seed != m_opt.seed)
+      throw ValueError(nabla::impl::cat(who(), " was written with seed ", *seed, " but the sampler has seed ",
+                                        m_opt.seed, "; use the same seed to resume (or reset the backend)"));
+    const auto text = b.sampler_state();
+    if (!text)
+      throw ValueError(nabla::impl::cat(who(), " holds ", b.iteration(),
+                                        " steps but no HMC adaptation (another sampler wrote them?); reset it, or "
+                                        "start with run(initial, steps, warmup)"));
+    std::istringstream is(*text);
+    std::string tag, key;
+    int version = 0, dim = 0;
+    std::size_t warmup = 0;
+    const auto number = [&](const char* name) {
+      std::string word;
+      is >> word;
+      char* end = nullptr;
+      const double v = std::strtod(word.c_str(), &end);
+      if (word.empty() || *end != '\0' || !(v > 0.0) || !std::isfinite(v))
+        throw ValueError(nabla::impl::cat(who(), ": its HMC state has ", name, " '", word, "', not a number > 0"));
+      return v;
+    };
+    is >> tag >> version >> key >> dim;
+    if (tag != "nabla::sampling::HamiltonianSampler" || version != 1 || key != "dim" || dim != D)
+      throw ValueError(nabla::impl::cat(who(), " holds a sampler state this HamiltonianSampler<", D,
+                                        "> cannot read: '", *text, "'"));
+    is >> key >> warmup >> key;
+    m_eps = number("step_size");
+    is >> key;
+    m_length = number("trajectory_length");
+    is >> key;
+    for (int i = 0; i < D; ++i) m_inv_mass[i] = number("inverse_mass");
+    m_warmup = warmup;
+
+    const auto last = b.get_last_sample();
+    Array<double, 2> q({m_chains, std::size_t(D)}, "nabla::sampling::hmc::resume");
+    Kokkos::deep_copy(q.view(), last.view());
+    Kokkos::parallel_for("nabla::sampling::hmc::load", Policy(0, m_chains), hmc::impl::Load<D, Mem>{q.view(), m_q});
+    evaluate();
+    check_initial();
+    m_gradients = m_chains;
+    m_transitions = m_warmup + b.iteration();
+    m_started = true;
+  }
+
+  // Log-density and gradient at every chain's position (a start, or a resumed chain's last draw).
+  void evaluate() {
+    auto t = transitions(0);
+    t.evaluate_first = true;
+    Kokkos::parallel_for("nabla::sampling::hmc::evaluate", Policy(0, m_chains), t);
   }
 
   void check_initial() const {
@@ -304,7 +393,7 @@ class HamiltonianSampler {
   typename Views::Column m_logp;
   hmc::Vec<D> m_inv_mass;
   double m_eps, m_length;
-  std::uint64_t m_transitions = 0;
+  std::uint64_t m_transitions = 0, m_warmup = 0;
   std::size_t m_gradients = 0, m_divergences = 0, m_warmup_divergences = 0;
   std::vector<double> m_stats;  // steps × chains × kStats
   bool m_started = false;

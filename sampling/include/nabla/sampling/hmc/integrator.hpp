@@ -41,6 +41,18 @@ KOKKOS_INLINE_FUNCTION double log_density_and_gradient(const F& f, const Vec<D>&
   }
 }
 
+/// \brief log_density_and_gradient compiled once per target: host compilers may vectorise a log-density
+/// differently where it is inlined, and glibc's vector math rounds differently from its scalar math, so one point
+/// could give two log-densities a bit apart. Every evaluation goes through this copy, so a chain resumed from its
+/// last draw continues with the very bits it stopped with.
+template <int D, class F>
+#if !defined(__CUDACC__) && !defined(__HIPCC__) && (defined(__GNUC__) || defined(__clang__))
+__attribute__((noinline))
+#endif
+KOKKOS_FUNCTION double evaluate(const F& f, const Vec<D>& x, Vec<D>& g) {
+  return log_density_and_gradient<D>(f, x, g);
+}
+
 /// True for a finite value; written out because Kokkos 3.4 (the fallback) has no isfinite on every backend.
 KOKKOS_INLINE_FUNCTION bool finite(double x) { return x - x == 0.0; }
 
@@ -66,7 +78,7 @@ KOKKOS_INLINE_FUNCTION int leapfrog(const F& f, Phase<D>& s, const Vec<D>& inv_m
   for (int k = 0; k < n; ++k) {
     for (int i = 0; i < D; ++i) s.p[i] += 0.5 * eps * s.g[i];
     for (int i = 0; i < D; ++i) s.q[i] += eps * inv_mass[i] * s.p[i];
-    s.logp = log_density_and_gradient<D>(f, s.q, s.g);
+    s.logp = evaluate<D>(f, s.q, s.g);
     if (!finite(s.logp)) return k + 1;
     for (int i = 0; i < D; ++i) s.p[i] += 0.5 * eps * s.g[i];
   }

@@ -61,6 +61,7 @@ struct Transitions {
   Kokkos::View<std::uint8_t**, Kokkos::LayoutRight, Mem> accepted;        // steps × chains
   typename Views<Mem>::Blocks stats;                                      // steps × chains × kStats
   WarmupRecord<Mem> warm;             // empty views outside warm-up
+  bool evaluate_first = false;  // evaluate log p and its gradient at q (a start, or a resumed chain)
 
   KOKKOS_INLINE_FUNCTION void operator()(std::size_t c) const {
     Phase<D> s;
@@ -68,7 +69,7 @@ struct Transitions {
       s.q[i] = q(c, i);
       s.g[i] = g(c, i);
     }
-    s.logp = logp(c);
+    s.logp = evaluate_first ? evaluate<D>(f, s.q, s.g) : logp(c);
     const nabla::random::Key chain_key = nabla::random::fold_in(key, c);
     for (int t = 0; t < steps; ++t) {
       const nabla::random::Key k = nabla::random::fold_in(chain_key, first + std::uint64_t(t));
@@ -123,20 +124,6 @@ struct Load {
   typename Views<Mem>::Rows q;
   KOKKOS_INLINE_FUNCTION void operator()(std::size_t c) const {
     for (int i = 0; i < D; ++i) q(c, i) = in(c, i);
-  }
-};
-
-/// Log-density and gradient at every chain's position.
-template <int D, class F, class Mem>
-struct Evaluate {
-  F f;
-  typename Views<Mem>::Rows q, g;
-  typename Views<Mem>::Column logp;
-  KOKKOS_INLINE_FUNCTION void operator()(std::size_t c) const {
-    Vec<D> x, gr;
-    for (int i = 0; i < D; ++i) x[i] = q(c, i);
-    logp(c) = log_density_and_gradient<D>(f, x, gr);
-    for (int i = 0; i < D; ++i) g(c, i) = gr[i];
   }
 };
 

@@ -77,6 +77,11 @@ class Backend {
   /// The sampler's seed recorded with the chain (so a resumed run continues the same random streams).
   virtual std::optional<std::uint64_t> seed() const = 0;
   virtual void set_seed(std::uint64_t seed) = 0;
+  /// What a sampler needs besides the chain and the seed to continue it exactly (HamiltonianSampler: its adapted
+  /// step size, trajectory length and mass matrix), as one line of text; none until set, and reset clears it.
+  /// Set while the chain is empty: files write it whole, atomically, with the empty chain.
+  virtual std::optional<std::string> sampler_state() const = 0;
+  virtual void set_sampler_state(const std::string& state) = 0;
   /// A short description for error messages ("memory", "HDF5 file 'x.h5' group 'mcmc'").
   virtual std::string describe() const = 0;
 
@@ -124,6 +129,8 @@ class MemoryBackend : public Backend {
   std::vector<double> read_log_prob(std::size_t first, std::size_t count) const override;
   std::optional<std::uint64_t> seed() const override { return m_seed; }
   void set_seed(std::uint64_t seed) override { m_seed = seed; }
+  std::optional<std::string> sampler_state() const override { return m_state; }
+  void set_sampler_state(const std::string& state) override;
   std::string describe() const override { return "memory backend"; }
 
  private:
@@ -153,6 +160,7 @@ class MemoryBackend : public Backend {
   std::vector<std::uint8_t> m_flags;  // rows() of acceptance flags, summed into m_accepted by commit_rows
   std::vector<double> m_accepted;
   std::optional<std::uint64_t> m_seed;
+  std::optional<std::string> m_state;
 };
 
 }  // namespace sampling

@@ -5,7 +5,8 @@
 /// Layout (emcee 3.1): group `name` (default "mcmc") with attributes version, nwalkers, ndim, has_blobs (False),
 /// iteration; datasets accepted (nwalkers, float64), chain (iteration × nwalkers × ndim, growable along dim 0)
 /// and log_prob (iteration × nwalkers, growable). Nabla adds the attribute `nabla_seed` and the dataset
-/// `nabla_accepted_steps` (iteration × nwalkers uint8, each step's acceptances), which emcee ignores.
+/// `nabla_accepted_steps` (iteration × nwalkers uint8, each step's acceptances), and the string attribute
+/// `nabla_sampler_state` when a sampler sets one, which emcee ignores.
 ///
 /// Crash safety (SIGKILL at any instant; HDF5 without SWMR is not journaled, so Nabla orders its writes):
 /// - a step writes its chain, log_prob and acceptance-flag rows into chunks allocated beforehand and flushes,
@@ -56,6 +57,8 @@ class HDFBackend : public Backend {
   std::vector<double> read_log_prob(std::size_t first, std::size_t count) const override;
   std::optional<std::uint64_t> seed() const override;
   void set_seed(std::uint64_t seed) override;
+  std::optional<std::string> sampler_state() const override;
+  void set_sampler_state(const std::string& state) override;
   std::string describe() const override;
 
   const std::string& path() const { return m_path; }
@@ -65,7 +68,8 @@ class HDFBackend : public Backend {
  private:
   hdf5::File& file(bool write) const;
   void check_schema() const;
-  void rewrite(std::size_t nwalkers, std::size_t ndim, const std::int64_t* seed, std::size_t keep) const;
+  void rewrite(std::size_t nwalkers, std::size_t ndim, const std::int64_t* seed, std::size_t keep,
+               const std::string* state = nullptr) const;
   void repair() const;
   void forget() const;
   std::size_t allocated_rows(const hdf5::File& f) const;
