@@ -3,6 +3,7 @@
 #include "targets.hpp"
 
 #include <nabla/core/mpi.hpp>
+#include <nabla/sampling/hmc.hpp>
 
 #include <gtest/gtest.h>
 
@@ -108,6 +109,57 @@ TEST(SamplingMPI, EnsembleSamplerSameChainAsOneRank) {
   }
 }
 
+// A correlated 2-D Gaussian, NaN beyond x_0 > 5 (a start there is refused).
+struct Tilted {
+  template <class T>
+  KOKKOS_INLINE_FUNCTION T operator()(const Kokkos::Array<T, 2>& x) const {
+    return double(x[0]) > 5.0 ? T(NAN) : -0.5 * (x[0] * x[0] + 4.0 * x[1] * x[1] - 2.0 * x[0] * x[1]);
+  }
+};
+
+// 150 chains (blocks of 64, 64 and 22: uneven shares) split over the ranks: warm-up, adaptation, every draw and
+// every statistic as on one rank, on every rank.
+TEST(SamplingMPI, HamiltonianSamplerSameChainsAsOneRank) {
+  nabla::mpi::Comm comm;
+  constexpr std::size_t C = 150;
+  ns::HmcOptions one;
+  one.seed = 21;
+  one.steps_per_launch = 7;
+  ns::HmcOptions split = one;
+  split.comm = comm;
+  ns::HamiltonianSampler<2, Tilted> a(C, Tilted{}, one), b(C, Tilted{}, split);
+  const auto x0 = nabla_test::initial_state(C, 2, 4);
+  a.run(x0, 30, 40);
+  b.run(x0, 30, 40);
+  const auto ca = a.get_chain(), cb = b.get_chain();
+  ASSERT_EQ(ca.size(), cb.size());
+  std::size_t differ = 0;
+  for (std::size_t i = 0; i < ca.size(); ++i) differ += ca.data()[i] != cb.data()[i];
+  EXPECT_EQ(differ, 0u);
+  const auto la = a.get_log_prob(), lb = b.get_log_prob();
+  for (std::size_t i = 0; i < la.size(); ++i) ASSERT_EQ(la.data()[i], lb.data()[i]) << i;
+  EXPECT_EQ(a.acceptance_fraction(), b.acceptance_fraction());
+  EXPECT_EQ(a.step_size(), b.step_size());
+  EXPECT_EQ(a.trajectory_length(), b.trajectory_length());
+  EXPECT_EQ(a.inverse_mass(), b.inverse_mass());
+  EXPECT_EQ(a.gradient_evaluations(), b.gradient_evaluations());
+  EXPECT_EQ(a.warmup_divergences(), b.warmup_divergences());
+  const auto ea = a.stats().energy, eb = b.stats().energy;
+  for (std::size_t i = 0; i < ea.size(); ++i) ASSERT_EQ(ea.data()[i], eb.data()[i]) << i;
+  // A bad start on one rank's chain is an error on every rank, naming that chain.
+  auto bad = nabla_test::initial_state(C, 2, 4);
+  auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), bad.view());
+  h(100, 0) = 6.0;
+  Kokkos::deep_copy(bad.view(), h);
+  try {
+    b.run(bad, 5);
+    ADD_FAILURE() << "no error on rank " << comm.rank();
+  } catch (const nabla::ValueError& e) {
+    EXPECT_NE(std::string(e.what()).find("chain 100 starts where the log-density is nan"), std::string::npos)
+        << e.what();
+  }
+}
+
 // Ranks that would sample different chains are refused on every rank, naming the quantity (no hang, no silent
 // mix of two ensembles).
 TEST(SamplingMPI, RanksThatDisagreeAreRefused) {
@@ -121,6 +173,16 @@ TEST(SamplingMPI, RanksThatDisagreeAreRefused) {
     ADD_FAILURE() << "no error for ranks with different seeds";
   } catch (const nabla::ValueError& e) {
     EXPECT_NE(std::string(e.what()).find("nabla::sampling::EnsembleSampler: ranks disagree on the seed (rank "),
+              std::string::npos)
+        << e.what();
+  }
+  ns::HmcOptions h;
+  h.comm = comm;
+  try {
+    ns::HamiltonianSampler<2, Tilted> s(64 + std::size_t(comm.rank()), Tilted{}, h);
+    ADD_FAILURE() << "no error for ranks with different numbers of chains";
+  } catch (const nabla::ValueError& e) {
+    EXPECT_NE(std::string(e.what()).find("HamiltonianSampler: ranks disagree on the number of chains"),
               std::string::npos)
         << e.what();
   }

@@ -18,17 +18,23 @@
 /// a chain of its own (an HDF5 file after a kill) continues it with `run(steps)`, bit for bit as if uninterrupted.
 #pragma once
 
+#include <nabla/config.hpp>
 #include <nabla/core/array.hpp>
 #include <nabla/core/error.hpp>
 #include <nabla/sampling/hmc/adapt.hpp>
 #include <nabla/sampling/hmc/transition.hpp>
 #include <nabla/sampling/mcmc/backend.hpp>
+#if NABLA_ENABLE_MPI
+#include <nabla/core/mpi.hpp>
+#include <optional>
+#endif
 
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <limits>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -47,6 +53,12 @@ struct HmcOptions {
   bool adapt_mass = true;            ///< diagonal inverse mass = cross-chain variance, during warm-up
   std::size_t steps_per_launch = 0;  ///< transitions per launch when sampling; 0 chooses. Chains do not depend on it
   std::shared_ptr<Backend> backend;  ///< default: a MemoryBackend
+#if NABLA_ENABLE_MPI
+  /// Split the chains over the ranks of this communicator, in blocks of 64 so that the warm-up's cross-chain sums
+  /// add in the one-rank order: each rank advances its share, and every rank gets the whole chain of a one-rank
+  /// run, bit for bit. Every rank stores into its own backend: give rank 0 the file, the others a MemoryBackend.
+  std::optional<mpi::Comm> comm;
+#endif
 };
 
 /// \brief HMC statistics of the stored transitions, steps × chains each.
@@ -76,9 +88,10 @@ class HamiltonianSampler {
       throw bad("target_accept", m_opt.target_accept, "in (0, 1)");
     if (m_opt.max_leapfrog < 1) throw bad("max_leapfrog", m_opt.max_leapfrog, "at least 1");
     if (!m_opt.backend) m_opt.backend = std::make_shared<MemoryBackend>();
-    m_q = typename Views::Rows("nabla::sampling::hmc::q", chains, D);
-    m_g = typename Views::Rows("nabla::sampling::hmc::g", chains, D);
-    m_logp = typename Views::Column("nabla::sampling::hmc::logp", chains);
+    share_chains();
+    m_q = typename Views::Rows("nabla::sampling::hmc::q", m_local, D);
+    m_g = typename Views::Rows("nabla::sampling::hmc::g", m_local, D);
+    m_logp = typename Views::Column("nabla::sampling::hmc::logp", m_local);
     reset();
     if (m_opt.backend->initialized() && m_opt.backend->iteration() > 0) resume();
   }
@@ -92,8 +105,8 @@ class HamiltonianSampler {
                                         to_string(initial.shape()), ", the sampler has ", m_chains, " chains of ",
                                         D, " dimensions"));
     reset();
-    Kokkos::parallel_for("nabla::sampling::hmc::load", Policy(0, m_chains),
-                         hmc::impl::Load<D, Mem>{initial.view(), m_q});
+    Kokkos::parallel_for("nabla::sampling::hmc::load", Policy(0, m_local),
+                         hmc::impl::Load<D, Mem>{initial.view(), m_q, m_first});
     evaluate();
     check_initial();
     m_gradients = m_chains;
@@ -249,7 +262,8 @@ class HamiltonianSampler {
     const auto last = b.get_last_sample();
     Array<double, 2> q({m_chains, std::size_t(D)}, "nabla::sampling::hmc::resume");
     Kokkos::deep_copy(q.view(), last.view());
-    Kokkos::parallel_for("nabla::sampling::hmc::load", Policy(0, m_chains), hmc::impl::Load<D, Mem>{q.view(), m_q});
+    Kokkos::parallel_for("nabla::sampling::hmc::load", Policy(0, m_local),
+                         hmc::impl::Load<D, Mem>{q.view(), m_q, m_first});
     evaluate();
     check_initial();
     m_gradients = m_chains;
@@ -261,45 +275,135 @@ class HamiltonianSampler {
   void evaluate() {
     auto t = transitions(0);
     t.evaluate_first = true;
-    Kokkos::parallel_for("nabla::sampling::hmc::evaluate", Policy(0, m_chains), t);
+    Kokkos::parallel_for("nabla::sampling::hmc::evaluate", Policy(0, m_local), t);
   }
 
+  // Every rank throws alike (naming the first such chain of all), so no rank waits in a collective.
   void check_initial() const {
     const auto logp = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), m_logp);
-    for (std::size_t c = 0; c < m_chains; ++c)
-      if (!std::isfinite(logp(c)))
-        throw ValueError(nabla::impl::cat("nabla::sampling::HamiltonianSampler::run: chain ", c,
-                                          " starts where the log-density is ", logp(c), "; start where it is finite"));
+    std::size_t bad = m_chains;
+    for (std::size_t c = 0; c < m_local && bad == m_chains; ++c)
+      if (!std::isfinite(logp(c))) bad = m_first + c;
+#if NABLA_ENABLE_MPI
+    if (m_opt.comm) bad = m_opt.comm->allreduce(bad, mpi::Op::min);
+#endif
+    if (bad == m_chains) return;
+    double value = bad >= m_first && bad < m_first + m_local ? logp(bad - m_first) : 0.0;
+#if NABLA_ENABLE_MPI
+    if (m_opt.comm) value = m_opt.comm->allreduce(value, mpi::Op::sum);  // + 0.0 from the other ranks
+#endif
+    throw ValueError(nabla::impl::cat("nabla::sampling::HamiltonianSampler::run: chain ", bad,
+                                      " starts where the log-density is ", value, "; start where it is finite"));
+  }
+
+  // This rank's chains [m_first, m_first + m_local): whole blocks of kChainsPerPartial, as evenly as blocks go.
+  void share_chains() {
+    using hmc::impl::kChainsPerPartial;
+    std::size_t rank = 0, ranks = 1;
+#if NABLA_ENABLE_MPI
+    if (m_opt.comm) {
+      const mpi::Comm& c = *m_opt.comm;
+      const char* who = "nabla::sampling::HamiltonianSampler";
+      c.check_same(m_chains, who, "number of chains");
+      c.check_same(std::size_t(D), who, "number of dimensions");
+      c.check_same(std::size_t(m_opt.seed), who, "seed");
+      rank = std::size_t(c.rank());
+      ranks = std::size_t(c.size());
+    }
+#endif
+    const std::size_t blocks = (m_chains + kChainsPerPartial - 1) / kChainsPerPartial;
+    m_firsts.resize(ranks + 1);
+    for (std::size_t r = 0; r <= ranks; ++r) m_firsts[r] = std::min(m_chains, blocks * r / ranks * kChainsPerPartial);
+    m_first = m_firsts[rank];
+    m_local = m_firsts[rank + 1] - m_first;
+  }
+
+  // Rows of every rank's chains (n steps × its chains × width each, in `mine`), as n × chains × width on every
+  // rank: `mine` itself on one rank, else gathered into `all`.
+  template <class T>
+  const T* gather_rows(const T* mine, std::size_t n, std::size_t width, std::vector<T>& all) {
+#if NABLA_ENABLE_MPI
+    if (m_opt.comm && m_opt.comm->size() > 1) {
+      const std::size_t ranks = m_firsts.size() - 1, bytes = n * m_chains * width * sizeof(T);
+      if (bytes > std::size_t(std::numeric_limits<int>::max()))
+        throw ValueError(nabla::impl::cat("nabla::sampling::HamiltonianSampler: a step of ", m_chains, " chains x ",
+                                          width, " values is ", bytes, " bytes, more than one MPI message holds"));
+      all.resize(n * m_chains * width);
+      std::vector<int> counts(ranks), displs(ranks);
+      for (std::size_t r = 0; r < ranks; ++r) {
+        counts[r] = int(n * (m_firsts[r + 1] - m_firsts[r]) * width * sizeof(T));
+        displs[r] = int(n * m_firsts[r] * width * sizeof(T));
+      }
+      m_gathered.resize(n * m_chains * width * sizeof(T));
+      mpi::impl::check(MPI_Allgatherv(mine, counts[m_opt.comm->rank()], MPI_BYTE, m_gathered.data(), counts.data(),
+                                      displs.data(), MPI_BYTE, m_opt.comm->get()),
+                       "MPI_Allgatherv");
+      const T* in = reinterpret_cast<const T*>(m_gathered.data());
+      for (std::size_t r = 0; r < ranks; ++r) {
+        const std::size_t m = m_firsts[r + 1] - m_firsts[r];
+        for (std::size_t t = 0; t < n; ++t)
+          std::copy_n(in + (n * m_firsts[r] + t * m) * width, m * width,
+                      all.data() + (t * m_chains + m_firsts[r]) * width);
+      }
+      return all.data();
+    }
+#endif
+    (void)n, (void)width, (void)all;
+    return mine;
   }
 
   hmc::impl::Transitions<D, F, Mem> transitions(std::size_t steps) const {
-    return hmc::impl::Transitions<D, F, Mem>{m_f, m_q, m_g, m_logp, m_inv_mass, m_eps, m_length, m_opt.max_leapfrog,
-                                             nabla::random::key(m_opt.seed), m_transitions, int(steps)};
+    return hmc::impl::Transitions<D, F, Mem>{m_f,      m_q,
+                                             m_g,      m_logp,
+                                             m_inv_mass, m_eps,
+                                             m_length, m_opt.max_leapfrog,
+                                             nabla::random::key(m_opt.seed), m_first,
+                                             m_transitions, int(steps)};
   }
 
-  // Host sums of a kernel's per-block partials, added in block order.
+  // Host sums of a kernel's per-block partials, every rank's, added in block order.
   template <class Partials>
   std::vector<double> reduce(const char* label, const Partials& p, std::size_t width) {
     Kokkos::parallel_for(label, Policy(0, p.partials.extent(0)), p);
     const auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), p.partials);
+    const double* partials = h.data();
+#if NABLA_ENABLE_MPI
+    std::vector<double> all;
+    if (m_opt.comm && m_opt.comm->size() > 1) {
+      const std::size_t ranks = m_firsts.size() - 1;
+      std::vector<int> counts(ranks), displs(ranks);
+      for (std::size_t r = 0; r < ranks; ++r) {
+        counts[r] = int(blocks(m_firsts[r + 1] - m_firsts[r]) * width);
+        displs[r] = int(m_firsts[r] / hmc::impl::kChainsPerPartial * width);
+      }
+      all.resize(blocks(m_chains) * width);
+      mpi::impl::check(MPI_Allgatherv(h.data(), int(h.size()), MPI_DOUBLE, all.data(), counts.data(), displs.data(),
+                                      MPI_DOUBLE, m_opt.comm->get()),
+                       "MPI_Allgatherv");
+      partials = all.data();
+    }
+#endif
     std::vector<double> sum(width, 0.0);
-    for (std::size_t b = 0; b < h.extent(0); ++b)
-      for (std::size_t k = 0; k < width; ++k) sum[k] += h(b, k);
+    for (std::size_t b = 0; b < blocks(m_chains); ++b)
+      for (std::size_t k = 0; k < width; ++k) sum[k] += partials[b * width + k];
     return sum;
+  }
+  static std::size_t blocks(std::size_t chains) {
+    return (chains + hmc::impl::kChainsPerPartial - 1) / hmc::impl::kChainsPerPartial;
   }
 
   void warm_up(std::size_t warmup) {
     if (warmup == 0) return;
     using namespace hmc::impl;
-    const std::size_t C = m_chains, blocks = (C + kChainsPerPartial - 1) / kChainsPerPartial;
-    WarmupRecord<Mem> rec{typename Views::Rows("nabla::sampling::hmc::start", C, D),
-                          typename Views::Rows("nabla::sampling::hmc::proposal", C, D),
-                          typename Views::Rows("nabla::sampling::hmc::velocity", C, D),
-                          typename Views::Column("nabla::sampling::hmc::length", C)};
-    typename Views::Blocks stats("nabla::sampling::hmc::warmup_stats", 1, C, kStats);
-    Kokkos::View<double**, Kokkos::LayoutRight, Mem> moments("nabla::sampling::hmc::moments", blocks,
+    const std::size_t C = m_chains, L = m_local;
+    WarmupRecord<Mem> rec{typename Views::Rows("nabla::sampling::hmc::start", L, D),
+                          typename Views::Rows("nabla::sampling::hmc::proposal", L, D),
+                          typename Views::Rows("nabla::sampling::hmc::velocity", L, D),
+                          typename Views::Column("nabla::sampling::hmc::length", L)};
+    typename Views::Blocks stats("nabla::sampling::hmc::warmup_stats", 1, L, kStats);
+    Kokkos::View<double**, Kokkos::LayoutRight, Mem> moments("nabla::sampling::hmc::moments", blocks(L),
                                                              MomentPartials<D, Mem>::K);
-    Kokkos::View<double**, Kokkos::LayoutRight, Mem> chees("nabla::sampling::hmc::chees", blocks, 2);
+    Kokkos::View<double**, Kokkos::LayoutRight, Mem> chees("nabla::sampling::hmc::chees", blocks(L), 2);
     hmc::DualAveraging step(m_opt.target_accept, m_eps);
     hmc::TrajectoryAdam length(m_length);
     // The mass matrix follows the chains at a few points of warm-up (each restarts the step size search); the
@@ -312,8 +416,8 @@ class HamiltonianSampler {
       auto t = transitions(1);
       t.stats = stats;
       t.warm = rec;
-      Kokkos::parallel_for("nabla::sampling::hmc::transitions", Policy(0, C), t);
-      const auto m = reduce("nabla::sampling::hmc::moments", MomentPartials<D, Mem>{rec, m_q, stats, moments, C},
+      Kokkos::parallel_for("nabla::sampling::hmc::transitions", Policy(0, L), t);
+      const auto m = reduce("nabla::sampling::hmc::moments", MomentPartials<D, Mem>{rec, m_q, stats, moments, L},
                             MomentPartials<D, Mem>::K);
       hmc::Vec<D> start_mean, proposal_mean;
       for (int i = 0; i < D; ++i) {
@@ -321,7 +425,7 @@ class HamiltonianSampler {
         proposal_mean[i] = m[D + i] / double(C);
       }
       const auto g = reduce("nabla::sampling::hmc::chees",
-                            CheesPartials<D, Mem>{rec, stats, start_mean, proposal_mean, chees, C}, 2);
+                            CheesPartials<D, Mem>{rec, stats, start_mean, proposal_mean, chees, L}, 2);
       ++m_transitions;
       m_gradients += std::size_t(m[4 * D + 1]);
       m_warmup_divergences += std::size_t(m[4 * D + 2]);
@@ -346,16 +450,18 @@ class HamiltonianSampler {
   void sample(std::size_t steps) {
     if (steps == 0) return;
     using namespace hmc::impl;
-    const std::size_t C = m_chains;
+    const std::size_t C = m_chains, L = m_local;
     // Transitions per launch: as many as 16 MiB of rows hold, at most what the backend takes per save.
     const std::size_t row_bytes = C * (D + 1 + kStats) * sizeof(double) + C;
     std::size_t block = m_opt.steps_per_launch ? m_opt.steps_per_launch
                                                : std::max<std::size_t>(1, (std::size_t(16) << 20) / row_bytes);
     block = std::min({block, steps, m_opt.backend->steps_per_save()});
-    typename Views::Blocks draws("nabla::sampling::hmc::draws", block, C, D);
-    Kokkos::View<double**, Kokkos::LayoutRight, Mem> log_probs("nabla::sampling::hmc::log_probs", block, C);
-    Kokkos::View<std::uint8_t**, Kokkos::LayoutRight, Mem> accepted("nabla::sampling::hmc::accepted", block, C);
-    typename Views::Blocks stats("nabla::sampling::hmc::stats", block, C, kStats);
+    typename Views::Blocks draws("nabla::sampling::hmc::draws", block, L, D);
+    Kokkos::View<double**, Kokkos::LayoutRight, Mem> log_probs("nabla::sampling::hmc::log_probs", block, L);
+    Kokkos::View<std::uint8_t**, Kokkos::LayoutRight, Mem> accepted("nabla::sampling::hmc::accepted", block, L);
+    typename Views::Blocks stats("nabla::sampling::hmc::stats", block, L, kStats);
+    std::vector<double> all_draws, all_log_probs, all_stats;
+    std::vector<std::uint8_t> all_accepted;
     auto h_draws = Kokkos::create_mirror_view(Kokkos::HostSpace(), draws);
     auto h_log_probs = Kokkos::create_mirror_view(Kokkos::HostSpace(), log_probs);
     auto h_accepted = Kokkos::create_mirror_view(Kokkos::HostSpace(), accepted);
@@ -369,13 +475,15 @@ class HamiltonianSampler {
       t.log_probs = log_probs;
       t.accepted = accepted;
       t.stats = stats;
-      Kokkos::parallel_for("nabla::sampling::hmc::transitions", Policy(0, C), t);
+      Kokkos::parallel_for("nabla::sampling::hmc::transitions", Policy(0, L), t);
       Kokkos::deep_copy(h_draws, draws);
       Kokkos::deep_copy(h_log_probs, log_probs);
       Kokkos::deep_copy(h_accepted, accepted);
       Kokkos::deep_copy(h_stats, stats);
-      m_opt.backend->save_steps(h_draws.data(), h_log_probs.data(), h_accepted.data(), n);
-      const double* st = h_stats.data();
+      m_opt.backend->save_steps(gather_rows(h_draws.data(), n, D, all_draws),
+                                gather_rows(h_log_probs.data(), n, 1, all_log_probs),
+                                gather_rows(h_accepted.data(), n, 1, all_accepted), n);
+      const double* st = gather_rows(h_stats.data(), n, kStats, all_stats);
       for (std::size_t k = 0; k < n * C; ++k) {
         m_gradients += std::size_t(st[k * kStats + kLeapfrog]);
         m_divergences += std::size_t(st[k * kStats + kDivergent]);
@@ -389,6 +497,9 @@ class HamiltonianSampler {
   F m_f;
   HmcOptions m_opt;
   std::size_t m_chains;
+  std::size_t m_first = 0, m_local = 0;  // this rank's chains
+  std::vector<std::size_t> m_firsts;     // every rank's first chain, then the number of chains
+  std::vector<unsigned char> m_gathered;  // gather_rows' receive buffer
   typename Views::Rows m_q, m_g;
   typename Views::Column m_logp;
   hmc::Vec<D> m_inv_mass;

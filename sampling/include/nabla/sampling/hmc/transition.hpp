@@ -53,7 +53,8 @@ struct Transitions {
   double eps, length;  // step size; trajectory length T (transition t runs ⌈u T / eps⌉ steps, u ~ U[0, 1))
   int max_leapfrog;
   nabla::random::Key key;
-  std::uint64_t first;  // index of the launch's first transition
+  std::size_t first_chain;  // global index of this rank's chain 0
+  std::uint64_t first;      // index of the launch's first transition
   int steps;
   // Rows of the launch's transitions; draws, log_probs and accepted are empty in warm-up.
   typename Views<Mem>::Blocks draws;                                      // steps × chains × D
@@ -70,7 +71,7 @@ struct Transitions {
       s.g[i] = g(c, i);
     }
     s.logp = evaluate_first ? evaluate<D>(f, s.q, s.g) : logp(c);
-    const nabla::random::Key chain_key = nabla::random::fold_in(key, c);
+    const nabla::random::Key chain_key = nabla::random::fold_in(key, first_chain + c);
     for (int t = 0; t < steps; ++t) {
       const nabla::random::Key k = nabla::random::fold_in(chain_key, first + std::uint64_t(t));
       nabla::random::NormalStream z(k, 0);
@@ -117,18 +118,20 @@ struct Transitions {
   }
 };
 
-/// Copies the initial state (chains × D, an Array's layout) into the chains' rows.
+/// Copies rows first.. of the initial state (chains × D, an Array's layout) into the chains' rows.
 template <int D, class Mem>
 struct Load {
   Kokkos::View<const double**, Kokkos::LayoutLeft, Mem> in;
   typename Views<Mem>::Rows q;
+  std::size_t first;
   KOKKOS_INLINE_FUNCTION void operator()(std::size_t c) const {
-    for (int i = 0; i < D; ++i) q(c, i) = in(c, i);
+    for (int i = 0; i < D; ++i) q(c, i) = in(first + c, i);
   }
 };
 
 /// Chains per partial sum: each thread sums its chains in order and the host adds the partials in order, so the
-/// adaptation, and with it every chain, is the same at any thread count.
+/// adaptation, and with it every chain, is the same at any thread count. Ranks own whole blocks of this many
+/// chains, so their partials are the one-rank partials, added in the same order.
 constexpr std::size_t kChainsPerPartial = 64;
 
 /// First warm-up reduction, partial b: Σ start, Σ proposal, Σ q, Σ q² (D each), then Σ accept probability,
