@@ -86,12 +86,14 @@ void BM_Hmc_EssPerEval(benchmark::State& state) {
   constexpr std::size_t C = 128, warmup = 300, steps = 300;
   const auto x0 = ns::gaussian_ball(std::vector<double>(kDim, 0.0), 0.5, C, 2);
   const double cost = gradient_cost();
-  double ess_per_eval = 0.0;
+  double ess_per_eval = 0.0, ess_per_second = 0.0;
   for (auto _ : state) {
     ns::HmcOptions opt;
     opt.seed = 1;
     ns::HamiltonianSampler<kDim, IllGaussian50> s(C, IllGaussian50{}, opt);
+    Kokkos::Timer timer;
     s.run(x0, steps, warmup);
+    const double seconds = timer.seconds();
     const auto chain = s.get_chain();
     double ess = 1e300;
     for (int d = 0; d < kDim; ++d) {
@@ -101,10 +103,12 @@ void BM_Hmc_EssPerEval(benchmark::State& state) {
       ess = std::min(ess, ns::ess_bulk(x));
     }
     ess_per_eval = ess / (double(s.gradient_evaluations()) * cost);
+    ess_per_second = ess / seconds;  // warm-up included (perf/sampling/stan_compare.sh compares it with Stan)
     state.counters["leapfrog_per_transition"] =
         double(s.gradient_evaluations()) / double((warmup + steps) * C);
   }
   state.counters["ess_per_eval"] = ess_per_eval;
+  state.counters["ess_per_second"] = ess_per_second;
   state.counters["gradient_cost"] = cost;
 }
 
