@@ -186,4 +186,18 @@ TEST(SamplingMPI, RanksThatDisagreeAreRefused) {
               std::string::npos)
         << e.what();
   }
+  // Only rank 0's backend holds a chain to resume: refused on every rank, not a hang.
+  auto backend = std::make_shared<ns::MemoryBackend>();
+  ns::HmcOptions alone;
+  alone.backend = backend;
+  if (comm.rank() == 0)
+    ns::HamiltonianSampler<2, Tilted>(64, Tilted{}, alone).run(nabla_test::initial_state(64, 2, 1), 3);
+  h.backend = backend;
+  try {
+    ns::HamiltonianSampler<2, Tilted> s(64, Tilted{}, h);
+    ADD_FAILURE() << "no error for a chain to resume on rank 0 only";
+  } catch (const nabla::ValueError& e) {
+    EXPECT_NE(std::string(e.what()).find("ranks disagree on the number of stored steps"), std::string::npos)
+        << e.what();
+  }
 }

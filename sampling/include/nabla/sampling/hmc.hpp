@@ -57,6 +57,7 @@ struct HmcOptions {
   /// Split the chains over the ranks of this communicator, in blocks of 64 so that the warm-up's cross-chain sums
   /// add in the one-rank order: each rank advances its share, and every rank gets the whole chain of a one-rank
   /// run, bit for bit. Every rank stores into its own backend: give rank 0 the file, the others a MemoryBackend.
+  /// Resuming needs the chain in every rank's backend (ranks that disagree on it are refused on every rank).
   std::optional<mpi::Comm> comm;
 #endif
 };
@@ -307,13 +308,17 @@ class HamiltonianSampler {
       c.check_same(m_chains, who, "number of chains");
       c.check_same(std::size_t(D), who, "number of dimensions");
       c.check_same(std::size_t(m_opt.seed), who, "seed");
+      // Resuming is collective: a rank whose backend lacks the chain would leave the others waiting.
+      const Backend& b = *m_opt.backend;
+      c.check_same(b.initialized() ? b.iteration() : 0, who,
+                   "number of stored steps (resuming needs the chain on every rank)");
       rank = std::size_t(c.rank());
       ranks = std::size_t(c.size());
     }
 #endif
-    const std::size_t blocks = (m_chains + kChainsPerPartial - 1) / kChainsPerPartial;
     m_firsts.resize(ranks + 1);
-    for (std::size_t r = 0; r <= ranks; ++r) m_firsts[r] = std::min(m_chains, blocks * r / ranks * kChainsPerPartial);
+    for (std::size_t r = 0; r <= ranks; ++r)
+      m_firsts[r] = std::min(m_chains, blocks(m_chains) * r / ranks * kChainsPerPartial);
     m_first = m_firsts[rank];
     m_local = m_firsts[rank + 1] - m_first;
   }
