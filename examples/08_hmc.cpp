@@ -15,6 +15,7 @@
 ///
 ///   ./08_hmc                                       # 1024 chains, about 10 s on 2 cores
 ///   ./08_hmc --chains 4096 --steps 1000 --kokkos-num-threads=2
+///   ./08_hmc --trajectory nuts                     # No-U-Turn trajectories instead of ChEES
 #include "common/driver.hpp"
 #include "common/plot.hpp"
 
@@ -23,6 +24,7 @@
 #include <nabla/sampling/hmc.hpp>
 #include <nabla/sampling/mcmc/ensemble_sampler.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <sstream>
@@ -43,7 +45,7 @@ struct HmcOptions {
       "posterior means against quadrature, a trace and funnel plot.";
   std::size_t chains = 1024, warmup = 500, steps = 300;
   std::uint64_t seed = 8;
-  std::string out = "out/hmc";
+  std::string out = "out/hmc", trajectory = "chees";
   bool plots = true;
 
   void add_to(CLI::App& app) {
@@ -53,6 +55,8 @@ struct HmcOptions {
         ->check(CLI::Range(std::size_t(0), std::size_t(1) << 20))->capture_default_str();
     app.add_option("-s,--steps", steps, "stored transitions per chain")
         ->check(CLI::Range(std::size_t(4), std::size_t(1) << 20))->capture_default_str();
+    app.add_option("-t,--trajectory", trajectory, "chees (a jittered length adapted across chains) or nuts (No-U-Turn)")
+        ->check(CLI::IsMember({"chees", "nuts"}))->capture_default_str();
     app.add_option("--seed", seed, "random seed")->capture_default_str();
     app.add_option("-o,--out", out, "output directory")->capture_default_str();
     app.add_flag("!--no-plots", plots, "skip the PNG plot");
@@ -173,13 +177,25 @@ int main(int argc, char** argv) {
     Kokkos::Timer timer;
     ns::HmcOptions opt;
     opt.seed = o.seed;
+    opt.trajectory = o.trajectory == "nuts" ? ns::HmcTrajectory::nuts : ns::HmcTrajectory::chees;
     ns::HamiltonianSampler<D, EightSchools> sampler(o.chains, EightSchools{}, opt);
     sampler.run(ns::gaussian_ball(std::vector<double>(D, 0.0), 1.0, o.chains, o.seed + 1), o.steps, o.warmup);
     const double seconds = timer.seconds();
-    std::printf("1. HMC: %zu chains x (%zu warm-up + %zu) transitions in %.2f s; step size %.3g, trajectory "
-                "length %.3g, %zu gradients; %zu divergent transitions (%zu in warm-up)\n",
-                o.chains, o.warmup, o.steps, seconds, sampler.step_size(), sampler.trajectory_length(),
+    std::printf("1. HMC (%s): %zu chains x (%zu warm-up + %zu) transitions in %.2f s; step size %.3g, %zu "
+                "gradients; %zu divergent transitions (%zu in warm-up)\n",
+                o.trajectory.c_str(), o.chains, o.warmup, o.steps, seconds, sampler.step_size(),
                 sampler.gradient_evaluations(), sampler.divergences(), sampler.warmup_divergences());
+    if (o.trajectory == "chees") {
+      std::printf("   trajectory length %.3g (ChEES)\n", sampler.trajectory_length());
+    } else {
+      const auto depth = sampler.stats().tree_depth;
+      double mean = 0.0, deepest = 0.0;
+      for (std::size_t k = 0; k < depth.size(); ++k) {
+        mean += depth.data()[k] / double(depth.size());
+        deepest = std::max(deepest, depth.data()[k]);
+      }
+      std::printf("   tree depth: mean %.2f, deepest %.0f\n", mean, deepest);
+    }
 
     // The reported quantities: μ, τ = exp(log τ), θ_j = μ + τ z_j.
     const auto q = sampler.get_chain();
@@ -233,6 +249,7 @@ int main(int argc, char** argv) {
     m.set("steps", double(o.steps));
     m.set("seconds", seconds);
     m.set("step_size", sampler.step_size());
+    m.set("trajectory", o.trajectory);
     m.set("trajectory_length", sampler.trajectory_length());
     m.set("gradient_evaluations", double(sampler.gradient_evaluations()));
     m.set("divergences", double(sampler.divergences()));

@@ -194,9 +194,11 @@ void check_moments(const ns::HamiltonianSampler<D, Target>& s, const std::vector
 
 // 256 chains, 300 warm-up transitions, 200 stored.
 template <int D, class Target>
-ns::HamiltonianSampler<D, Target> sample_256(std::uint64_t seed) {
+ns::HamiltonianSampler<D, Target> sample_256(std::uint64_t seed,
+                                             ns::HmcTrajectory trajectory = ns::HmcTrajectory::chees) {
   ns::HmcOptions opt;
   opt.seed = seed;
+  opt.trajectory = trajectory;
   ns::HamiltonianSampler<D, Target> s(256, Target{}, opt);
   s.run(initial<D>(256, seed), 200, 300);
   return s;
@@ -228,6 +230,68 @@ TEST(Hmc, FunnelNonCentredMomentsWithinFourMcse) {
   check_moments(s, var);
 }
 
+TEST(Hmc, NutsIllConditionedGaussianAndFunnelMomentsWithinFourMcse) {
+  constexpr int D = 10;
+  const auto s = sample_256<D, IllGaussian<D>>(15, ns::HmcTrajectory::nuts);
+  std::vector<double> var(D);
+  for (int i = 0; i < D; ++i) var[i] = IllGaussian<D>::sigma(i) * IllGaussian<D>::sigma(i);
+  check_moments(s, var);
+  const auto f = sample_256<D, Funnel<D>>(18, ns::HmcTrajectory::nuts);
+  std::vector<double> funnel(D, 1.0);
+  funnel[0] = 9.0;
+  check_moments(f, funnel);
+  // Trees stop at U-turns: after adaptation most end well below the cap, and a tree of depth j took between
+  // 2^j − 1 and 2^(j+1) − 1 leapfrog steps (the last subtree may stop early).
+  const auto st = s.stats();
+  double depth = 0;
+  for (std::size_t k = 0; k < st.tree_depth.size(); ++k) {
+    const double j = st.tree_depth.data()[k], n = st.leapfrog.data()[k];
+    depth += j / double(st.tree_depth.size());
+    ASSERT_GE(n, std::pow(2.0, j) - 1.0) << k;
+    ASSERT_LE(n, std::pow(2.0, j + 1.0) - 1.0) << k;
+  }
+  EXPECT_GT(depth, 1.0);
+  EXPECT_LT(depth, 8.0);
+}
+
+// The leaf-by-leaf U-turn checks against checkpoints equal the recursive definition: after leaf n, every aligned
+// run of 2^k ≥ 2 leaves ending at n is checked (its end momenta against its momentum sum).
+TEST(Hmc, NutsSubtreeChecksMatchTheRecursiveDefinition) {
+  constexpr int D = 3;
+  nabla::random::NormalStream z(nabla::random::key(41), 0);
+  const hmc::Vec<D> inv_mass{{1.0, 0.5, 2.0}};
+  int turned = 0, sequences = 0;
+  for (double noise : {0.05, 0.3, 1.0, 3.0}) {
+    for (int trial = 0; trial < 40; ++trial, ++sequences) {
+      const std::uint32_t leaves = 1u << (1 + trial % 7);
+      std::vector<hmc::Vec<D>> p(leaves);
+      hmc::Vec<D> drift{{z(), z(), z()}};
+      for (auto& v : p)
+        for (int i = 0; i < D; ++i) v[i] = drift[i] + noise * z();
+      hmc::impl::SubtreeChecks<D> checks;
+      hmc::Vec<D> sum{{0.0, 0.0, 0.0}};
+      for (std::uint32_t n = 0; n < leaves; ++n) {
+        for (int i = 0; i < D; ++i) sum[i] += p[n][i];
+        bool expected = false;
+        for (std::uint32_t size = 2; size <= n + 1; size *= 2) {
+          if ((n + 1) % size != 0) continue;
+          hmc::Vec<D> inner{{0.0, 0.0, 0.0}};
+          for (std::uint32_t m = n + 1 - size; m <= n; ++m)
+            for (int i = 0; i < D; ++i) inner[i] += p[m][i];
+          expected = expected || hmc::impl::turning<D>(inv_mass, p[n + 1 - size], p[n], inner);
+        }
+        ASSERT_EQ(checks.add(n, inv_mass, p[n], sum), expected) << "noise " << noise << " trial " << trial << " leaf " << n;
+        if (expected) {
+          ++turned;
+          break;  // a subtree stops at its first turn
+        }
+      }
+    }
+  }
+  EXPECT_GT(turned, sequences / 5);  // both outcomes are exercised
+  EXPECT_LT(turned, sequences * 9 / 10);
+}
+
 TEST(Hmc, OwnGradientGivesTheSameChainsAsDuals) {
   constexpr int D = 4;
   ns::HmcOptions opt;
@@ -245,18 +309,22 @@ TEST(Hmc, OwnGradientGivesTheSameChainsAsDuals) {
 
 TEST(Hmc, ChainsDoNotDependOnStepsPerLaunch) {
   constexpr int D = 3;
-  std::vector<ns::HostArray<double, 2>> chains;
-  for (std::size_t per_launch : {1, 7, 0}) {
-    ns::HmcOptions opt;
-    opt.seed = 4;
-    opt.steps_per_launch = per_launch;
-    ns::HamiltonianSampler<D, Curvy> s(33, Curvy{}, opt);
-    s.run(initial<D>(33, 5), 40, 25);
-    chains.push_back(s.get_chain(ns::flat));
+  for (auto trajectory : {ns::HmcTrajectory::chees, ns::HmcTrajectory::nuts}) {
+    std::vector<ns::HostArray<double, 2>> chains;
+    for (std::size_t per_launch : {1, 7, 0}) {
+      ns::HmcOptions opt;
+      opt.seed = 4;
+      opt.steps_per_launch = per_launch;
+      opt.trajectory = trajectory;
+      ns::HamiltonianSampler<D, Curvy> s(33, Curvy{}, opt);
+      s.run(initial<D>(33, 5), 40, 25);
+      chains.push_back(s.get_chain(ns::flat));
+    }
+    for (std::size_t k = 1; k < chains.size(); ++k)
+      for (std::size_t r = 0; r < chains[0].extent(0); ++r)
+        for (int i = 0; i < D; ++i)
+          ASSERT_EQ(chains[k].view()(r, i), chains[0].view()(r, i)) << int(trajectory) << " " << k << " " << r;
   }
-  for (std::size_t k = 1; k < chains.size(); ++k)
-    for (std::size_t r = 0; r < chains[0].extent(0); ++r)
-      for (int i = 0; i < D; ++i) ASSERT_EQ(chains[k].view()(r, i), chains[0].view()(r, i)) << k << " " << r;
 }
 
 TEST(Hmc, ContinuingARunEqualsOneLongRun) {
@@ -305,12 +373,14 @@ TEST(Hmc, RunningFromAnInitialStateStartsAfresh) {
 
 // A sampler dropped after some transitions (as a killed run would be) and a new one given its backend continue
 // the chain bit for bit: the adaptation travels with the chain.
-void expect_resume_equals_one_run(const std::function<std::shared_ptr<ns::Backend>(int)>& backend) {
+void expect_resume_equals_one_run(const std::function<std::shared_ptr<ns::Backend>(int)>& backend,
+                                  ns::HmcTrajectory trajectory = ns::HmcTrajectory::chees) {
   constexpr int D = 3;
   const auto options = [&](int which) {
     ns::HmcOptions opt;
     opt.seed = 12;
     opt.backend = backend(which);
+    opt.trajectory = trajectory;
     return opt;
   };
   ns::HamiltonianSampler<D, Curvy> whole(8, Curvy{}, options(0));
@@ -333,9 +403,19 @@ void expect_resume_equals_one_run(const std::function<std::shared_ptr<ns::Backen
 }
 
 TEST(Hmc, ResumingABackendsChainEqualsOneRun) {
-  std::vector<std::shared_ptr<ns::Backend>> memory{std::make_shared<ns::MemoryBackend>(),
-                                                   std::make_shared<ns::MemoryBackend>()};
-  expect_resume_equals_one_run([&](int which) { return memory[which]; });
+  for (auto trajectory : {ns::HmcTrajectory::chees, ns::HmcTrajectory::nuts}) {
+    std::vector<std::shared_ptr<ns::Backend>> memory{std::make_shared<ns::MemoryBackend>(),
+                                                     std::make_shared<ns::MemoryBackend>()};
+    expect_resume_equals_one_run([&](int which) { return memory[which]; }, trajectory);
+  }
+  // A NUTS chain is not continued with ChEES trajectories.
+  auto backend = std::make_shared<ns::MemoryBackend>();
+  ns::HmcOptions opt;
+  opt.backend = backend;
+  opt.trajectory = ns::HmcTrajectory::nuts;
+  ns::HamiltonianSampler<3, Curvy>(4, Curvy{}, opt).run(initial<3>(4, 1), 3, 2);
+  opt.trajectory = ns::HmcTrajectory::chees;
+  EXPECT_THROW((ns::HamiltonianSampler<3, Curvy>(4, Curvy{}, opt)), nabla::ValueError);
 }
 
 #if NABLA_ENABLE_HDF5
@@ -447,6 +527,11 @@ TEST(Hmc, BadInputIsAnError) {
   opt = {};
   opt.max_leapfrog = 0;
   EXPECT_THROW(S(4, NaNBeyond{}, opt), nabla::ValueError);
+  for (int depth : {0, 11}) {
+    opt = {};
+    opt.max_tree_depth = depth;
+    EXPECT_THROW(S(4, NaNBeyond{}, opt), nabla::ValueError) << depth;
+  }
   S s(4, NaNBeyond{});
   try {
     s.run(initial<3>(4, 1), 10);

@@ -9,9 +9,10 @@
 /// hmc::Vec<D>& g) const` (used instead). Non-finite values along a trajectory are divergences: the proposal is
 /// rejected and counted, never an error.
 ///
-/// Warm-up adapts, across all chains: the step size (dual averaging toward `target_accept`), the trajectory length
-/// (ChEES, jittered: transition t runs ⌈u T / ε⌉ leapfrog steps, u ~ U[0, 1)) and a diagonal mass matrix (the
-/// cross-chain variance). Each warm-up transition is three launches (the transitions and two fixed-order
+/// Trajectories are either static and jittered (transition t runs ⌈u T / ε⌉ leapfrog steps, u ~ U[0, 1), the
+/// length T adapted by ChEES) or NUTS's (`HmcTrajectory::nuts`: doubled until they turn, hmc/nuts.hpp). Warm-up
+/// adapts, across all chains: the step size (dual averaging toward `target_accept`), T (ChEES only) and a diagonal
+/// mass matrix (the cross-chain variance). Each warm-up transition is three launches (the transitions and two fixed-order
 /// reductions); sampling runs a whole block of transitions of every chain in ONE launch.
 ///
 /// The adaptation goes into the backend with the chain (`sampler_state`), so a sampler given a backend that holds
@@ -43,13 +44,21 @@
 namespace nabla {
 namespace sampling {
 
+/// \brief How long a transition's trajectory runs.
+enum class HmcTrajectory {
+  chees,  ///< a jittered fixed length T, adapted across chains by ChEES: every chain does about the same work
+  nuts    ///< No-U-Turn: each chain doubles its trajectory until it turns (at most 2^max_tree_depth − 1 steps)
+};
+
 /// \brief Options of a HamiltonianSampler.
 struct HmcOptions {
   std::uint64_t seed = 0;            ///< seed of every random number of the run
   double step_size = 0.1;            ///< initial leapfrog step ε; warm-up adapts it
   double trajectory_length = 1.0;    ///< initial trajectory length T; warm-up adapts it (ChEES)
   double target_accept = 0.75;       ///< mean acceptance probability warm-up adapts ε to
-  int max_leapfrog = 1000;           ///< leapfrog steps per transition at most
+  int max_leapfrog = 1000;           ///< leapfrog steps per transition at most (ChEES)
+  HmcTrajectory trajectory = HmcTrajectory::chees;
+  int max_tree_depth = 10;           ///< doublings of a NUTS trajectory at most, 1 to hmc::kMaxTreeDepth
   bool adapt_mass = true;            ///< diagonal inverse mass = cross-chain variance, during warm-up
   std::size_t steps_per_launch = 0;  ///< transitions per launch when sampling; 0 chooses. Chains do not depend on it
   std::shared_ptr<Backend> backend;  ///< default: a MemoryBackend
@@ -62,9 +71,9 @@ struct HmcOptions {
 #endif
 };
 
-/// \brief HMC statistics of the stored transitions, steps × chains each.
+/// \brief HMC statistics of the stored transitions, steps × chains each (tree_depth: NUTS's doublings, else 0).
 struct HmcStats {
-  HostArray<double, 2> accept_prob, energy, divergent, leapfrog;
+  HostArray<double, 2> accept_prob, energy, divergent, leapfrog, tree_depth;
 };
 
 template <int D, class F>
@@ -88,6 +97,8 @@ class HamiltonianSampler {
     if (!(m_opt.target_accept > 0.0 && m_opt.target_accept < 1.0))
       throw bad("target_accept", m_opt.target_accept, "in (0, 1)");
     if (m_opt.max_leapfrog < 1) throw bad("max_leapfrog", m_opt.max_leapfrog, "at least 1");
+    if (m_opt.max_tree_depth < 1 || m_opt.max_tree_depth > hmc::kMaxTreeDepth)
+      throw bad("max_tree_depth", m_opt.max_tree_depth, "in 1 .. 10");
     if (!m_opt.backend) m_opt.backend = std::make_shared<MemoryBackend>();
     share_chains();
     m_q = typename Views::Rows("nabla::sampling::hmc::q", m_local, D);
@@ -145,13 +156,15 @@ class HamiltonianSampler {
   Backend& backend() const { return *m_opt.backend; }
 
   // ---- HMC's own ----
-  /// Acceptance probability, energy H of the kept state, divergence (0/1) and leapfrog steps of every stored
+  /// Acceptance probability, energy H of the kept state, divergence (0/1), leapfrog steps and NUTS tree depth of
+  /// every stored
   /// transition (steps × chains) this sampler ran: after resuming a backend's chain, those since. So are the
   /// counters below.
   HmcStats stats() const {
     const std::size_t n = m_stats.size() / (m_chains * hmc::impl::kStats);
     HmcStats s{HostArray<double, 2>({n, m_chains}), HostArray<double, 2>({n, m_chains}),
-               HostArray<double, 2>({n, m_chains}), HostArray<double, 2>({n, m_chains})};
+               HostArray<double, 2>({n, m_chains}), HostArray<double, 2>({n, m_chains}),
+               HostArray<double, 2>({n, m_chains})};
     for (std::size_t t = 0; t < n; ++t)
       for (std::size_t c = 0; c < m_chains; ++c) {
         const double* r = &m_stats[(t * m_chains + c) * hmc::impl::kStats];
@@ -159,6 +172,7 @@ class HamiltonianSampler {
         s.energy.view()(t, c) = r[hmc::impl::kEnergy];
         s.divergent.view()(t, c) = r[hmc::impl::kDivergent];
         s.leapfrog.view()(t, c) = r[hmc::impl::kLeapfrog];
+        s.tree_depth.view()(t, c) = r[hmc::impl::kTreeDepth];
       }
     return s;
   }
@@ -216,6 +230,7 @@ class HamiltonianSampler {
     hex(m_length);
     os << " inverse_mass";
     for (int i = 0; i < D; ++i) hex(m_inv_mass[i]);
+    os << " trajectory " << trajectory_name();
     return os.str();
   }
 
@@ -258,6 +273,11 @@ class HamiltonianSampler {
     m_length = number("trajectory_length");
     is >> key;
     for (int i = 0; i < D; ++i) m_inv_mass[i] = number("inverse_mass");
+    std::string kind;
+    is >> key >> kind;
+    if (key != "trajectory" || kind != trajectory_name())
+      throw ValueError(nabla::impl::cat(who(), " holds a chain of ", kind.empty() ? "unknown" : kind.c_str(),
+                                        " trajectories; this sampler runs ", trajectory_name(), " ones"));
     m_warmup = warmup;
 
     const auto last = b.get_last_sample();
@@ -271,6 +291,9 @@ class HamiltonianSampler {
     m_transitions = m_warmup + b.iteration();
     m_started = true;
   }
+
+  bool nuts() const { return m_opt.trajectory == HmcTrajectory::nuts; }
+  const char* trajectory_name() const { return nuts() ? "nuts" : "chees"; }
 
   // Log-density and gradient at every chain's position (a start, or a resumed chain's last draw).
   void evaluate() {
@@ -358,12 +381,14 @@ class HamiltonianSampler {
   }
 
   hmc::impl::Transitions<D, F, Mem> transitions(std::size_t steps) const {
-    return hmc::impl::Transitions<D, F, Mem>{m_f,      m_q,
-                                             m_g,      m_logp,
-                                             m_inv_mass, m_eps,
-                                             m_length, m_opt.max_leapfrog,
-                                             nabla::random::key(m_opt.seed), m_first,
-                                             m_transitions, int(steps)};
+    hmc::impl::Transitions<D, F, Mem> t{m_f,      m_q,
+                                        m_g,      m_logp,
+                                        m_inv_mass, m_eps,
+                                        m_length, m_opt.max_leapfrog,
+                                        nabla::random::key(m_opt.seed), m_first,
+                                        m_transitions, int(steps)};
+    t.tree_depth = nuts() ? m_opt.max_tree_depth : 0;
+    return t;
   }
 
   // Host sums of a kernel's per-block partials, every rank's, added in block order.
@@ -429,15 +454,16 @@ class HamiltonianSampler {
         start_mean[i] = m[i] / double(C);
         proposal_mean[i] = m[D + i] / double(C);
       }
-      const auto g = reduce("nabla::sampling::hmc::chees",
-                            CheesPartials<D, Mem>{rec, stats, start_mean, proposal_mean, chees, L}, 2);
       ++m_transitions;
       m_gradients += std::size_t(m[4 * D + 1]);
       m_warmup_divergences += std::size_t(m[4 * D + 2]);
-
       m_eps = step.update(m[4 * D] / double(C));
-      if (g[1] > 0.0) length.update(g[0] / g[1]);
-      m_length = length.clamp(m_eps, m_eps * double(m_opt.max_leapfrog));
+      if (!nuts()) {
+        const auto g = reduce("nabla::sampling::hmc::chees",
+                              CheesPartials<D, Mem>{rec, stats, start_mean, proposal_mean, chees, L}, 2);
+        if (g[1] > 0.0) length.update(g[0] / g[1]);
+        m_length = length.clamp(m_eps, m_eps * double(m_opt.max_leapfrog));
+      }
       if (std::find(mass_updates.begin(), mass_updates.end(), s + 1) != mass_updates.end()) {
         // Stan's regularisation of a variance estimate from n points: shrink toward 1e-3 with weight 5 / (n + 5).
         const double n = double(C);
@@ -449,7 +475,7 @@ class HamiltonianSampler {
       }
     }
     m_eps = step.averaged();
-    m_length = length.clamp(m_eps, m_eps * double(m_opt.max_leapfrog));
+    if (!nuts()) m_length = length.clamp(m_eps, m_eps * double(m_opt.max_leapfrog));
   }
 
   void sample(std::size_t steps) {

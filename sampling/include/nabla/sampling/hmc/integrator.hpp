@@ -20,6 +20,9 @@ template <int D>
 using Vec = Kokkos::Array<double, static_cast<unsigned>(D)>;
 
 namespace impl {
+/// An energy error beyond this is a divergence, as Stan counts them.
+constexpr double kMaxEnergyError = 1000.0;
+
 template <class F, int D, class = void>
 struct has_gradient : std::false_type {};
 template <class F, int D>

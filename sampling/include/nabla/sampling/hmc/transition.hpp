@@ -10,6 +10,7 @@
 
 #include <nabla/core/random.hpp>
 #include <nabla/sampling/hmc/integrator.hpp>
+#include <nabla/sampling/hmc/nuts.hpp>
 
 #include <Kokkos_Core.hpp>
 
@@ -21,10 +22,8 @@ namespace hmc {
 namespace impl {
 
 /// Per-transition statistics, in this order along the last axis of the stats view.
-enum Stat : int { kAcceptProb = 0, kEnergy, kDivergent, kLeapfrog, kStats };
+enum Stat : int { kAcceptProb = 0, kEnergy, kDivergent, kLeapfrog, kTreeDepth, kStats };
 
-/// An energy error beyond this is a divergence, as Stan counts them.
-constexpr double kMaxEnergyError = 1000.0;
 /// Philox domain of the (accept, jitter) uniforms; the momenta take the normal stream of the same key.
 constexpr std::uint32_t kUniformDomain = 0x4acc1u;
 
@@ -63,6 +62,7 @@ struct Transitions {
   typename Views<Mem>::Blocks stats;                                      // steps × chains × kStats
   WarmupRecord<Mem> warm;             // empty views outside warm-up
   bool evaluate_first = false;  // evaluate log p and its gradient at q (a start, or a resumed chain)
+  int tree_depth = 0;           // > 0: NUTS with this many doublings at most; 0: the jittered static trajectory
 
   KOKKOS_INLINE_FUNCTION void operator()(std::size_t c) const {
     Phase<D> s;
@@ -77,20 +77,33 @@ struct Transitions {
       nabla::random::NormalStream z(k, 0);
       Phase<D> x = s;
       for (int i = 0; i < D; ++i) x.p[i] = z() / math::sqrt(inv_mass[i]);
-      const nabla::random::Block u = nabla::random::bits(k, 0, kUniformDomain);
-      const double u_accept = nabla::random::impl::u01_double(u[0], u[1]);
-      const double u_jitter = nabla::random::impl::u01_double(u[2], u[3]);
-      const double t_len = length * u_jitter;
-      const int wanted = int(math::ceil(t_len / eps));
-      const int n = wanted < 1 ? 1 : (wanted > max_leapfrog ? max_leapfrog : wanted);
-
-      const double h0 = -s.logp + kinetic<D>(x.p, inv_mass);
-      const int evaluations = leapfrog<D>(f, x, inv_mass, eps, n);
-      const double h1 = -x.logp + kinetic<D>(x.p, inv_mass);
-      const double dh = h1 - h0;
-      const bool divergent = !(dh <= kMaxEnergyError);  // NaN and ±inf included
-      const double a = divergent ? 0.0 : (dh <= 0.0 ? 1.0 : math::exp(-dh));
-      const bool accept = u_accept < a;
+      double a = 0.0, energy = 0.0, t_len = 0.0;
+      bool divergent = false, accept = false;
+      int evaluations = 0, depth = 0;
+      if (tree_depth > 0) {  // x becomes the point NUTS selects: the start itself, or one that moved
+        const NutsInfo info = nuts<D>(f, x, inv_mass, eps, tree_depth, k);
+        for (int i = 0; i < D; ++i) accept = accept || x.q[i] != s.q[i];
+        a = info.accept_prob;
+        energy = info.energy;
+        divergent = info.divergent;
+        evaluations = info.leapfrog;
+        depth = info.depth;
+      } else {
+        const nabla::random::Block u = nabla::random::bits(k, 0, kUniformDomain);
+        const double u_accept = nabla::random::impl::u01_double(u[0], u[1]);
+        const double u_jitter = nabla::random::impl::u01_double(u[2], u[3]);
+        t_len = length * u_jitter;
+        const int wanted = int(math::ceil(t_len / eps));
+        const int n = wanted < 1 ? 1 : (wanted > max_leapfrog ? max_leapfrog : wanted);
+        const double h0 = -s.logp + kinetic<D>(x.p, inv_mass);
+        evaluations = leapfrog<D>(f, x, inv_mass, eps, n);
+        const double h1 = -x.logp + kinetic<D>(x.p, inv_mass);
+        const double dh = h1 - h0;
+        divergent = !(dh <= kMaxEnergyError);  // NaN and ±inf included
+        a = divergent ? 0.0 : (dh <= 0.0 ? 1.0 : math::exp(-dh));
+        accept = u_accept < a;
+        energy = accept ? h1 : h0;
+      }
       if (warm.start.extent(0) > 0) {  // a divergent proposal (weight a = 0) is recorded as staying put
         for (int i = 0; i < D; ++i) {
           warm.start(c, i) = s.q[i];
@@ -106,9 +119,10 @@ struct Transitions {
         accepted(t, c) = accept ? 1 : 0;
       }
       stats(t, c, kAcceptProb) = a;
-      stats(t, c, kEnergy) = accept ? h1 : h0;
+      stats(t, c, kEnergy) = energy;
       stats(t, c, kDivergent) = divergent ? 1.0 : 0.0;
       stats(t, c, kLeapfrog) = double(evaluations);
+      stats(t, c, kTreeDepth) = double(depth);
     }
     for (int i = 0; i < D; ++i) {
       q(c, i) = s.q[i];

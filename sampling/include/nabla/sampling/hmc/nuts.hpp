@@ -1,0 +1,157 @@
+/// \file nuts.hpp
+/// \brief One No-U-Turn transition of one chain inside a kernel: the trajectory doubles in a random direction until
+/// it turns back on itself, diverges or reaches the depth cap (Hoffman & Gelman 2014), with multinomial sampling
+/// and the generalised U-turn criterion on momentum sums (Betancourt 2017). Subtrees are built leaf by leaf
+/// (Phan, Pradhan & Jankowiak 2019): the U-turn checks of every aligned sub-subtree ending at a leaf compare
+/// against momentum checkpoints, so there is no recursion and a chain needs O(max depth × D) memory.
+///
+/// Random numbers are counter-based under the transition's key: the direction of doubling j, the choice between
+/// the tree and its new subtree at doubling j, and the choice of leaf ℓ within its subtree each have their own
+/// counter, so a transition does not depend on where or in which order chains run.
+#pragma once
+
+#include <nabla/core/random.hpp>
+#include <nabla/sampling/hmc/integrator.hpp>
+
+#include <Kokkos_Core.hpp>
+
+#include <cstdint>
+
+namespace nabla {
+namespace sampling {
+namespace hmc {
+
+/// Doublings of a NUTS trajectory at most (2^10 − 1 leapfrog steps, Stan's default cap).
+constexpr int kMaxTreeDepth = 10;
+
+/// What one NUTS transition reports.
+struct NutsInfo {
+  double accept_prob = 0.0;  ///< mean of min(1, e^{H0 − H}) over the trajectory's points (what ε adapts on)
+  double energy = 0.0;       ///< H of the selected point
+  int leapfrog = 0;          ///< gradient evaluations
+  int depth = 0;             ///< doublings completed
+  bool divergent = false;    ///< an energy error beyond impl::kMaxEnergyError, or a non-finite log-density
+};
+
+namespace impl {
+
+constexpr double kLogZero = -1e300;  // log of weight 0 (no infinities: Kokkos 3.4 has no portable one)
+constexpr std::uint32_t kDirectionDomain = 0x2d17u, kSubtreeDomain = 0x5b7eu, kLeafDomain = 0x1eafu;
+
+/// Checkpoints leaf n of a subtree is checked against: [lo, hi], hi = set bits of n >> 1, lo = hi − (trailing ones
+/// of n) + 1. An even leaf stores its momentum (and the subtree's running sum) at checkpoint hi.
+KOKKOS_INLINE_FUNCTION void checkpoint_range(std::uint32_t n, int& lo, int& hi) {
+  int ones = 0, trailing = 0;
+  for (std::uint32_t m = n >> 1; m != 0; m >>= 1) ones += int(m & 1u);
+  for (std::uint32_t m = n; (m & 1u) != 0; m >>= 1) ++trailing;
+  hi = ones;
+  lo = ones - trailing + 1;
+}
+
+/// The generalised U-turn criterion of a trajectory with end momenta r_left, r_right and momentum sum r_sum
+/// (ends included): either end's velocity points against the sum of the points strictly between and half the ends.
+template <int D>
+KOKKOS_INLINE_FUNCTION bool turning(const Vec<D>& inv_mass, const Vec<D>& r_left, const Vec<D>& r_right,
+                                    const Vec<D>& r_sum) {
+  double left = 0.0, right = 0.0;
+  for (int i = 0; i < D; ++i) {
+    const double c = r_sum[i] - 0.5 * (r_left[i] + r_right[i]);
+    left += inv_mass[i] * r_left[i] * c;
+    right += inv_mass[i] * r_right[i] * c;
+  }
+  return left <= 0.0 || right <= 0.0;
+}
+
+/// log(e^a + e^b); a may be kLogZero.
+KOKKOS_INLINE_FUNCTION double log_add(double a, double b) {
+  const double hi = a > b ? a : b, lo = a > b ? b : a;
+  return hi + math::log1p(math::exp(lo - hi));
+}
+
+/// \brief The U-turn checks inside a subtree built leaf by leaf: `add(n, p, sum)` takes leaf n's momentum and the
+/// subtree's momentum sum so far, and says whether an aligned sub-subtree of two or more leaves ending at n turned.
+template <int D>
+struct SubtreeChecks {
+  Vec<D> r[kMaxTreeDepth], r_sum[kMaxTreeDepth];  // checkpoints: a leaf's momentum, the running sum there
+
+  KOKKOS_INLINE_FUNCTION bool add(std::uint32_t n, const Vec<D>& inv_mass, const Vec<D>& p, const Vec<D>& sum) {
+    int lo = 0, hi = 0;
+    checkpoint_range(n, lo, hi);
+    if ((n & 1u) == 0) {
+      r[hi] = p;
+      r_sum[hi] = sum;
+      return false;
+    }
+    for (int j = hi; j >= lo; --j) {
+      Vec<D> inner;  // the sub-subtree from checkpoint j's leaf to n
+      for (int i = 0; i < D; ++i) inner[i] = sum[i] - r_sum[j][i] + r[j][i];
+      if (turning<D>(inv_mass, r[j], p, inner)) return true;
+    }
+    return false;
+  }
+};
+
+KOKKOS_INLINE_FUNCTION double uniform(nabla::random::Key k, std::uint64_t counter, std::uint32_t domain) {
+  const nabla::random::Block u = nabla::random::bits(k, counter, domain);
+  return nabla::random::impl::u01_double(u[0], u[1]);
+}
+
+}  // namespace impl
+
+/// \brief One NUTS transition from s (its p the fresh momentum): s becomes the selected point (q, p, g, log p).
+template <int D, class F>
+KOKKOS_INLINE_FUNCTION NutsInfo nuts(const F& f, Phase<D>& s, const Vec<D>& inv_mass, double eps, int max_depth,
+                                     nabla::random::Key k) {
+  using impl::turning;
+  NutsInfo info;
+  const double h0 = -s.logp + kinetic<D>(s.p, inv_mass);
+  Phase<D> left = s, right = s, selected = s;
+  Vec<D> r_sum = s.p;
+  double log_w_tree = 0.0, accept_sum = 0.0;
+  int points = 0;
+  std::uint64_t leaf = 0;
+  impl::SubtreeChecks<D> checks;
+  for (int depth = 0; depth < max_depth && depth < kMaxTreeDepth; ++depth) {
+    const bool go_right = (nabla::random::bits(k, std::uint64_t(depth), impl::kDirectionDomain)[0] & 1u) != 0;
+    Phase<D> edge = go_right ? right : left, sub_selected = edge;
+    Vec<D> sub_r_sum;
+    for (int i = 0; i < D; ++i) sub_r_sum[i] = 0.0;
+    double sub_log_w = impl::kLogZero;
+    bool stop = false;
+    for (std::uint32_t n = 0; n < (1u << depth) && !stop; ++n, ++leaf) {
+      info.leapfrog += leapfrog<D>(f, edge, inv_mass, go_right ? eps : -eps, 1);
+      const double dh = -edge.logp + kinetic<D>(edge.p, inv_mass) - h0;
+      if (!(dh <= impl::kMaxEnergyError)) {  // NaN and ±inf included; counts as a point of acceptance 0, as Stan's
+        ++points;
+        info.divergent = true;
+        stop = true;
+        break;
+      }
+      accept_sum += dh <= 0.0 ? 1.0 : math::exp(-dh);
+      ++points;
+      // Multinomial within the subtree: the new leaf replaces the subtree's choice with its share of the weight.
+      const double total = impl::log_add(sub_log_w, -dh);
+      if (impl::uniform(k, leaf, impl::kLeafDomain) < math::exp(-dh - total)) sub_selected = edge;
+      sub_log_w = total;
+      for (int i = 0; i < D; ++i) sub_r_sum[i] += edge.p[i];
+      stop = checks.add(n, inv_mass, edge.p, sub_r_sum);
+    }
+    if (stop) break;  // a subtree that turned or diverged is not a candidate, and the trajectory ends
+    // Biased progressive sampling: the new subtree wins with probability min(1, w_subtree / w_tree).
+    if (impl::uniform(k, std::uint64_t(depth), impl::kSubtreeDomain) < math::exp(sub_log_w - log_w_tree))
+      selected = sub_selected;
+    log_w_tree = impl::log_add(log_w_tree, sub_log_w);
+    (go_right ? right : left) = edge;
+    for (int i = 0; i < D; ++i) r_sum[i] += sub_r_sum[i];
+    info.depth = depth + 1;
+    if (turning<D>(inv_mass, left.p, right.p, r_sum)) break;
+  }
+  s = selected;
+  info.accept_prob = points > 0 ? accept_sum / double(points) : 0.0;
+  info.energy = -s.logp + kinetic<D>(s.p, inv_mass);
+  return info;
+}
+
+}  // namespace hmc
+}  // namespace sampling
+}  // namespace nabla
