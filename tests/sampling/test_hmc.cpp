@@ -222,6 +222,18 @@ TEST(Hmc, IllConditionedGaussianMomentsWithinFourMcse) {
   for (double e : s.ebfmi()) EXPECT_GT(e, 0.3);
 }
 
+// The reference target: 100 dimensions, condition number 100 (its own gradient: duals would carry 100
+// partials), both trajectory kinds.
+TEST(Hmc, HundredDimensionalGaussianMomentsWithinFourMcse) {
+  constexpr int D = 100;
+  std::vector<double> var(D);
+  for (int i = 0; i < D; ++i) var[i] = IllGaussian<D>::sigma(i) * IllGaussian<D>::sigma(i);
+  for (auto trajectory : {ns::HmcTrajectory::chees, ns::HmcTrajectory::nuts}) {
+    SCOPED_TRACE(trajectory == ns::HmcTrajectory::nuts ? "NUTS" : "ChEES");
+    check_moments(sample_256<D, IllGaussianWithGradient<D>>(7, trajectory), var);
+  }
+}
+
 TEST(Hmc, FunnelNonCentredMomentsWithinFourMcse) {
   constexpr int D = 10;
   const auto s = sample_256<D, Funnel<D>>(8);
