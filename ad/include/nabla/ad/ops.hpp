@@ -18,7 +18,9 @@ namespace ad {
 template <class T>
 Var<T, 2> matmul(const Var<T, 2>& a, const Var<T, 2>& b) {
   Tape* tape = impl::common_tape("matmul", a, b);
-  auto c = ::nabla::matmul(a.value(), b.value());
+  // The product goes into the tape's pool: a loop that records the same graph allocates it once.
+  auto c = tape->allocate<T, 2>(Shape<2>{a.shape()[0], b.shape()[1]}, false);
+  gemm('N', 'N', T(1), a.value(), b.value(), T(0), c);
   return tape->record<T, 2>(c, a.requires_grad() || b.requires_grad(), [tape, a, b](const Var<T, 2>& y) {
     const auto dy = tape->adjoint(y);
     if (a.requires_grad()) gemm('N', 'T', T(1), dy, b.value(), T(1), tape->adjoint(a));
