@@ -6,8 +6,10 @@
 /// The log-density is a per-chain device functor of a D-dimensional point, generic in its scalar
 /// (`template <class T> KOKKOS_INLINE_FUNCTION T operator()(const Kokkos::Array<T, D>& x) const`: the gradient
 /// comes from forward-mode duals), or one that also has `double value_and_gradient(const hmc::Vec<D>& x,
-/// hmc::Vec<D>& g) const` (used instead). Non-finite values along a trajectory are divergences: the proposal is
-/// rejected and counted, never an error.
+/// hmc::Vec<D>& g) const` (used instead), or a batched target: array code on the tape taking every chain's position
+/// (`ad::Var<double, 1> operator()(const ad::Var<double, 2>&) const`, hmc/batched.hpp), its gradients from one
+/// reverse sweep, its trajectories in lockstep (ChEES only). Non-finite values along a trajectory are divergences:
+/// the proposal is rejected and counted, never an error.
 ///
 /// Trajectories are either static and jittered (transition t runs ⌈u T / ε⌉ leapfrog steps, u ~ U[0, 1), the
 /// length T adapted by ChEES) or NUTS's (`HmcTrajectory::nuts`: doubled until they turn, hmc/nuts.hpp). Warm-up
@@ -23,6 +25,7 @@
 #include <nabla/core/array.hpp>
 #include <nabla/core/error.hpp>
 #include <nabla/sampling/hmc/adapt.hpp>
+#include <nabla/sampling/hmc/batched.hpp>
 #include <nabla/sampling/hmc/transition.hpp>
 #include <nabla/sampling/mcmc/backend.hpp>
 #if NABLA_ENABLE_MPI
@@ -83,6 +86,11 @@ class HamiltonianSampler {
   using Exec = Kokkos::DefaultExecutionSpace;
   using Views = hmc::impl::Views<Mem>;
   using Policy = Kokkos::RangePolicy<Exec, Kokkos::IndexType<std::size_t>>;
+  static constexpr bool kBatched = hmc::is_batched<F>::value;
+  struct PerChain {  // the one-thread-per-chain kernel needs no host-side engine
+    PerChain(const F&, std::size_t) {}
+  };
+  using Engine = std::conditional_t<kBatched, hmc::impl::Batched<D, F, Mem>, PerChain>;
 
  public:
   HamiltonianSampler(std::size_t chains, F log_density, HmcOptions opt = {})
@@ -99,8 +107,12 @@ class HamiltonianSampler {
     if (m_opt.max_leapfrog < 1) throw bad("max_leapfrog", m_opt.max_leapfrog, "at least 1");
     if (m_opt.max_tree_depth < 1 || m_opt.max_tree_depth > hmc::kMaxTreeDepth)
       throw bad("max_tree_depth", m_opt.max_tree_depth, "in 1 .. 10");
+    if (kBatched && nuts())
+      throw ValueError("nabla::sampling::HamiltonianSampler: NUTS trajectories need a per-chain log-density; a batched "
+                       "one runs the ChEES trajectories (HmcTrajectory::chees)");
     if (!m_opt.backend) m_opt.backend = std::make_shared<MemoryBackend>();
     share_chains();
+    m_engine = std::make_unique<Engine>(m_f, m_local);
     m_q = typename Views::Rows("nabla::sampling::hmc::q", m_local, D);
     m_g = typename Views::Rows("nabla::sampling::hmc::g", m_local, D);
     m_logp = typename Views::Column("nabla::sampling::hmc::logp", m_local);
@@ -297,9 +309,22 @@ class HamiltonianSampler {
 
   // Log-density and gradient at every chain's position (a start, or a resumed chain's last draw).
   void evaluate() {
-    auto t = transitions(0);
-    t.evaluate_first = true;
-    Kokkos::parallel_for("nabla::sampling::hmc::evaluate", Policy(0, m_local), t);
+    if constexpr (kBatched) {
+      m_engine->evaluate(m_q, m_g, m_logp);
+    } else {
+      hmc::impl::Transitions<D, F, Mem> t{m_f, m_q, m_g, m_logp, params(0), {}, true};
+      Kokkos::parallel_for("nabla::sampling::hmc::evaluate", Policy(0, m_local), t);
+    }
+  }
+
+  // `steps` transitions of every chain, recorded into `out`.
+  void advance(std::size_t steps, const hmc::impl::Records<Mem>& out) {
+    if constexpr (kBatched) {
+      m_engine->run(m_q, m_g, m_logp, params(steps), out);
+    } else {
+      Kokkos::parallel_for("nabla::sampling::hmc::transitions", Policy(0, m_local),
+                           hmc::impl::Transitions<D, F, Mem>{m_f, m_q, m_g, m_logp, params(steps), out, false});
+    }
   }
 
   // Every rank throws alike (naming the first such chain of all), so no rank waits in a collective.
@@ -380,15 +405,9 @@ class HamiltonianSampler {
     return mine;
   }
 
-  hmc::impl::Transitions<D, F, Mem> transitions(std::size_t steps) const {
-    hmc::impl::Transitions<D, F, Mem> t{m_f,      m_q,
-                                        m_g,      m_logp,
-                                        m_inv_mass, m_eps,
-                                        m_length, m_opt.max_leapfrog,
-                                        nabla::random::key(m_opt.seed), m_first,
-                                        m_transitions, int(steps)};
-    t.tree_depth = nuts() ? m_opt.max_tree_depth : 0;
-    return t;
+  hmc::impl::Params<D> params(std::size_t steps) const {
+    return {m_inv_mass,     m_eps, m_length, m_opt.max_leapfrog, nabla::random::key(m_opt.seed), m_first,
+            m_transitions, int(steps), nuts() ? m_opt.max_tree_depth : 0};
   }
 
   // Host sums of a kernel's per-block partials, every rank's, added in block order.
@@ -443,10 +462,10 @@ class HamiltonianSampler {
       for (double f : {0.15, 0.3, 0.5, 0.75, 0.9}) mass_updates.push_back(std::size_t(f * double(warmup)));
 
     for (std::size_t s = 0; s < warmup; ++s) {
-      auto t = transitions(1);
-      t.stats = stats;
-      t.warm = rec;
-      Kokkos::parallel_for("nabla::sampling::hmc::transitions", Policy(0, L), t);
+      hmc::impl::Records<Mem> out;
+      out.stats = stats;
+      out.warm = rec;
+      advance(1, out);
       const auto m = reduce("nabla::sampling::hmc::moments", MomentPartials<D, Mem>{rec, m_q, stats, moments, L},
                             MomentPartials<D, Mem>::K);
       hmc::Vec<D> start_mean, proposal_mean;
@@ -501,12 +520,7 @@ class HamiltonianSampler {
     m_stats.reserve(m_stats.size() + steps * C * kStats);
     for (std::size_t done = 0; done < steps;) {
       const std::size_t n = std::min(block, steps - done);
-      auto t = transitions(n);
-      t.draws = draws;
-      t.log_probs = log_probs;
-      t.accepted = accepted;
-      t.stats = stats;
-      Kokkos::parallel_for("nabla::sampling::hmc::transitions", Policy(0, L), t);
+      advance(n, hmc::impl::Records<Mem>{draws, log_probs, accepted, stats, {}});
       Kokkos::deep_copy(h_draws, draws);
       Kokkos::deep_copy(h_log_probs, log_probs);
       Kokkos::deep_copy(h_accepted, accepted);
@@ -527,6 +541,7 @@ class HamiltonianSampler {
 
   F m_f;
   HmcOptions m_opt;
+  std::unique_ptr<Engine> m_engine;
   std::size_t m_chains;
   std::size_t m_first = 0, m_local = 0;  // this rank's chains
   std::vector<std::size_t> m_firsts;     // every rank's first chain, then the number of chains

@@ -42,12 +42,29 @@ struct WarmupRecord {
   typename Views<Mem>::Column length;
 };
 
-/// `steps` transitions of every chain (one thread per chain).
-template <int D, class F, class Mem>
-struct Transitions {
-  F f;
-  typename Views<Mem>::Rows q, g;  // state, in and out
-  typename Views<Mem>::Column logp;
+/// Chain c's position, gradient and log-density from the chains' rows, and back.
+template <int D, class Mem>
+KOKKOS_INLINE_FUNCTION void load_phase(const typename Views<Mem>::Rows& q, const typename Views<Mem>::Rows& g,
+                                       const typename Views<Mem>::Column& logp, std::size_t c, Phase<D>& s) {
+  for (int i = 0; i < D; ++i) {
+    s.q[i] = q(c, i);
+    s.g[i] = g(c, i);
+  }
+  s.logp = logp(c);
+}
+template <int D, class Mem>
+KOKKOS_INLINE_FUNCTION void store_phase(const Phase<D>& s, std::size_t c, const typename Views<Mem>::Rows& q,
+                                        const typename Views<Mem>::Rows& g, const typename Views<Mem>::Column& logp) {
+  for (int i = 0; i < D; ++i) {
+    q(c, i) = s.q[i];
+    g(c, i) = s.g[i];
+  }
+  logp(c) = s.logp;
+}
+
+/// What a launch of transitions shares: the adaptation, the random key and which transitions of which chains.
+template <int D>
+struct Params {
   Vec<D> inv_mass;
   double eps, length;  // step size; trajectory length T (transition t runs ⌈u T / eps⌉ steps, u ~ U[0, 1))
   int max_leapfrog;
@@ -55,80 +72,130 @@ struct Transitions {
   std::size_t first_chain;  // global index of this rank's chain 0
   std::uint64_t first;      // index of the launch's first transition
   int steps;
-  // Rows of the launch's transitions; draws, log_probs and accepted are empty in warm-up.
-  typename Views<Mem>::Blocks draws;                                      // steps × chains × D
-  Kokkos::View<double**, Kokkos::LayoutRight, Mem> log_probs;             // steps × chains
-  Kokkos::View<std::uint8_t**, Kokkos::LayoutRight, Mem> accepted;        // steps × chains
-  typename Views<Mem>::Blocks stats;                                      // steps × chains × kStats
-  WarmupRecord<Mem> warm;             // empty views outside warm-up
+  int tree_depth = 0;  // > 0: NUTS with this many doublings at most; 0: the jittered static trajectory
+
+  /// The key of chain c's (local index) transition t of the launch.
+  KOKKOS_INLINE_FUNCTION nabla::random::Key transition_key(std::size_t c, int t) const {
+    return nabla::random::fold_in(nabla::random::fold_in(key, first_chain + c), first + std::uint64_t(t));
+  }
+};
+
+/// A static transition's random numbers: the momentum ~ N(0, M) (the key's normal stream), the acceptance
+/// uniform and the jittered length u T with its ⌈u T / ε⌉ leapfrog steps (the uniform stream's first block).
+struct StaticPlan {
+  double u_accept, length;
+  int steps;
+};
+template <int D>
+KOKKOS_INLINE_FUNCTION void draw_momentum(const nabla::random::Key& k, const Vec<D>& inv_mass, Vec<D>& p) {
+  nabla::random::NormalStream z(k, 0);
+  for (int i = 0; i < D; ++i) p[i] = z() / math::sqrt(inv_mass[i]);
+}
+template <int D>
+KOKKOS_INLINE_FUNCTION StaticPlan static_plan(const nabla::random::Key& k, const Params<D>& a) {
+  const nabla::random::Block u = nabla::random::bits(k, 0, kUniformDomain);
+  StaticPlan plan{nabla::random::impl::u01_double(u[0], u[1]), a.length * nabla::random::impl::u01_double(u[2], u[3]),
+                  0};
+  const int wanted = int(math::ceil(plan.length / a.eps));
+  plan.steps = wanted < 1 ? 1 : (wanted > a.max_leapfrog ? a.max_leapfrog : wanted);
+  return plan;
+}
+
+/// How one transition went.
+struct Outcome {
+  double accept_prob = 0.0, energy = 0.0, length = 0.0;
+  bool divergent = false, accept = false;
+  int evaluations = 0, depth = 0;
+};
+
+/// The Metropolis correction of a static trajectory from `start` to `end` (momenta included).
+template <int D>
+KOKKOS_INLINE_FUNCTION Outcome metropolis(const Phase<D>& start, const Phase<D>& end, const Vec<D>& inv_mass,
+                                          const StaticPlan& plan, int evaluations) {
+  Outcome o;
+  const double h0 = -start.logp + kinetic<D>(start.p, inv_mass), h1 = -end.logp + kinetic<D>(end.p, inv_mass);
+  const double dh = h1 - h0;
+  o.divergent = !(dh <= kMaxEnergyError);  // NaN and ±inf included
+  o.accept_prob = o.divergent ? 0.0 : (dh <= 0.0 ? 1.0 : math::exp(-dh));
+  o.accept = plan.u_accept < o.accept_prob;
+  o.energy = o.accept ? h1 : h0;
+  o.length = plan.length;
+  o.evaluations = evaluations;
+  return o;
+}
+
+/// Where transitions leave their rows: draws, log_probs and accepted are empty in warm-up, warm outside it.
+template <class Mem>
+struct Records {
+  typename Views<Mem>::Blocks draws;                                // steps × chains × D
+  Kokkos::View<double**, Kokkos::LayoutRight, Mem> log_probs;       // steps × chains
+  Kokkos::View<std::uint8_t**, Kokkos::LayoutRight, Mem> accepted;  // steps × chains
+  typename Views<Mem>::Blocks stats;                                // steps × chains × kStats
+  WarmupRecord<Mem> warm;
+
+  /// Transition t of chain c went from `start` to `proposal` and kept the proposal if o.accept.
+  template <int D>
+  KOKKOS_INLINE_FUNCTION void write(int t, std::size_t c, const Phase<D>& start, const Phase<D>& proposal,
+                                    const Outcome& o, const Vec<D>& inv_mass) const {
+    const Phase<D>& kept = o.accept ? proposal : start;
+    if (warm.start.extent(0) > 0) {  // a divergent proposal (weight a = 0) is recorded as staying put
+      for (int i = 0; i < D; ++i) {
+        warm.start(c, i) = start.q[i];
+        warm.proposal(c, i) = o.divergent ? start.q[i] : proposal.q[i];
+        warm.velocity(c, i) = o.divergent ? 0.0 : inv_mass[i] * proposal.p[i];
+      }
+      warm.length(c) = o.length;
+    }
+    if (draws.extent(0) > 0) {
+      for (int i = 0; i < D; ++i) draws(t, c, i) = kept.q[i];
+      log_probs(t, c) = kept.logp;
+      accepted(t, c) = o.accept ? 1 : 0;
+    }
+    stats(t, c, kAcceptProb) = o.accept_prob;
+    stats(t, c, kEnergy) = o.energy;
+    stats(t, c, kDivergent) = o.divergent ? 1.0 : 0.0;
+    stats(t, c, kLeapfrog) = double(o.evaluations);
+    stats(t, c, kTreeDepth) = double(o.depth);
+  }
+};
+
+/// `steps` transitions of every chain (one thread per chain).
+template <int D, class F, class Mem>
+struct Transitions {
+  F f;
+  typename Views<Mem>::Rows q, g;  // state, in and out
+  typename Views<Mem>::Column logp;
+  Params<D> a;
+  Records<Mem> out;
   bool evaluate_first = false;  // evaluate log p and its gradient at q (a start, or a resumed chain)
-  int tree_depth = 0;           // > 0: NUTS with this many doublings at most; 0: the jittered static trajectory
 
   KOKKOS_INLINE_FUNCTION void operator()(std::size_t c) const {
     Phase<D> s;
-    for (int i = 0; i < D; ++i) {
-      s.q[i] = q(c, i);
-      s.g[i] = g(c, i);
-    }
-    s.logp = evaluate_first ? evaluate<D>(f, s.q, s.g) : logp(c);
-    const nabla::random::Key chain_key = nabla::random::fold_in(key, first_chain + c);
-    for (int t = 0; t < steps; ++t) {
-      const nabla::random::Key k = nabla::random::fold_in(chain_key, first + std::uint64_t(t));
-      nabla::random::NormalStream z(k, 0);
+    load_phase<D, Mem>(q, g, logp, c, s);
+    if (evaluate_first) s.logp = evaluate<D>(f, s.q, s.g);
+    for (int t = 0; t < a.steps; ++t) {
+      const nabla::random::Key k = a.transition_key(c, t);
       Phase<D> x = s;
-      for (int i = 0; i < D; ++i) x.p[i] = z() / math::sqrt(inv_mass[i]);
-      double a = 0.0, energy = 0.0, t_len = 0.0;
-      bool divergent = false, accept = false;
-      int evaluations = 0, depth = 0;
-      if (tree_depth > 0) {  // x becomes the point NUTS selects: the start itself, or one that moved
-        const NutsInfo info = nuts<D>(f, x, inv_mass, eps, tree_depth, k);
-        for (int i = 0; i < D; ++i) accept = accept || x.q[i] != s.q[i];
-        a = info.accept_prob;
-        energy = info.energy;
-        divergent = info.divergent;
-        evaluations = info.leapfrog;
-        depth = info.depth;
+      draw_momentum<D>(k, a.inv_mass, x.p);
+      Outcome o;
+      if (a.tree_depth > 0) {  // x becomes the point NUTS selects: the start itself, or one that moved
+        const NutsInfo info = nuts<D>(f, x, a.inv_mass, a.eps, a.tree_depth, k);
+        for (int i = 0; i < D; ++i) o.accept = o.accept || x.q[i] != s.q[i];
+        o.accept_prob = info.accept_prob;
+        o.energy = info.energy;
+        o.divergent = info.divergent;
+        o.evaluations = info.leapfrog;
+        o.depth = info.depth;
       } else {
-        const nabla::random::Block u = nabla::random::bits(k, 0, kUniformDomain);
-        const double u_accept = nabla::random::impl::u01_double(u[0], u[1]);
-        const double u_jitter = nabla::random::impl::u01_double(u[2], u[3]);
-        t_len = length * u_jitter;
-        const int wanted = int(math::ceil(t_len / eps));
-        const int n = wanted < 1 ? 1 : (wanted > max_leapfrog ? max_leapfrog : wanted);
-        const double h0 = -s.logp + kinetic<D>(x.p, inv_mass);
-        evaluations = leapfrog<D>(f, x, inv_mass, eps, n);
-        const double h1 = -x.logp + kinetic<D>(x.p, inv_mass);
-        const double dh = h1 - h0;
-        divergent = !(dh <= kMaxEnergyError);  // NaN and ±inf included
-        a = divergent ? 0.0 : (dh <= 0.0 ? 1.0 : math::exp(-dh));
-        accept = u_accept < a;
-        energy = accept ? h1 : h0;
+        const StaticPlan plan = static_plan<D>(k, a);
+        s.p = x.p;
+        const int evaluations = leapfrog<D>(f, x, a.inv_mass, a.eps, plan.steps);
+        o = metropolis<D>(s, x, a.inv_mass, plan, evaluations);
       }
-      if (warm.start.extent(0) > 0) {  // a divergent proposal (weight a = 0) is recorded as staying put
-        for (int i = 0; i < D; ++i) {
-          warm.start(c, i) = s.q[i];
-          warm.proposal(c, i) = divergent ? s.q[i] : x.q[i];
-          warm.velocity(c, i) = divergent ? 0.0 : inv_mass[i] * x.p[i];
-        }
-        warm.length(c) = t_len;
-      }
-      if (accept) s = x;
-      if (draws.extent(0) > 0) {
-        for (int i = 0; i < D; ++i) draws(t, c, i) = s.q[i];
-        log_probs(t, c) = s.logp;
-        accepted(t, c) = accept ? 1 : 0;
-      }
-      stats(t, c, kAcceptProb) = a;
-      stats(t, c, kEnergy) = energy;
-      stats(t, c, kDivergent) = divergent ? 1.0 : 0.0;
-      stats(t, c, kLeapfrog) = double(evaluations);
-      stats(t, c, kTreeDepth) = double(depth);
+      out.write(t, c, s, x, o, a.inv_mass);
+      if (o.accept) s = x;
     }
-    for (int i = 0; i < D; ++i) {
-      q(c, i) = s.q[i];
-      g(c, i) = s.g[i];
-    }
-    logp(c) = s.logp;
+    store_phase<D, Mem>(s, c, q, g, logp);
   }
 };
 

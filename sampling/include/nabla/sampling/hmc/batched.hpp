@@ -1,0 +1,243 @@
+/// \file batched.hpp
+/// \brief Hamiltonian Monte Carlo of a batched target: the log-density of every chain at once, written as array
+/// code on the reverse-mode tape,
+///
+///     ad::Var<double, 1> operator()(const ad::Var<double, 2>& positions) const   // chains × D in, chains out
+///
+/// and its gradient by ONE reverse sweep over all chains (seeded with ones: row c of the gradient is chain c's,
+/// as long as row c of the output reads only row c of the input). Models with matmuls over data go through BLAS
+/// this way, where a per-chain dual-number functor would do D times the work per gradient.
+///
+/// The chains' trajectories advance in lockstep: per leapfrog step, one kernel (the previous step's second
+/// half-kick and this step's first half-kick and drift) and the target's own kernels. Each chain takes its own
+/// jittered number of steps and is masked after it (or once its log-density is not finite), so a transition
+/// computes what the one-thread-per-chain kernel computes, step for step; the random numbers are the same ones.
+#pragma once
+
+#include <nabla/ad/ops.hpp>
+#include <nabla/core/error.hpp>
+#include <nabla/core/launch.hpp>
+#include <nabla/sampling/hmc/transition.hpp>
+
+#include <Kokkos_Core.hpp>
+
+#include <algorithm>
+#include <cstdint>
+#include <type_traits>
+#include <utility>
+
+namespace nabla {
+namespace sampling {
+namespace hmc {
+
+/// Whether F is a batched target (callable on the tape with every chain's position).
+template <class F, class = void>
+struct is_batched : std::false_type {};
+template <class F>
+struct is_batched<F, std::void_t<decltype(std::declval<const F&>()(std::declval<const ad::Var<double, 2>&>()))>>
+    : std::true_type {};
+
+namespace impl {
+
+/// Every chain's trajectory in the tape's layout (chains × D, chains fastest) and how far it has got.
+template <class Mem>
+struct Lockstep {
+  Kokkos::View<double**, Kokkos::LayoutLeft, Mem> q, p, g;
+  Kokkos::View<double*, Mem> logp;
+  Kokkos::View<int*, Mem> taken;             // leapfrog steps (drifts) taken
+  Kokkos::View<std::uint8_t*, Mem> stopped;  // reached a non-finite log-density
+};
+
+/// Chain c's trajectory point in the lockstep layout, and back.
+template <int D, class Mem>
+KOKKOS_INLINE_FUNCTION void load_point(const Lockstep<Mem>& x, std::size_t c, Phase<D>& y) {
+  for (int i = 0; i < D; ++i) {
+    y.q[i] = x.q(c, i);
+    y.p[i] = x.p(c, i);
+    y.g[i] = x.g(c, i);
+  }
+  y.logp = x.logp(c);
+}
+template <int D, class Mem>
+KOKKOS_INLINE_FUNCTION void store_point(const Phase<D>& y, std::size_t c, const Lockstep<Mem>& x) {
+  for (int i = 0; i < D; ++i) {
+    x.q(c, i) = y.q[i];
+    x.p(c, i) = y.p[i];
+    x.g(c, i) = y.g[i];
+  }
+  x.logp(c) = y.logp;
+}
+
+/// Starts transition t of every chain: its momentum, and the trajectory at the chain's state.
+template <int D, class Mem>
+struct LockstepBegin {
+  typename Views<Mem>::Rows q, g;
+  typename Views<Mem>::Column logp;
+  Lockstep<Mem> x;
+  Params<D> a;
+  int t;
+  KOKKOS_INLINE_FUNCTION void operator()(std::size_t c) const {
+    Phase<D> s;
+    load_phase<D, Mem>(q, g, logp, c, s);
+    draw_momentum<D>(a.transition_key(c, t), a.inv_mass, s.p);
+    store_point<D, Mem>(s, c, x);
+    x.taken(c) = 0;
+    x.stopped(c) = 0;
+  }
+};
+
+/// Iteration k of the lockstep leapfrog: a chain that drifted at step k − 1 takes its evaluation (value, grad)
+/// and, if finite, its second half-kick; a chain with steps left then half-kicks and drifts.
+template <int D, class Mem>
+struct LockstepStep {
+  Lockstep<Mem> x;
+  Kokkos::View<const double*, Kokkos::LayoutLeft, Mem> value;   // empty when k = 0
+  Kokkos::View<const double**, Kokkos::LayoutLeft, Mem> grad;  // chains × D
+  Params<D> a;
+  int t, k;
+  KOKKOS_INLINE_FUNCTION void operator()(std::size_t c) const {
+    if (x.stopped(c) || x.taken(c) != k) return;
+    const double half = 0.5 * a.eps;
+    if (k > 0) {
+      x.logp(c) = value(c);
+      for (int i = 0; i < D; ++i) x.g(c, i) = grad(c, i);
+      if (!finite(value(c))) {
+        x.stopped(c) = 1;
+        return;
+      }
+      for (int i = 0; i < D; ++i) x.p(c, i) += half * x.g(c, i);
+    }
+    if (k < static_plan<D>(a.transition_key(c, t), a).steps) {
+      for (int i = 0; i < D; ++i) {
+        x.p(c, i) += half * x.g(c, i);
+        x.q(c, i) += a.eps * a.inv_mass[i] * x.p(c, i);
+      }
+      x.taken(c) = k + 1;
+    }
+  }
+};
+
+/// Ends transition t of every chain: the Metropolis correction, its records, the chain's new state.
+template <int D, class Mem>
+struct LockstepEnd {
+  typename Views<Mem>::Rows q, g;
+  typename Views<Mem>::Column logp;
+  Lockstep<Mem> x;
+  Params<D> a;
+  Records<Mem> out;
+  int t;
+  KOKKOS_INLINE_FUNCTION void operator()(std::size_t c) const {
+    const nabla::random::Key key = a.transition_key(c, t);
+    Phase<D> s, y;
+    load_phase<D, Mem>(q, g, logp, c, s);
+    draw_momentum<D>(key, a.inv_mass, s.p);
+    load_point<D, Mem>(x, c, y);
+    const Outcome o = metropolis<D>(s, y, a.inv_mass, static_plan<D>(key, a), x.taken(c));
+    out.write(t, c, s, y, o, a.inv_mass);
+    if (o.accept) store_phase<D, Mem>(y, c, q, g, logp);
+  }
+};
+
+/// Copies rows into the lockstep layout, or (back = true) a batched evaluation into rows.
+template <int D, class Mem>
+struct LockstepCopy {
+  typename Views<Mem>::Rows q, g;
+  typename Views<Mem>::Column logp;
+  Lockstep<Mem> x;
+  Kokkos::View<const double*, Kokkos::LayoutLeft, Mem> value;
+  Kokkos::View<const double**, Kokkos::LayoutLeft, Mem> grad;
+  bool back;
+  KOKKOS_INLINE_FUNCTION void operator()(std::size_t c) const {
+    if (!back) {
+      for (int i = 0; i < D; ++i) x.q(c, i) = q(c, i);
+      return;
+    }
+    for (int i = 0; i < D; ++i) g(c, i) = grad(c, i);
+    logp(c) = value(c);
+  }
+};
+
+/// The host side: the tape, the lockstep state, and the loop of leapfrog steps around the target.
+template <int D, class F, class Mem>
+class Batched {
+  using Policy = Kokkos::RangePolicy<Kokkos::DefaultExecutionSpace, Kokkos::IndexType<std::size_t>>;
+  using Rows = typename Views<Mem>::Rows;
+  using Column = typename Views<Mem>::Column;
+  static_assert(std::is_same<std::decay_t<decltype(std::declval<const F&>()(std::declval<const ad::Var<double, 2>&>()))>,
+                             ad::Var<double, 1>>::value,
+                "nabla::sampling::HamiltonianSampler: a batched log-density takes every chain's position as an "
+                "ad::Var<double, 2> (chains x D) and returns an ad::Var<double, 1> (one log-density per chain)");
+
+ public:
+  Batched(const F& f, std::size_t chains) : m_f(f), m_chains(chains) {
+    m_x.q = decltype(m_x.q)("nabla::sampling::hmc::lockstep_q", chains, D);
+    m_x.p = decltype(m_x.p)("nabla::sampling::hmc::lockstep_p", chains, D);
+    m_x.g = decltype(m_x.g)("nabla::sampling::hmc::lockstep_g", chains, D);
+    m_x.logp = decltype(m_x.logp)("nabla::sampling::hmc::lockstep_logp", chains);
+    m_x.taken = decltype(m_x.taken)("nabla::sampling::hmc::lockstep_taken", chains);
+    m_x.stopped = decltype(m_x.stopped)("nabla::sampling::hmc::lockstep_stopped", chains);
+    m_ones = Array<double, 1>({chains}, "nabla::sampling::hmc::ones");
+    Kokkos::deep_copy(m_ones.view(), 1.0);
+  }
+
+  /// Log-density and gradient at every chain's row of q, into g and logp.
+  void evaluate(const Rows& q, const Rows& g, const Column& logp) {
+    if (m_chains == 0) return;
+    Kokkos::parallel_for("nabla::sampling::hmc::lockstep_load", Policy(0, m_chains),
+                         LockstepCopy<D, Mem>{q, g, logp, m_x, {}, {}, false});
+    auto [value, grad] = evaluate_lockstep();
+    Kokkos::parallel_for("nabla::sampling::hmc::lockstep_store", Policy(0, m_chains),
+                         LockstepCopy<D, Mem>{q, g, logp, m_x, value.view(), grad.view(), true});
+  }
+
+  /// a.steps transitions of every chain from its state (q, g, logp), recorded into `out`.
+  void run(const Rows& q, const Rows& g, const Column& logp, const Params<D>& a, const Records<Mem>& out) {
+    if (m_chains == 0) return;
+    const Policy chains(0, m_chains);
+    for (int t = 0; t < a.steps; ++t) {
+      int longest = 0;  // the host draws the same plans: the loop ends with the longest trajectory
+      for (std::size_t c = 0; c < m_chains; ++c)
+        longest = std::max(longest, static_plan<D>(a.transition_key(c, t), a).steps);
+      Kokkos::parallel_for("nabla::sampling::hmc::lockstep_begin", chains, LockstepBegin<D, Mem>{q, g, logp, m_x, a, t});
+      Array<double, 1> value;
+      Array<double, 2> grad;
+      for (int k = 0; k <= longest; ++k) {
+        Kokkos::parallel_for("nabla::sampling::hmc::lockstep_step", chains,
+                             LockstepStep<D, Mem>{m_x, value.view(), grad.view(), a, t, k});
+        value = {};  // back to the tape's pool before it is cleared: no allocation per step
+        grad = {};
+        if (k < longest) std::tie(value, grad) = evaluate_lockstep();
+      }
+      Kokkos::parallel_for("nabla::sampling::hmc::lockstep_end", chains,
+                           LockstepEnd<D, Mem>{q, g, logp, m_x, a, out, t});
+    }
+  }
+
+ private:
+  // The target at the lockstep positions: (log-densities, their gradients), arrays of the tape.
+  std::pair<Array<double, 1>, Array<double, 2>> evaluate_lockstep() {
+    // Host BLAS on one thread: OpenBLAS splits a product by its thread count and rounds differently for each,
+    // and the chains must not depend on the thread count.
+    const nabla::impl::OneThreadBlas one_thread(0);
+    m_tape.clear();
+    const auto positions = m_tape.variable(Array<double, 2>(m_x.q));
+    const ad::Var<double, 1> y = m_f(positions);
+    if (y.shape()[0] != m_chains)
+      throw ShapeError(nabla::impl::cat("nabla::sampling::HamiltonianSampler: the batched log-density of ",
+                                        to_string(positions.shape()), " positions returned ", to_string(y.shape()),
+                                        " values; it must return one per chain, ", to_string(Shape<1>{m_chains})));
+    m_tape.seed(y, m_ones);
+    return {y.value(), m_tape.grad(positions)};
+  }
+
+  F m_f;
+  std::size_t m_chains;
+  Lockstep<Mem> m_x;
+  Array<double, 1> m_ones;
+  ad::Tape m_tape;
+};
+
+}  // namespace impl
+}  // namespace hmc
+}  // namespace sampling
+}  // namespace nabla
