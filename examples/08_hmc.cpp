@@ -75,8 +75,6 @@ struct HmcOptions {
     app.add_flag("!--no-plots", plots, "skip the PNG plot");
   }
   std::string validate() const {
-    if (model == "logistic" && trajectory == "nuts")
-      return "--trajectory nuts: the logistic regression is a batched target, sampled with ChEES trajectories";
     const int dim = model == "logistic" ? nabla_examples::BreastCancer::dim : D;
     if (double(chains) * double(steps) * dim * 8 > double(std::size_t(1) << 36))
       return "--chains " + std::to_string(chains) + " x --steps " + std::to_string(steps) +
@@ -200,6 +198,22 @@ double print_posterior(const std::vector<ns::Summary>& rows, const std::vector<s
   return lowest;
 }
 
+/// ChEES's adapted trajectory length, or NUTS's tree depths.
+template <class Sampler>
+void print_trajectory(const HmcOptions& o, const Sampler& sampler) {
+  if (o.trajectory == "chees") {
+    std::printf("   trajectory length %.3g (ChEES)\n", sampler.trajectory_length());
+    return;
+  }
+  const auto depth = sampler.stats().tree_depth;
+  double mean = 0.0, deepest = 0.0;
+  for (std::size_t k = 0; k < depth.size(); ++k) {
+    mean += depth.data()[k] / double(depth.size());
+    deepest = std::max(deepest, depth.data()[k]);
+  }
+  std::printf("   tree depth: mean %.2f, deepest %.0f\n", mean, deepest);
+}
+
 /// metrics.json: the model's own entries in m, then the run's.
 template <class Sampler>
 void write_metrics(nabla::examples::Summary& m, const HmcOptions& o, const Sampler& sampler, double seconds,
@@ -232,17 +246,7 @@ void eight_schools(const HmcOptions& o) {
               "gradients; %zu divergent transitions (%zu in warm-up)\n",
               o.trajectory.c_str(), o.chains, o.warmup, o.steps, seconds, sampler.step_size(),
               sampler.gradient_evaluations(), sampler.divergences(), sampler.warmup_divergences());
-  if (o.trajectory == "chees") {
-    std::printf("   trajectory length %.3g (ChEES)\n", sampler.trajectory_length());
-  } else {
-    const auto depth = sampler.stats().tree_depth;
-    double mean = 0.0, deepest = 0.0;
-    for (std::size_t k = 0; k < depth.size(); ++k) {
-      mean += depth.data()[k] / double(depth.size());
-      deepest = std::max(deepest, depth.data()[k]);
-    }
-    std::printf("   tree depth: mean %.2f, deepest %.0f\n", mean, deepest);
-  }
+  print_trajectory(o, sampler);
 
   // The reported quantities: μ, τ = exp(log τ), θ_j = μ + τ z_j.
   const auto q = sampler.get_chain();
@@ -297,15 +301,30 @@ void logistic(const HmcOptions& o) {
   Kokkos::Timer timer;
   ns::HmcOptions opt;
   opt.seed = o.seed;
+  opt.trajectory = o.trajectory == "nuts" ? ns::HmcTrajectory::nuts : ns::HmcTrajectory::chees;
   ns::HamiltonianSampler<K, nabla_examples::LogisticRegression> sampler(o.chains, {data}, opt);
   sampler.run(ns::gaussian_ball(std::vector<double>(K, 0.0), 0.5, o.chains, o.seed + 1), o.steps, o.warmup);
   const double seconds = timer.seconds();
-  std::printf("1. HMC (chees) of a batched target, every chain's gradient from one reverse sweep of the tape: %zu "
-              "chains x (%zu warm-up + %zu) transitions in %.2f s; step size %.3g, trajectory length %.3g; %zu "
-              "chain-gradients (%.3g per s); %zu divergent transitions (%zu in warm-up)\n",
-              o.chains, o.warmup, o.steps, seconds, sampler.step_size(), sampler.trajectory_length(),
+  std::printf("1. HMC (%s) of a batched target, every chain's gradient from one reverse sweep of the tape: %zu "
+              "chains x (%zu warm-up + %zu) transitions in %.2f s; step size %.3g; %zu chain-gradients (%.3g per s); "
+              "%zu divergent transitions (%zu in warm-up)\n",
+              o.trajectory.c_str(), o.chains, o.warmup, o.steps, seconds, sampler.step_size(),
               sampler.gradient_evaluations(), double(sampler.gradient_evaluations()) / seconds,
               sampler.divergences(), sampler.warmup_divergences());
+  print_trajectory(o, sampler);
+  // Lockstep: every transition lasts as long as its longest trajectory, the chains done before it masked.
+  const auto leapfrog = sampler.stats().leapfrog;
+  double used = 0.0, paid = 0.0;
+  for (std::size_t t = 0; t < leapfrog.extent(0); ++t) {
+    double longest = 0.0;
+    for (std::size_t c = 0; c < leapfrog.extent(1); ++c) {
+      used += leapfrog.view()(t, c);
+      longest = std::max(longest, leapfrog.view()(t, c));
+    }
+    paid += longest * double(leapfrog.extent(1));
+  }
+  std::printf("   lockstep: %.0f %% of the chain-gradients evaluated while sampling were on a trajectory (the rest "
+              "masked)\n", 100.0 * used / paid);
   const auto x = sampler.get_chain();
   std::vector<std::string> names;
   for (int k = 0; k < K; ++k) names.push_back("beta[" + std::to_string(k) + "]");

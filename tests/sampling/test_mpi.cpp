@@ -191,18 +191,22 @@ TEST(SamplingMPI, HamiltonianSamplerBatchedSameChainsAsOneRank) {
   for (int i = 0; i < 3; ++i)
     for (int j = 0; j < 3; ++j) h(i, j) = i == j ? 2.0 + i : 0.4;
   Kokkos::deep_copy(f.precision.view(), h);
-  ns::HmcOptions one;
-  one.seed = 23;
-  ns::HmcOptions split = one;
-  split.comm = comm;
-  ns::HamiltonianSampler<3, BatchedCorrelated> a(C, f, one), b(C, f, split);
   const auto x0 = nabla_test::initial_state(C, 3, 4);
-  a.run(x0, 30, 40);
-  b.run(x0, 30, 40);
-  EXPECT_EQ(differing_draws(a, b), 0u);
-  EXPECT_EQ(a.step_size(), b.step_size());
-  EXPECT_EQ(a.inverse_mass(), b.inverse_mass());
-  EXPECT_EQ(a.gradient_evaluations(), b.gradient_evaluations());
+  for (auto trajectory : {ns::HmcTrajectory::chees, ns::HmcTrajectory::nuts}) {
+    SCOPED_TRACE(trajectory == ns::HmcTrajectory::nuts ? "NUTS" : "ChEES");
+    ns::HmcOptions one;
+    one.seed = 23;
+    one.trajectory = trajectory;
+    ns::HmcOptions split = one;
+    split.comm = comm;
+    ns::HamiltonianSampler<3, BatchedCorrelated> a(C, f, one), b(C, f, split);
+    a.run(x0, 30, 40);
+    b.run(x0, 30, 40);
+    EXPECT_EQ(differing_draws(a, b), 0u);
+    EXPECT_EQ(a.step_size(), b.step_size());
+    EXPECT_EQ(a.inverse_mass(), b.inverse_mass());
+    EXPECT_EQ(a.gradient_evaluations(), b.gradient_evaluations());
+  }
 }
 
 // Ranks that would sample different chains are refused on every rank, naming the quantity (no hang, no silent

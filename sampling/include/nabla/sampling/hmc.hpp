@@ -8,7 +8,7 @@
 /// comes from forward-mode duals), or one that also has `double value_and_gradient(const hmc::Vec<D>& x,
 /// hmc::Vec<D>& g) const` (used instead), or a batched target: array code on the tape taking every chain's position
 /// (`ad::Var<double, 1> operator()(const ad::Var<double, 2>&) const`, hmc/batched.hpp), its gradients from one
-/// reverse sweep, its trajectories in lockstep (ChEES only). Non-finite values along a trajectory are divergences:
+/// reverse sweep, its trajectories (ChEES or NUTS) in lockstep. Non-finite values along a trajectory are divergences:
 /// the proposal is rejected and counted, never an error.
 ///
 /// Trajectories are either static and jittered (transition t runs ⌈u T / ε⌉ leapfrog steps, u ~ U[0, 1), the
@@ -107,9 +107,6 @@ class HamiltonianSampler {
     if (m_opt.max_leapfrog < 1) throw bad("max_leapfrog", m_opt.max_leapfrog, "at least 1");
     if (m_opt.max_tree_depth < 1 || m_opt.max_tree_depth > hmc::kMaxTreeDepth)
       throw bad("max_tree_depth", m_opt.max_tree_depth, "in 1 .. 10");
-    if (kBatched && nuts())
-      throw ValueError("nabla::sampling::HamiltonianSampler: NUTS trajectories need a per-chain log-density; a batched "
-                       "one runs the ChEES trajectories (HmcTrajectory::chees)");
     if (!m_opt.backend) m_opt.backend = std::make_shared<MemoryBackend>();
     share_chains();
     m_engine = std::make_unique<Engine>(m_f, m_local);

@@ -12,6 +12,8 @@
 /// half-kick and this step's first half-kick and drift) and the target's own kernels. Each chain takes its own
 /// jittered number of steps and is masked after it (or once its log-density is not finite), so a transition
 /// computes what the one-thread-per-chain kernel computes, step for step; the random numbers are the same ones.
+/// NUTS trajectories run the same way, leaf by leaf: each chain's tree is a NutsMachine (nuts.hpp) that stops
+/// before every gradient, and a chain whose tree has stopped is masked until the last one has.
 #pragma once
 
 #include <nabla/ad/ops.hpp>
@@ -138,6 +140,68 @@ struct LockstepEnd {
   }
 };
 
+/// Starts transition t of every chain with NUTS trajectories: each chain's machine, up to its first drift.
+template <int D, class Mem>
+struct LockstepNutsBegin {
+  typename Views<Mem>::Rows q, g;
+  typename Views<Mem>::Column logp;
+  Lockstep<Mem> x;
+  Kokkos::View<NutsMachine<D>*, Mem> machines;
+  Params<D> a;
+  int t;
+  KOKKOS_INLINE_FUNCTION void operator()(std::size_t c) const {
+    const nabla::random::Key key = a.transition_key(c, t);
+    Phase<D> s;
+    load_phase<D, Mem>(q, g, logp, c, s);
+    draw_momentum<D>(key, a.inv_mass, s.p);
+    NutsMachine<D>& m = machines(c);
+    m.begin(s, a.inv_mass, a.eps, a.tree_depth, key);
+    m.drift(a.inv_mass);  // max_tree_depth ≥ 1: every trajectory has a first leaf
+    for (int i = 0; i < D; ++i) x.q(c, i) = m.edge.q[i];
+  }
+};
+
+/// One leaf of every chain whose tree still grows: it lands on its evaluation and drifts to the next; counts
+/// the chains still growing.
+template <int D, class Mem>
+struct LockstepNutsStep {
+  Lockstep<Mem> x;
+  Kokkos::View<NutsMachine<D>*, Mem> machines;
+  Kokkos::View<const double*, Kokkos::LayoutLeft, Mem> value;
+  Kokkos::View<const double**, Kokkos::LayoutLeft, Mem> grad;
+  Params<D> a;
+  KOKKOS_INLINE_FUNCTION void operator()(std::size_t c, std::size_t& growing) const {
+    NutsMachine<D>& m = machines(c);
+    if (m.done) return;
+    m.edge.logp = value(c);
+    for (int i = 0; i < D; ++i) m.edge.g[i] = grad(c, i);
+    m.land(a.inv_mass);
+    if (m.done) return;
+    m.drift(a.inv_mass);
+    for (int i = 0; i < D; ++i) x.q(c, i) = m.edge.q[i];
+    ++growing;
+  }
+};
+
+/// Ends transition t of every chain with NUTS trajectories: the selected point, the records, the new state.
+template <int D, class Mem>
+struct LockstepNutsEnd {
+  typename Views<Mem>::Rows q, g;
+  typename Views<Mem>::Column logp;
+  Kokkos::View<NutsMachine<D>*, Mem> machines;
+  Params<D> a;
+  Records<Mem> out;
+  int t;
+  KOKKOS_INLINE_FUNCTION void operator()(std::size_t c) const {
+    const NutsMachine<D>& m = machines(c);
+    Phase<D> s;
+    load_phase<D, Mem>(q, g, logp, c, s);
+    const Outcome o = nuts_outcome<D>(m.info, s, m.selected);
+    out.write(t, c, s, m.selected, o, a.inv_mass);
+    if (o.accept) store_phase<D, Mem>(m.selected, c, q, g, logp);
+  }
+};
+
 /// Copies rows into the lockstep layout, or (back = true) a batched evaluation into rows.
 template <int D, class Mem>
 struct LockstepCopy {
@@ -193,6 +257,7 @@ class Batched {
   /// a.steps transitions of every chain from its state (q, g, logp), recorded into `out`.
   void run(const Rows& q, const Rows& g, const Column& logp, const Params<D>& a, const Records<Mem>& out) {
     if (m_chains == 0) return;
+    if (a.tree_depth > 0) return run_nuts(q, g, logp, a, out);
     const Policy chains(0, m_chains);
     for (int t = 0; t < a.steps; ++t) {
       int longest = 0;  // the host draws the same plans: the loop ends with the longest trajectory
@@ -214,6 +279,26 @@ class Batched {
   }
 
  private:
+  // NUTS: every chain's tree grows leaf by leaf in lockstep until the last one stops; chains that stopped are
+  // masked (evaluated with the others, their results unused).
+  void run_nuts(const Rows& q, const Rows& g, const Column& logp, const Params<D>& a, const Records<Mem>& out) {
+    if (m_machines.extent(0) != m_chains)
+      m_machines = Kokkos::View<NutsMachine<D>*, Mem>("nabla::sampling::hmc::nuts_machines", m_chains);
+    const Policy chains(0, m_chains);
+    for (int t = 0; t < a.steps; ++t) {
+      Kokkos::parallel_for("nabla::sampling::hmc::lockstep_nuts_begin", chains,
+                           LockstepNutsBegin<D, Mem>{q, g, logp, m_x, m_machines, a, t});
+      for (std::size_t growing = m_chains; growing > 0;) {
+        auto [value, grad] = evaluate_lockstep();
+        growing = 0;
+        Kokkos::parallel_reduce("nabla::sampling::hmc::lockstep_nuts_step", chains,
+                                LockstepNutsStep<D, Mem>{m_x, m_machines, value.view(), grad.view(), a}, growing);
+      }
+      Kokkos::parallel_for("nabla::sampling::hmc::lockstep_nuts_end", chains,
+                           LockstepNutsEnd<D, Mem>{q, g, logp, m_machines, a, out, t});
+    }
+  }
+
   // The target at the lockstep positions: (log-densities, their gradients), arrays of the tape.
   std::pair<Array<double, 1>, Array<double, 2>> evaluate_lockstep() {
     // Host BLAS on one thread: OpenBLAS splits a product by its thread count and rounds differently for each,
@@ -233,6 +318,7 @@ class Batched {
   F m_f;
   std::size_t m_chains;
   Lockstep<Mem> m_x;
+  Kokkos::View<NutsMachine<D>*, Mem> m_machines;  // NUTS's per-chain state, allocated on first use
   Array<double, 1> m_ones;
   ad::Tape m_tape;
 };

@@ -98,58 +98,113 @@ KOKKOS_INLINE_FUNCTION double uniform(nabla::random::Key k, std::uint64_t counte
 
 }  // namespace impl
 
-/// \brief One NUTS transition from s (its p the fresh momentum): s becomes the selected point (q, p, g, log p).
-template <int D, class F>
-KOKKOS_INLINE_FUNCTION NutsInfo nuts(const F& f, Phase<D>& s, const Vec<D>& inv_mass, double eps, int max_depth,
-                                     nabla::random::Key k) {
-  using impl::turning;
-  NutsInfo info;
-  const double h0 = -s.logp + kinetic<D>(s.p, inv_mass);
-  Phase<D> left = s, right = s, selected = s;
-  Vec<D> r_sum = s.p;
-  double log_w_tree = 0.0, accept_sum = 0.0;
-  int points = 0;
-  std::uint64_t leaf = 0;
+/// \brief One NUTS transition as a machine that stops before each gradient: `begin` from the start (its p the
+/// fresh momentum); then, until `done`, `drift` moves `edge` by a half-kick and a drift to where the log-density is
+/// needed, the caller sets edge.logp and edge.g there, and `land` completes the leaf and goes on. A chain's own
+/// kernel runs that loop itself (nuts() below); the lockstep engine (batched.hpp) evaluates every chain's edge at
+/// once between drift and land. Either way the arithmetic is the same, leaf for leaf.
+template <int D>
+struct NutsMachine {
+  Phase<D> left, right, selected, edge, sub_selected;
+  Vec<D> r_sum, sub_r_sum;
   impl::SubtreeChecks<D> checks;
-  for (int depth = 0; depth < max_depth && depth < kMaxTreeDepth; ++depth) {
-    const bool go_right = (nabla::random::bits(k, std::uint64_t(depth), impl::kDirectionDomain)[0] & 1u) != 0;
-    Phase<D> edge = go_right ? right : left, sub_selected = edge;
-    Vec<D> sub_r_sum;
-    for (int i = 0; i < D; ++i) sub_r_sum[i] = 0.0;
-    double sub_log_w = impl::kLogZero;
-    bool stop = false;
-    for (std::uint32_t n = 0; n < (1u << depth) && !stop; ++n, ++leaf) {
-      info.leapfrog += leapfrog<D>(f, edge, inv_mass, go_right ? eps : -eps, 1);
-      const double dh = -edge.logp + kinetic<D>(edge.p, inv_mass) - h0;
-      if (!(dh <= impl::kMaxEnergyError)) {  // NaN and ±inf included; counts as a point of acceptance 0, as Stan's
-        ++points;
-        info.divergent = true;
-        stop = true;
-        break;
-      }
-      accept_sum += dh <= 0.0 ? 1.0 : math::exp(-dh);
-      ++points;
-      // Multinomial within the subtree: the new leaf replaces the subtree's choice with its share of the weight.
-      const double total = impl::log_add(sub_log_w, -dh);
-      if (impl::uniform(k, leaf, impl::kLeafDomain) < math::exp(-dh - total)) sub_selected = edge;
-      sub_log_w = total;
-      for (int i = 0; i < D; ++i) sub_r_sum[i] += edge.p[i];
-      stop = checks.add(n, inv_mass, edge.p, sub_r_sum);
+  nabla::random::Key key;
+  double h0 = 0.0, eps = 0.0, log_w_tree = 0.0, sub_log_w = 0.0, accept_sum = 0.0;
+  int points = 0, depth = 0, max_depth = 0;
+  std::uint32_t n = 0;  // leaf within the current subtree
+  std::uint64_t leaf = 0;
+  bool go_right = false, done = true;
+  NutsInfo info;
+
+  KOKKOS_INLINE_FUNCTION void begin(const Phase<D>& start, const Vec<D>& inv_mass, double step, int max_tree_depth,
+                                    nabla::random::Key k) {
+    h0 = -start.logp + kinetic<D>(start.p, inv_mass);
+    left = right = selected = start;
+    r_sum = start.p;
+    key = k;
+    eps = step;
+    log_w_tree = accept_sum = 0.0;
+    points = depth = 0;
+    max_depth = max_tree_depth < kMaxTreeDepth ? max_tree_depth : kMaxTreeDepth;
+    leaf = 0;
+    info = NutsInfo{};
+    done = false;
+    start_doubling(inv_mass);
+  }
+
+  /// The first half of edge's next leapfrog step: a half-kick and the drift.
+  KOKKOS_INLINE_FUNCTION void drift(const Vec<D>& inv_mass) {
+    const double e = go_right ? eps : -eps;
+    for (int i = 0; i < D; ++i) edge.p[i] += 0.5 * e * edge.g[i];
+    for (int i = 0; i < D; ++i) edge.q[i] += e * inv_mass[i] * edge.p[i];
+  }
+
+  /// The rest of the leaf, with edge.logp and edge.g evaluated at edge.q.
+  KOKKOS_INLINE_FUNCTION void land(const Vec<D>& inv_mass) {
+    ++info.leapfrog;
+    if (finite(edge.logp)) {
+      const double e = go_right ? eps : -eps;
+      for (int i = 0; i < D; ++i) edge.p[i] += 0.5 * e * edge.g[i];
     }
-    if (stop) break;  // a subtree that turned or diverged is not a candidate, and the trajectory ends
+    const double dh = -edge.logp + kinetic<D>(edge.p, inv_mass) - h0;
+    ++points;
+    if (!(dh <= impl::kMaxEnergyError)) {  // NaN and ±inf included; counts as a point of acceptance 0, as Stan's
+      info.divergent = true;
+      return finish(inv_mass);
+    }
+    accept_sum += dh <= 0.0 ? 1.0 : math::exp(-dh);
+    // Multinomial within the subtree: the new leaf replaces the subtree's choice with its share of the weight.
+    const double total = impl::log_add(sub_log_w, -dh);
+    if (impl::uniform(key, leaf, impl::kLeafDomain) < math::exp(-dh - total)) sub_selected = edge;
+    sub_log_w = total;
+    for (int i = 0; i < D; ++i) sub_r_sum[i] += edge.p[i];
+    const bool turned = checks.add(n, inv_mass, edge.p, sub_r_sum);
+    ++n;
+    ++leaf;
+    if (turned) return finish(inv_mass);  // a subtree that turned is not a candidate, and the trajectory ends
+    if (n < (1u << depth)) return;
     // Biased progressive sampling: the new subtree wins with probability min(1, w_subtree / w_tree).
-    if (impl::uniform(k, std::uint64_t(depth), impl::kSubtreeDomain) < math::exp(sub_log_w - log_w_tree))
+    if (impl::uniform(key, std::uint64_t(depth), impl::kSubtreeDomain) < math::exp(sub_log_w - log_w_tree))
       selected = sub_selected;
     log_w_tree = impl::log_add(log_w_tree, sub_log_w);
     (go_right ? right : left) = edge;
     for (int i = 0; i < D; ++i) r_sum[i] += sub_r_sum[i];
-    info.depth = depth + 1;
-    if (turning<D>(inv_mass, left.p, right.p, r_sum)) break;
+    info.depth = ++depth;
+    if (impl::turning<D>(inv_mass, left.p, right.p, r_sum)) return finish(inv_mass);
+    start_doubling(inv_mass);
   }
-  s = selected;
-  info.accept_prob = points > 0 ? accept_sum / double(points) : 0.0;
-  info.energy = -s.logp + kinetic<D>(s.p, inv_mass);
-  return info;
+
+ private:
+  KOKKOS_INLINE_FUNCTION void start_doubling(const Vec<D>& inv_mass) {
+    if (depth >= max_depth) return finish(inv_mass);
+    go_right = (nabla::random::bits(key, std::uint64_t(depth), impl::kDirectionDomain)[0] & 1u) != 0;
+    edge = go_right ? right : left;
+    sub_selected = edge;
+    for (int i = 0; i < D; ++i) sub_r_sum[i] = 0.0;
+    sub_log_w = impl::kLogZero;
+    n = 0;
+  }
+
+  KOKKOS_INLINE_FUNCTION void finish(const Vec<D>& inv_mass) {
+    done = true;
+    info.accept_prob = points > 0 ? accept_sum / double(points) : 0.0;
+    info.energy = -selected.logp + kinetic<D>(selected.p, inv_mass);
+  }
+};
+
+/// \brief One NUTS transition from s (its p the fresh momentum): s becomes the selected point (q, p, g, log p).
+template <int D, class F>
+KOKKOS_INLINE_FUNCTION NutsInfo nuts(const F& f, Phase<D>& s, const Vec<D>& inv_mass, double eps, int max_depth,
+                                     nabla::random::Key k) {
+  NutsMachine<D> m;
+  m.begin(s, inv_mass, eps, max_depth, k);
+  while (!m.done) {
+    m.drift(inv_mass);
+    m.edge.logp = evaluate<D>(f, m.edge.q, m.edge.g);
+    m.land(inv_mass);
+  }
+  s = m.selected;
+  return m.info;
 }
 
 }  // namespace hmc

@@ -124,6 +124,19 @@ KOKKOS_INLINE_FUNCTION Outcome metropolis(const Phase<D>& start, const Phase<D>&
   return o;
 }
 
+/// How a NUTS transition from `start` to the point it selected went (accepted: the chain moved).
+template <int D>
+KOKKOS_INLINE_FUNCTION Outcome nuts_outcome(const NutsInfo& info, const Phase<D>& start, const Phase<D>& selected) {
+  Outcome o;
+  for (int i = 0; i < D; ++i) o.accept = o.accept || selected.q[i] != start.q[i];
+  o.accept_prob = info.accept_prob;
+  o.energy = info.energy;
+  o.divergent = info.divergent;
+  o.evaluations = info.leapfrog;
+  o.depth = info.depth;
+  return o;
+}
+
 /// Where transitions leave their rows: draws, log_probs and accepted are empty in warm-up, warm outside it.
 template <class Mem>
 struct Records {
@@ -179,13 +192,7 @@ struct Transitions {
       draw_momentum<D>(k, a.inv_mass, x.p);
       Outcome o;
       if (a.tree_depth > 0) {  // x becomes the point NUTS selects: the start itself, or one that moved
-        const NutsInfo info = nuts<D>(f, x, a.inv_mass, a.eps, a.tree_depth, k);
-        for (int i = 0; i < D; ++i) o.accept = o.accept || x.q[i] != s.q[i];
-        o.accept_prob = info.accept_prob;
-        o.energy = info.energy;
-        o.divergent = info.divergent;
-        o.evaluations = info.leapfrog;
-        o.depth = info.depth;
+        o = nuts_outcome<D>(nuts<D>(f, x, a.inv_mass, a.eps, a.tree_depth, k), s, x);
       } else {
         const StaticPlan plan = static_plan<D>(k, a);
         s.p = x.p;
