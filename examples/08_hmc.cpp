@@ -333,32 +333,23 @@ void logistic(const HmcOptions& o) {
 
   nabla::examples::Summary m;
   double worst = 0;
-  std::ifstream have(o.reference);
-  if (!have) {
+  std::ifstream reference(o.reference);
+  if (!reference) {
     std::printf("3. no Stan reference at %s: comparison skipped\n", o.reference.c_str());
   } else {
-    const auto ref = nabla_examples::read_stan_reference(o.reference);
+    const auto stan =
+        nabla_examples::compare_with_stan(x, nabla_examples::read_stan_reference(reference, o.reference), rows);
     std::printf("3. against a long Stan run (%s): z = difference / combined MCSE\n   %-9s %9s %9s %6s %9s %9s %6s\n",
                 o.reference.c_str(), "", "Stan mean", "HMC mean", "z", "Stan var", "HMC var", "z");
-    const std::size_t n = x.extent(0), C = x.extent(1);
     for (int k = 0; k < K; ++k) {
-      const auto& r = ref.at("beta" + std::to_string(k));
-      ns::Draws dev({n, C});
-      double var = 0;
-      for (std::size_t t = 0; t < n; ++t)
-        for (std::size_t c = 0; c < C; ++c) {
-          dev.view()(t, c) = (x.view()(t, c, k) - rows[k].mean) * (x.view()(t, c, k) - rows[k].mean);
-          var += dev.view()(t, c) / double(n * C);
-        }
-      const double z_mean = (rows[k].mean - r[0]) / std::hypot(rows[k].mcse_mean, r[2]);
-      const double z_var = (var - r[1]) / std::hypot(ns::mcse_mean(dev), r[3]);
-      worst = std::max({worst, std::abs(z_mean), std::abs(z_var)});
-      std::printf("   %-9s %9.4f %9.4f %6.2f %9.4f %9.4f %6.2f\n", names[k].c_str(), r[0], rows[k].mean, z_mean, r[1],
-                  var, z_var);
+      const auto& c = stan.coefficients[std::size_t(k)];
+      std::printf("   %-9s %9.4f %9.4f %6.2f %9.4f %9.4f %6.2f\n", names[k].c_str(), c.stan_mean, c.mean, c.z_mean,
+                  c.stan_var, c.var, c.z_var);
       const std::string key = "beta" + std::to_string(k);
-      m.set(key + "_z_mean", z_mean);
-      m.set(key + "_z_var", z_var);
+      m.set(key + "_z_mean", c.z_mean);
+      m.set(key + "_z_var", c.z_var);
     }
+    worst = stan.largest_z;
     std::printf("   largest |z|: %.2f\n", worst);
   }
   for (int k = 0; k < K; ++k) {

@@ -2,17 +2,20 @@
 /// \brief Bayesian logistic regression on the breast cancer data (examples/data/breast_cancer.csv: 569 tumours,
 /// 30 features, class 1 = benign) as a batched HMC target: every feature standardised (mean 0, sd with n − 1, as
 /// R's scale()), an intercept first, each coefficient with a normal(0, 1) prior. The model of
-/// tests/sampling/fixtures/make_stan_logistic.R, whose long Stan run is the reference.
+/// tests/sampling/fixtures/make_stan_logistic.R, whose long Stan run is the reference (compare_with_stan).
 #pragma once
 
 #include <nabla/ad/ops.hpp>
 #include <nabla/core/array.hpp>
 #include <nabla/core/error.hpp>
 #include <nabla/nn/csv.hpp>
+#include <nabla/sampling/diagnostics.hpp>
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <fstream>
+#include <istream>
 #include <map>
 #include <sstream>
 #include <string>
@@ -80,10 +83,11 @@ struct LogisticRegression {
 
 /// The long Stan run (tests/sampling/fixtures/stan_logistic.txt): per coefficient "beta<k>", its posterior mean,
 /// variance, and their Monte Carlo standard errors.
-inline std::map<std::string, std::array<double, 4>> read_stan_reference(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw nabla::IOError("read_stan_reference: cannot open " + path);
-  std::map<std::string, std::array<double, 4>> ref;
+using StanReference = std::map<std::string, std::array<double, 4>>;
+
+/// Reads Stan's run from `in`, the file `path` (named in errors).
+inline StanReference read_stan_reference(std::istream& in, const std::string& path) {
+  StanReference ref;
   for (std::string line; std::getline(in, line);) {
     if (line.empty() || line[0] == '#') continue;
     std::istringstream is(line);
@@ -97,6 +101,46 @@ inline std::map<std::string, std::array<double, 4>> read_stan_reference(const st
     throw nabla::ValueError(nabla::impl::cat("read_stan_reference: ", path, " has ", ref.size(), " coefficients, not ",
                                              BreastCancer::dim));
   return ref;
+}
+inline StanReference read_stan_reference(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw nabla::IOError("read_stan_reference: cannot open " + path);
+  return read_stan_reference(in, path);
+}
+
+/// A run's posterior means and variances against Stan's, per coefficient, each with z = difference / combined MCSE.
+struct StanComparison {
+  struct Coefficient {
+    double stan_mean, mean, z_mean, stan_var, var, z_var;
+  };
+  std::vector<Coefficient> coefficients;
+  double largest_z = 0.0;  // of every |z|
+};
+
+/// Compares `chain` (draws × chains × coefficients, as get_chain() returns it; `summary` = summarize(chain), which
+/// the caller has anyway) with Stan's run. A variance is the mean squared deviation from the mean, its MCSE that of
+/// the squared deviations as draws.
+inline StanComparison compare_with_stan(const nabla::Array<double, 3, Kokkos::HostSpace>& chain,
+                                        const StanReference& reference,
+                                        const std::vector<nabla::sampling::Summary>& summary) {
+  const std::size_t n = chain.extent(0), C = chain.extent(1);
+  StanComparison out;
+  for (std::size_t k = 0; k < chain.extent(2); ++k) {
+    const auto& r = reference.at("beta" + std::to_string(k));
+    const nabla::sampling::Summary& row = summary.at(k);
+    nabla::sampling::Draws dev({n, C});
+    double var = 0;
+    for (std::size_t t = 0; t < n; ++t)
+      for (std::size_t c = 0; c < C; ++c) {
+        dev.view()(t, c) = (chain.view()(t, c, k) - row.mean) * (chain.view()(t, c, k) - row.mean);
+        var += dev.view()(t, c) / double(n * C);
+      }
+    const double z_mean = (row.mean - r[0]) / std::hypot(row.mcse_mean, r[2]);
+    const double z_var = (var - r[1]) / std::hypot(nabla::sampling::mcse_mean(dev), r[3]);
+    out.coefficients.push_back({r[0], row.mean, z_mean, r[1], var, z_var});
+    out.largest_z = std::max({out.largest_z, std::abs(z_mean), std::abs(z_var)});
+  }
+  return out;
 }
 
 }  // namespace nabla_examples

@@ -88,7 +88,7 @@ class HamiltonianSampler {
   using Policy = Kokkos::RangePolicy<Exec, Kokkos::IndexType<std::size_t>>;
   static constexpr bool kBatched = hmc::is_batched<F>::value;
   struct PerChain {  // the one-thread-per-chain kernel needs no host-side engine
-    PerChain(const F&, std::size_t) {}
+    explicit PerChain(std::size_t) {}
   };
   using Engine = std::conditional_t<kBatched, hmc::impl::Batched<D, F, Mem>, PerChain>;
 
@@ -109,7 +109,7 @@ class HamiltonianSampler {
       throw bad("max_tree_depth", m_opt.max_tree_depth, "in 1 .. 10");
     if (!m_opt.backend) m_opt.backend = std::make_shared<MemoryBackend>();
     share_chains();
-    m_engine = std::make_unique<Engine>(m_f, m_local);
+    m_engine = std::make_unique<Engine>(m_local);
     m_q = typename Views::Rows("nabla::sampling::hmc::q", m_local, D);
     m_g = typename Views::Rows("nabla::sampling::hmc::g", m_local, D);
     m_logp = typename Views::Column("nabla::sampling::hmc::logp", m_local);
@@ -307,7 +307,7 @@ class HamiltonianSampler {
   // Log-density and gradient at every chain's position (a start, or a resumed chain's last draw).
   void evaluate() {
     if constexpr (kBatched) {
-      m_engine->evaluate(m_q, m_g, m_logp);
+      m_engine->evaluate(m_f, m_q, m_g, m_logp);
     } else {
       hmc::impl::Transitions<D, F, Mem> t{m_f, m_q, m_g, m_logp, params(0), {}, true};
       Kokkos::parallel_for("nabla::sampling::hmc::evaluate", Policy(0, m_local), t);
@@ -317,7 +317,7 @@ class HamiltonianSampler {
   // `steps` transitions of every chain, recorded into `out`.
   void advance(std::size_t steps, const hmc::impl::Records<Mem>& out) {
     if constexpr (kBatched) {
-      m_engine->run(m_q, m_g, m_logp, params(steps), out);
+      m_engine->run(m_f, m_q, m_g, m_logp, params(steps), out);
     } else {
       Kokkos::parallel_for("nabla::sampling::hmc::transitions", Policy(0, m_local),
                            hmc::impl::Transitions<D, F, Mem>{m_f, m_q, m_g, m_logp, params(steps), out, false});

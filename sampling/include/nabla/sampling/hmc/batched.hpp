@@ -23,7 +23,6 @@
 
 #include <Kokkos_Core.hpp>
 
-#include <algorithm>
 #include <cstdint>
 #include <type_traits>
 #include <utility>
@@ -41,11 +40,13 @@ struct is_batched<F, std::void_t<decltype(std::declval<const F&>()(std::declval<
 
 namespace impl {
 
-/// Every chain's trajectory in the tape's layout (chains × D, chains fastest) and how far it has got.
+/// Every chain's trajectory in the tape's layout (chains × D, chains fastest) and how far it has got. NUTS's
+/// trajectories use q alone (their machines hold the rest): the other views are allocated for static ones only.
 template <class Mem>
 struct Lockstep {
   Kokkos::View<double**, Kokkos::LayoutLeft, Mem> q, p, g;
   Kokkos::View<double*, Mem> logp;
+  Kokkos::View<StaticPlan*, Mem> plan;       // the transition's random numbers, drawn once at its start
   Kokkos::View<int*, Mem> taken;             // leapfrog steps (drifts) taken
   Kokkos::View<std::uint8_t*, Mem> stopped;  // reached a non-finite log-density
 };
@@ -70,7 +71,8 @@ KOKKOS_INLINE_FUNCTION void store_point(const Phase<D>& y, std::size_t c, const 
   x.logp(c) = y.logp;
 }
 
-/// Starts transition t of every chain: its momentum, and the trajectory at the chain's state.
+/// Starts transition t of every chain: its momentum and plan, and the trajectory at the chain's state; reduces
+/// the longest trajectory's steps (the length of the lockstep loop).
 template <int D, class Mem>
 struct LockstepBegin {
   typename Views<Mem>::Rows q, g;
@@ -78,13 +80,17 @@ struct LockstepBegin {
   Lockstep<Mem> x;
   Params<D> a;
   int t;
-  KOKKOS_INLINE_FUNCTION void operator()(std::size_t c) const {
+  KOKKOS_INLINE_FUNCTION void operator()(std::size_t c, int& longest) const {
+    const nabla::random::Key key = a.transition_key(c, t);
     Phase<D> s;
     load_phase<D, Mem>(q, g, logp, c, s);
-    draw_momentum<D>(a.transition_key(c, t), a.inv_mass, s.p);
+    draw_momentum<D>(key, a.inv_mass, s.p);
     store_point<D, Mem>(s, c, x);
+    const StaticPlan plan = static_plan<D>(key, a);
+    x.plan(c) = plan;
     x.taken(c) = 0;
     x.stopped(c) = 0;
+    if (plan.steps > longest) longest = plan.steps;
   }
 };
 
@@ -96,26 +102,27 @@ struct LockstepStep {
   Kokkos::View<const double*, Kokkos::LayoutLeft, Mem> value;   // empty when k = 0
   Kokkos::View<const double**, Kokkos::LayoutLeft, Mem> grad;  // chains × D
   Params<D> a;
-  int t, k;
+  int k;
   KOKKOS_INLINE_FUNCTION void operator()(std::size_t c) const {
     if (x.stopped(c) || x.taken(c) != k) return;
-    const double half = 0.5 * a.eps;
+    Phase<D> s;
+    load_point<D, Mem>(x, c, s);
     if (k > 0) {
-      x.logp(c) = value(c);
-      for (int i = 0; i < D; ++i) x.g(c, i) = grad(c, i);
-      if (!finite(value(c))) {
+      s.logp = value(c);
+      for (int i = 0; i < D; ++i) s.g[i] = grad(c, i);
+      if (!finite(s.logp)) {
         x.stopped(c) = 1;
+        store_point<D, Mem>(s, c, x);
         return;
       }
-      for (int i = 0; i < D; ++i) x.p(c, i) += half * x.g(c, i);
+      half_kick<D>(s.p, s.g, a.eps);
     }
-    if (k < static_plan<D>(a.transition_key(c, t), a).steps) {
-      for (int i = 0; i < D; ++i) {
-        x.p(c, i) += half * x.g(c, i);
-        x.q(c, i) += a.eps * a.inv_mass[i] * x.p(c, i);
-      }
+    if (k < x.plan(c).steps) {
+      half_kick<D>(s.p, s.g, a.eps);
+      drift<D>(s.q, s.p, a.inv_mass, a.eps);
       x.taken(c) = k + 1;
     }
+    store_point<D, Mem>(s, c, x);
   }
 };
 
@@ -134,7 +141,7 @@ struct LockstepEnd {
     load_phase<D, Mem>(q, g, logp, c, s);
     draw_momentum<D>(key, a.inv_mass, s.p);
     load_point<D, Mem>(x, c, y);
-    const Outcome o = metropolis<D>(s, y, a.inv_mass, static_plan<D>(key, a), x.taken(c));
+    const Outcome o = metropolis<D>(s, y, a.inv_mass, x.plan(c), x.taken(c));
     out.write(t, c, s, y, o, a.inv_mass);
     if (o.accept) store_phase<D, Mem>(y, c, q, g, logp);
   }
@@ -202,26 +209,30 @@ struct LockstepNutsEnd {
   }
 };
 
-/// Copies rows into the lockstep layout, or (back = true) a batched evaluation into rows.
+/// Copies the chains' rows into the lockstep positions, where the target is evaluated ...
 template <int D, class Mem>
-struct LockstepCopy {
-  typename Views<Mem>::Rows q, g;
-  typename Views<Mem>::Column logp;
-  Lockstep<Mem> x;
+struct LockstepLoad {
+  typename Views<Mem>::Rows q;
+  Kokkos::View<double**, Kokkos::LayoutLeft, Mem> positions;
+  KOKKOS_INLINE_FUNCTION void operator()(std::size_t c) const {
+    for (int i = 0; i < D; ++i) positions(c, i) = q(c, i);
+  }
+};
+/// ... and the evaluation back into the chains' rows.
+template <int D, class Mem>
+struct LockstepStore {
   Kokkos::View<const double*, Kokkos::LayoutLeft, Mem> value;
   Kokkos::View<const double**, Kokkos::LayoutLeft, Mem> grad;
-  bool back;
+  typename Views<Mem>::Rows g;
+  typename Views<Mem>::Column logp;
   KOKKOS_INLINE_FUNCTION void operator()(std::size_t c) const {
-    if (!back) {
-      for (int i = 0; i < D; ++i) x.q(c, i) = q(c, i);
-      return;
-    }
     for (int i = 0; i < D; ++i) g(c, i) = grad(c, i);
     logp(c) = value(c);
   }
 };
 
-/// The host side: the tape, the lockstep state, and the loop of leapfrog steps around the target.
+/// The host side: the tape, the lockstep state, and the loop of leapfrog steps around the target (the sampler's,
+/// passed to each call: the sampler is its one owner).
 template <int D, class F, class Mem>
 class Batched {
   using Policy = Kokkos::RangePolicy<Kokkos::DefaultExecutionSpace, Kokkos::IndexType<std::size_t>>;
@@ -233,45 +244,47 @@ class Batched {
                 "ad::Var<double, 2> (chains x D) and returns an ad::Var<double, 1> (one log-density per chain)");
 
  public:
-  Batched(const F& f, std::size_t chains) : m_f(f), m_chains(chains) {
+  explicit Batched(std::size_t chains) : m_chains(chains) {
     m_x.q = decltype(m_x.q)("nabla::sampling::hmc::lockstep_q", chains, D);
-    m_x.p = decltype(m_x.p)("nabla::sampling::hmc::lockstep_p", chains, D);
-    m_x.g = decltype(m_x.g)("nabla::sampling::hmc::lockstep_g", chains, D);
-    m_x.logp = decltype(m_x.logp)("nabla::sampling::hmc::lockstep_logp", chains);
-    m_x.taken = decltype(m_x.taken)("nabla::sampling::hmc::lockstep_taken", chains);
-    m_x.stopped = decltype(m_x.stopped)("nabla::sampling::hmc::lockstep_stopped", chains);
     m_ones = Array<double, 1>({chains}, "nabla::sampling::hmc::ones");
     Kokkos::deep_copy(m_ones.view(), 1.0);
   }
 
-  /// Log-density and gradient at every chain's row of q, into g and logp.
-  void evaluate(const Rows& q, const Rows& g, const Column& logp) {
+  /// Log-density f and its gradient at every chain's row of q, into g and logp.
+  void evaluate(const F& f, const Rows& q, const Rows& g, const Column& logp) {
     if (m_chains == 0) return;
-    Kokkos::parallel_for("nabla::sampling::hmc::lockstep_load", Policy(0, m_chains),
-                         LockstepCopy<D, Mem>{q, g, logp, m_x, {}, {}, false});
-    auto [value, grad] = evaluate_lockstep();
+    Kokkos::parallel_for("nabla::sampling::hmc::lockstep_load", Policy(0, m_chains), LockstepLoad<D, Mem>{q, m_x.q});
+    auto [value, grad] = evaluate_lockstep(f);
     Kokkos::parallel_for("nabla::sampling::hmc::lockstep_store", Policy(0, m_chains),
-                         LockstepCopy<D, Mem>{q, g, logp, m_x, value.view(), grad.view(), true});
+                         LockstepStore<D, Mem>{value.view(), grad.view(), g, logp});
   }
 
-  /// a.steps transitions of every chain from its state (q, g, logp), recorded into `out`.
-  void run(const Rows& q, const Rows& g, const Column& logp, const Params<D>& a, const Records<Mem>& out) {
+  /// a.steps transitions of every chain on f from its state (q, g, logp), recorded into `out`.
+  void run(const F& f, const Rows& q, const Rows& g, const Column& logp, const Params<D>& a,
+           const Records<Mem>& out) {
     if (m_chains == 0) return;
-    if (a.tree_depth > 0) return run_nuts(q, g, logp, a, out);
+    if (a.tree_depth > 0) return run_nuts(f, q, g, logp, a, out);
+    if (m_x.p.extent(0) != m_chains) {  // a static trajectory's state, allocated on first use
+      m_x.p = decltype(m_x.p)("nabla::sampling::hmc::lockstep_p", m_chains, D);
+      m_x.g = decltype(m_x.g)("nabla::sampling::hmc::lockstep_g", m_chains, D);
+      m_x.logp = decltype(m_x.logp)("nabla::sampling::hmc::lockstep_logp", m_chains);
+      m_x.plan = decltype(m_x.plan)("nabla::sampling::hmc::lockstep_plan", m_chains);
+      m_x.taken = decltype(m_x.taken)("nabla::sampling::hmc::lockstep_taken", m_chains);
+      m_x.stopped = decltype(m_x.stopped)("nabla::sampling::hmc::lockstep_stopped", m_chains);
+    }
     const Policy chains(0, m_chains);
     for (int t = 0; t < a.steps; ++t) {
-      int longest = 0;  // the host draws the same plans: the loop ends with the longest trajectory
-      for (std::size_t c = 0; c < m_chains; ++c)
-        longest = std::max(longest, static_plan<D>(a.transition_key(c, t), a).steps);
-      Kokkos::parallel_for("nabla::sampling::hmc::lockstep_begin", chains, LockstepBegin<D, Mem>{q, g, logp, m_x, a, t});
+      int longest = 0;  // the loop ends with the longest trajectory
+      Kokkos::parallel_reduce("nabla::sampling::hmc::lockstep_begin", chains,
+                              LockstepBegin<D, Mem>{q, g, logp, m_x, a, t}, Kokkos::Max<int>(longest));
       Array<double, 1> value;
       Array<double, 2> grad;
       for (int k = 0; k <= longest; ++k) {
         Kokkos::parallel_for("nabla::sampling::hmc::lockstep_step", chains,
-                             LockstepStep<D, Mem>{m_x, value.view(), grad.view(), a, t, k});
+                             LockstepStep<D, Mem>{m_x, value.view(), grad.view(), a, k});
         value = {};  // back to the tape's pool before it is cleared: no allocation per step
         grad = {};
-        if (k < longest) std::tie(value, grad) = evaluate_lockstep();
+        if (k < longest) std::tie(value, grad) = evaluate_lockstep(f);
       }
       Kokkos::parallel_for("nabla::sampling::hmc::lockstep_end", chains,
                            LockstepEnd<D, Mem>{q, g, logp, m_x, a, out, t});
@@ -281,7 +294,8 @@ class Batched {
  private:
   // NUTS: every chain's tree grows leaf by leaf in lockstep until the last one stops; chains that stopped are
   // masked (evaluated with the others, their results unused).
-  void run_nuts(const Rows& q, const Rows& g, const Column& logp, const Params<D>& a, const Records<Mem>& out) {
+  void run_nuts(const F& f, const Rows& q, const Rows& g, const Column& logp, const Params<D>& a,
+                const Records<Mem>& out) {
     if (m_machines.extent(0) != m_chains)
       m_machines = Kokkos::View<NutsMachine<D>*, Mem>("nabla::sampling::hmc::nuts_machines", m_chains);
     const Policy chains(0, m_chains);
@@ -289,7 +303,7 @@ class Batched {
       Kokkos::parallel_for("nabla::sampling::hmc::lockstep_nuts_begin", chains,
                            LockstepNutsBegin<D, Mem>{q, g, logp, m_x, m_machines, a, t});
       for (std::size_t growing = m_chains; growing > 0;) {
-        auto [value, grad] = evaluate_lockstep();
+        auto [value, grad] = evaluate_lockstep(f);
         growing = 0;
         Kokkos::parallel_reduce("nabla::sampling::hmc::lockstep_nuts_step", chains,
                                 LockstepNutsStep<D, Mem>{m_x, m_machines, value.view(), grad.view(), a}, growing);
@@ -299,14 +313,14 @@ class Batched {
     }
   }
 
-  // The target at the lockstep positions: (log-densities, their gradients), arrays of the tape.
-  std::pair<Array<double, 1>, Array<double, 2>> evaluate_lockstep() {
+  // The target f at the lockstep positions: (log-densities, their gradients), arrays of the tape.
+  std::pair<Array<double, 1>, Array<double, 2>> evaluate_lockstep(const F& f) {
     // Host BLAS on one thread: OpenBLAS splits a product by its thread count and rounds differently for each,
     // and the chains must not depend on the thread count.
     const nabla::impl::OneThreadBlas one_thread(0);
     m_tape.clear();
     const auto positions = m_tape.variable(Array<double, 2>(m_x.q));
-    const ad::Var<double, 1> y = m_f(positions);
+    const ad::Var<double, 1> y = f(positions);
     if (y.shape()[0] != m_chains)
       throw ShapeError(nabla::impl::cat("nabla::sampling::HamiltonianSampler: the batched log-density of ",
                                         to_string(positions.shape()), " positions returned ", to_string(y.shape()),
@@ -315,7 +329,6 @@ class Batched {
     return {y.value(), m_tape.grad(positions)};
   }
 
-  F m_f;
   std::size_t m_chains;
   Lockstep<Mem> m_x;
   Kokkos::View<NutsMachine<D>*, Mem> m_machines;  // NUTS's per-chain state, allocated on first use

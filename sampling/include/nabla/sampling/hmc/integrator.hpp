@@ -74,16 +74,28 @@ KOKKOS_INLINE_FUNCTION double kinetic(const Vec<D>& p, const Vec<D>& inv_mass) {
   return 0.5 * k;
 }
 
+/// \brief Velocity Verlet's two moves, written once: leapfrog below, NUTS's leaves and the lockstep engine all
+/// step with these, so they round alike (eps < 0 steps backward). The half-kick p += ε/2 ∇log p ...
+template <int D>
+KOKKOS_INLINE_FUNCTION void half_kick(Vec<D>& p, const Vec<D>& g, double eps) {
+  for (int i = 0; i < D; ++i) p[i] += 0.5 * eps * g[i];
+}
+/// ... and the drift q += ε M⁻¹ p.
+template <int D>
+KOKKOS_INLINE_FUNCTION void drift(Vec<D>& q, const Vec<D>& p, const Vec<D>& inv_mass, double eps) {
+  for (int i = 0; i < D; ++i) q[i] += eps * inv_mass[i] * p[i];
+}
+
 /// \brief `n` leapfrog steps of size `eps`, one gradient each. Stops early once the log-density is not finite (a
 /// divergence: s.logp tells); returns the gradients evaluated.
 template <int D, class F>
 KOKKOS_INLINE_FUNCTION int leapfrog(const F& f, Phase<D>& s, const Vec<D>& inv_mass, double eps, int n) {
   for (int k = 0; k < n; ++k) {
-    for (int i = 0; i < D; ++i) s.p[i] += 0.5 * eps * s.g[i];
-    for (int i = 0; i < D; ++i) s.q[i] += eps * inv_mass[i] * s.p[i];
+    half_kick<D>(s.p, s.g, eps);
+    drift<D>(s.q, s.p, inv_mass, eps);
     s.logp = evaluate<D>(f, s.q, s.g);
     if (!finite(s.logp)) return k + 1;
-    for (int i = 0; i < D; ++i) s.p[i] += 0.5 * eps * s.g[i];
+    half_kick<D>(s.p, s.g, eps);
   }
   return n;
 }

@@ -135,17 +135,14 @@ struct NutsMachine {
   /// The first half of edge's next leapfrog step: a half-kick and the drift.
   KOKKOS_INLINE_FUNCTION void drift(const Vec<D>& inv_mass) {
     const double e = go_right ? eps : -eps;
-    for (int i = 0; i < D; ++i) edge.p[i] += 0.5 * e * edge.g[i];
-    for (int i = 0; i < D; ++i) edge.q[i] += e * inv_mass[i] * edge.p[i];
+    half_kick<D>(edge.p, edge.g, e);
+    hmc::drift<D>(edge.q, edge.p, inv_mass, e);
   }
 
   /// The rest of the leaf, with edge.logp and edge.g evaluated at edge.q.
   KOKKOS_INLINE_FUNCTION void land(const Vec<D>& inv_mass) {
     ++info.leapfrog;
-    if (finite(edge.logp)) {
-      const double e = go_right ? eps : -eps;
-      for (int i = 0; i < D; ++i) edge.p[i] += 0.5 * e * edge.g[i];
-    }
+    if (finite(edge.logp)) half_kick<D>(edge.p, edge.g, go_right ? eps : -eps);
     const double dh = -edge.logp + kinetic<D>(edge.p, inv_mass) - h0;
     ++points;
     if (!(dh <= impl::kMaxEnergyError)) {  // NaN and ±inf included; counts as a point of acceptance 0, as Stan's
