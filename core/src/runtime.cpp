@@ -2,6 +2,8 @@
 #include <nabla/core/launch.hpp>
 #include <nabla/core/runtime.hpp>
 
+#include "partition.hpp"
+
 #include <Kokkos_Core.hpp>
 
 #if defined(KOKKOS_ENABLE_OPENMP)
@@ -9,6 +11,7 @@
 #endif
 
 #include <cerrno>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -63,7 +66,17 @@ ScopeGuard::ScopeGuard(int& argc, char** argv) {
   kokkos_args.push_back(nullptr);
   // Unset means unbound to the OpenMP runtime (read when it loaded); saying so keeps Kokkos from warning.
   if (!std::getenv("OMP_PROC_BIND")) setenv("OMP_PROC_BIND", "false", 0);
+#if KOKKOS_VERSION >= 40000
+  // Without a tool library, Kokkos fences every instance around each kernel once a callback is set. Nabla's
+  // KernelCounter and KernelTimeline need no fence, and the fence would serialise the concurrent kernels of a
+  // task group that the timeline is there to observe; a tool library loaded by the user still decides for itself.
+  Kokkos::Tools::Experimental::set_request_tool_settings_callback(
+      [](std::uint32_t, Kokkos::Tools::Experimental::ToolSettings* s) { s->requires_global_fencing = false; });
+#endif
   Kokkos::initialize(kokkos_argc, kokkos_args.data());
+#if KOKKOS_VERSION >= 40000
+  Kokkos::Tools::Experimental::set_request_tool_settings_callback(nullptr);
+#endif
   // What Kokkos left is the program's, in the original order, with the help flags it did not see.
   const std::set<char*> left(kokkos_args.begin() + 1, kokkos_args.begin() + kokkos_argc);
   int kept = 1;
@@ -76,6 +89,20 @@ ScopeGuard::ScopeGuard(int& argc, char** argv) {
 ScopeGuard::~ScopeGuard() {
   if (Kokkos::is_initialized()) Kokkos::finalize();
 }
+
+namespace impl {
+namespace {
+thread_local bool t_on_partition = false;
+}
+
+bool set_on_partition(bool on) {
+  const bool was = t_on_partition;
+  t_on_partition = on;
+  return was;
+}
+
+bool on_partition() { return t_on_partition; }
+}  // namespace impl
 
 #if defined(KOKKOS_ENABLE_OPENMP)
 namespace impl {
@@ -102,7 +129,7 @@ bool decided = false;
 
 const Kokkos::OpenMP* one_thread_openmp(std::size_t work) {
   static const std::size_t below = one_thread_below();
-  if (work >= below) return nullptr;
+  if (work >= below || t_on_partition) return nullptr;
   if (!decided) {
     decided = true;
     if (compat::openmp_sized_instances && Kokkos::OpenMP().concurrency() > 1)

@@ -201,15 +201,14 @@ struct BAOABKernel {
   }
 };
 
-/// Launches a BAOAB ensemble kernel over work items of ExecTraits<Exec>::lanes walkers.
-template <class P, bool Save>
-void launch_baoab(const char* label, const BAOABKernel<P, Save, 1>& k1) {
-  using Exec = Kokkos::DefaultExecutionSpace;
+/// Launches a BAOAB ensemble kernel on `space` over work items of ExecTraits<Exec>::lanes walkers.
+template <class P, bool Save, class Exec = Kokkos::DefaultExecutionSpace>
+void launch_baoab(const char* label, const BAOABKernel<P, Save, 1>& k1, const Exec& space = Exec()) {
   constexpr int L = ::nabla::impl::ExecTraits<Exec>::lanes;
   const BAOABKernel<P, Save, L> k{k1.pot, k1.c,  k1.x,  k1.v,  k1.key, k1.first_walker, k1.step0,
                                   k1.nsteps, k1.every, k1.xs, k1.vs, k1.epot, k1.etot};
   const std::size_t W = k1.x.extent(0);
-  Kokkos::parallel_for(label, Kokkos::RangePolicy<Exec, Kokkos::IndexType<std::size_t>>(0, (W + L - 1) / L), k);
+  Kokkos::parallel_for(label, Kokkos::RangePolicy<Exec, Kokkos::IndexType<std::size_t>>(space, 0, (W + L - 1) / L), k);
 }
 
 template <class P>
@@ -229,12 +228,14 @@ void static_checks() {
 }
 }  // namespace impl
 
-/// \brief Advances every walker of `state` by `nsteps` BAOAB steps in one kernel, saving nothing.
+/// \brief Advances every walker of `state` by `nsteps` BAOAB steps in one kernel on `space`, saving nothing.
+/// \param space [in] the execution space instance to run on (a task's partition, a stream)
 /// \param pot [in] the potential (see potentials.hpp)
 /// \param params [in] γ, kBT, dt, mass, seed
 /// \param state [in,out] positions and velocities are updated in place; state.step grows by nsteps
-template <class P>
-void baoab_advance(const P& pot, const BAOABParams& params, LangevinState& state, std::size_t nsteps) {
+template <class ExecSpace, class P, std::enable_if_t<Kokkos::is_execution_space<ExecSpace>::value, int> = 0>
+void baoab_advance(const ExecSpace& space, const P& pot, const BAOABParams& params, LangevinState& state,
+                   std::size_t nsteps) {
   impl::static_checks<P>();
   compat::Region region("nabla::sampling::baoab_advance");
   validate(params, "nabla::sampling::baoab_advance");
@@ -242,8 +243,14 @@ void baoab_advance(const P& pot, const BAOABParams& params, LangevinState& state
   const impl::BAOABKernel<P, false, 1> k{pot,        impl::BAOABCoefficients(params), state.x.view(), state.v.view(),
                                       random::key(params.seed), state.first_walker, state.step, nsteps, 1,
                                       {},         {},           {},           {}};
-  impl::launch_baoab("nabla::sampling::baoab", k);
+  impl::launch_baoab("nabla::sampling::baoab", k, space);
   state.step += nsteps;
+}
+
+/// \brief baoab_advance on the default execution space instance.
+template <class P>
+void baoab_advance(const P& pot, const BAOABParams& params, LangevinState& state, std::size_t nsteps) {
+  baoab_advance(Kokkos::DefaultExecutionSpace(), pot, params, state, nsteps);
 }
 
 /// \brief Runs `nsteps` BAOAB steps from `state` (updated in place), saving the initial point and every

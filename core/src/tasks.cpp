@@ -1,0 +1,233 @@
+#include <nabla/core/tasks.hpp>
+
+#include "partition.hpp"
+
+#include <Kokkos_Core.hpp>
+
+#if defined(KOKKOS_ENABLE_OPENMP)
+#include <omp.h>
+#endif
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+namespace nabla {
+namespace tasks {
+namespace impl {
+
+void rethrow_as_task_error(const std::string& task) {
+  try {
+    throw;
+  } catch (const TaskError&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw TaskError(task, std::current_exception(), e.what());
+  } catch (...) {
+    throw TaskError(task, std::current_exception(), "an exception not derived from std::exception");
+  }
+}
+
+namespace {
+
+using Job = std::function<void(std::size_t, const Space&)>;
+
+constexpr bool host_space = std::is_same<Space::memory_space, Kokkos::HostSpace>::value;
+
+// Host partitions need OpenMP instances of fewer threads than the pool (Kokkos 4); device partitions are streams.
+#if KOKKOS_VERSION >= 40000 && defined(KOKKOS_ENABLE_OPENMP)
+constexpr bool host_partitions = std::is_same<Space, Kokkos::OpenMP>::value;
+#else
+constexpr bool host_partitions = false;
+#endif
+#if KOKKOS_VERSION >= 40000
+constexpr bool device_partitions = !host_space;
+#else
+constexpr bool device_partitions = false;
+#endif
+
+// Streams beyond a few add no overlap to kernels that each fill the device.
+constexpr std::size_t max_device_partitions = 8;
+
+// One bulk call: its jobs, the partitions they run on, and its first failure.
+struct Round {
+  const Job& job;
+  const char* label;
+  std::size_t n;
+  const std::vector<Space>& parts;
+  std::atomic<std::size_t> next{0};
+  std::atomic<bool> failed{false};
+  std::mutex error_mutex;
+  std::exception_ptr error;
+
+  Round(const Job& j, const char* l, std::size_t count, const std::vector<Space>& p)
+      : job(j), label(l), n(count), parts(p) {}
+
+  void run(std::size_t i, const Space& s) {
+    try {
+      job(i, s);
+    } catch (...) {
+      std::exception_ptr wrapped;
+      try {
+        rethrow_as_task_error(std::string(label) + "[" + std::to_string(i) + "]");
+      } catch (...) {
+        wrapped = std::current_exception();
+      }
+      std::lock_guard<std::mutex> lock(error_mutex);
+      if (!error) error = wrapped;
+      failed = true;
+    }
+  }
+
+  // Takes jobs until none is left or one has failed.
+  void work(std::size_t p) {
+    const Space& s = parts[p];
+#if defined(KOKKOS_ENABLE_OPENMP)
+    // OpenBLAS and any other OpenMP region a task opens stay within the partition's share of the threads.
+    const int threads = omp_get_max_threads();
+    omp_set_num_threads(std::max(1, s.concurrency()));
+#endif
+    const bool was = ::nabla::impl::set_on_partition(true);
+    for (std::size_t i; !failed && (i = next++) < n;) run(i, s);
+    ::nabla::impl::set_on_partition(was);
+#if defined(KOKKOS_ENABLE_OPENMP)
+    omp_set_num_threads(threads);
+#endif
+  }
+};
+
+// Host threads that run the partitions after the first (the caller runs that one). They sleep between bulks, so
+// an idle group costs a core nothing, and live until Kokkos finalizes.
+class Workers {
+ public:
+  ~Workers() { stop(); }
+
+  // Runs `round` on partitions 0 .. P-1, the caller on partition 0; returns when all have ended.
+  void run(Round& round, std::size_t P) {
+    std::unique_lock<std::mutex> lock(m_mutex);
+    while (m_threads.size() + 1 < P) {
+      const std::size_t w = m_threads.size() + 1;
+      m_threads.emplace_back([this, w] { loop(w); });
+    }
+    m_round = &round;
+    m_wanted = P - 1;
+    m_busy = P - 1;
+    ++m_generation;
+    lock.unlock();
+    m_wake.notify_all();
+    round.work(0);
+    lock.lock();
+    m_done.wait(lock, [&] { return m_busy == 0; });
+    m_round = nullptr;
+  }
+
+  void stop() {
+    {
+      std::lock_guard<std::mutex> lock(m_mutex);
+      m_quit = true;
+    }
+    m_wake.notify_all();
+    for (auto& t : m_threads) t.join();
+    m_threads.clear();
+    m_quit = false;
+  }
+
+ private:
+  void loop(std::size_t w) {
+    std::uint64_t seen = 0;
+    std::unique_lock<std::mutex> lock(m_mutex);
+    for (;;) {
+      m_wake.wait(lock, [&] { return m_quit || m_generation != seen; });
+      if (m_quit) return;
+      seen = m_generation;
+      if (w > m_wanted) continue;
+      Round* round = m_round;
+      lock.unlock();
+      round->work(w);
+      lock.lock();
+      if (--m_busy == 0) m_done.notify_one();
+    }
+  }
+
+  std::mutex m_mutex;
+  std::condition_variable m_wake, m_done;
+  std::vector<std::thread> m_threads;
+  Round* m_round = nullptr;
+  std::uint64_t m_generation = 0;
+  std::size_t m_wanted = 0, m_busy = 0;
+  bool m_quit = false;
+};
+
+// Partitions of the default instance by count, made once per Kokkos session and released when it finalizes
+// (instances must not outlive Kokkos), with the worker threads.
+struct Runtime {
+  std::mutex mutex;
+  std::map<std::size_t, std::vector<Space>> partitions;
+  Workers workers;
+  bool hooked = false;
+
+  const std::vector<Space>& partition(std::size_t P) {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (!hooked) {
+      hooked = true;
+      Kokkos::push_finalize_hook([this] {
+        workers.stop();
+        std::lock_guard<std::mutex> l(mutex);
+        partitions.clear();
+        hooked = false;
+      });
+    }
+    auto it = partitions.find(P);
+    if (it != partitions.end()) return it->second;
+#if KOKKOS_VERSION >= 40000
+    auto made = Kokkos::Experimental::partition_space(Space(), std::vector<int>(P, 1));
+#else
+    std::vector<Space> made(P, Space());
+#endif
+    return partitions.emplace(P, std::move(made)).first->second;
+  }
+};
+
+Runtime& runtime() {
+  static Runtime r;
+  return r;
+}
+
+}  // namespace
+
+void run_bulk(const Space& before, const char* label, std::size_t n, const Job& job) {
+  if (n == 0) return;
+  before.fence();  // the tasks see everything the group did before them
+  const std::size_t width = host_partitions     ? std::size_t(std::max(1, Space().concurrency()))
+                            : device_partitions ? max_device_partitions
+                                                : 1;
+  const std::size_t P = std::min(n, width);
+  if (P == 1 || ::nabla::impl::on_partition()) {  // in order on the group's instance: one task, no partitions,
+                                                   // or a bulk inside a bulk's task
+    const std::vector<Space> one{before};
+    Round round(job, label, n, one);
+    for (std::size_t i = 0; i < n && !round.failed; ++i) round.run(i, before);
+    before.fence();
+    if (round.error) std::rethrow_exception(round.error);
+    return;
+  }
+  const std::vector<Space>& parts = runtime().partition(P);
+  Round round(job, label, n, parts);
+  if constexpr (host_partitions) {
+    runtime().workers.run(round, P);
+  } else {  // device: the caller enqueues every task, each partition a stream of its own
+    const bool was = ::nabla::impl::set_on_partition(true);
+    for (std::size_t i = 0; i < n && !round.failed; ++i) round.run(i, parts[i % P]);
+    ::nabla::impl::set_on_partition(was);
+  }
+  for (const Space& s : parts) s.fence();
+  if (round.error) std::rethrow_exception(round.error);
+}
+
+}  // namespace impl
+}  // namespace tasks
+}  // namespace nabla
