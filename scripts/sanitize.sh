@@ -29,6 +29,10 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1:strict_strin
 export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$root/tests/sanitize/lsan.supp:print_suppressions=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 skip='^install\.|^compile_fail\.'
+# Two statistical comparisons take minutes under ASan and the bounds-checked Kokkos (the logistic regression
+# against Stan: 176 s on one thread, 65x its optimised time; the 100-D Gaussian: 44 s). The smaller HMC tests run
+# the same kernels and tape here; the main build checks the statistics.
+export GTEST_FILTER=${GTEST_FILTER:--HmcBatched.LogisticRegressionMatchesStan:Hmc.HundredDimensionalGaussianMomentsWithinFourMcse}
 ctest --test-dir "$build" --output-on-failure -j "$(nproc)" -E "$skip" -LE mpi "$@"
 # Under mpirun without LeakSanitizer: OpenMPI's plugins leak at MPI_Finalize and are unloaded before LSan could
 # name them (so no suppression can match). Nabla's own code runs leak-checked in the tests above.
