@@ -106,8 +106,11 @@ class Workers {
  public:
   ~Workers() { stop(); }
 
-  // Runs `round` on partitions 0 .. P-1, the caller on partition 0; returns when all have ended.
-  void run(Round& round, std::size_t P) {
+  // Runs `round` on partitions 0 .. P-1, the caller on partition 0; returns when all have ended. False, running
+  // nothing, when another host thread's bulk holds the pool.
+  bool try_run(Round& round, std::size_t P) {
+    std::unique_lock<std::mutex> one_at_a_time(m_run, std::try_to_lock);
+    if (!one_at_a_time) return false;
     std::unique_lock<std::mutex> lock(m_mutex);
     while (m_threads.size() + 1 < P) {
       const std::size_t w = m_threads.size() + 1;
@@ -123,6 +126,7 @@ class Workers {
     lock.lock();
     m_done.wait(lock, [&] { return m_busy == 0; });
     m_round = nullptr;
+    return true;
   }
 
   void stop() {
@@ -153,6 +157,7 @@ class Workers {
     }
   }
 
+  std::mutex m_run;  // held by the bulk that owns the pool
   std::mutex m_mutex;
   std::condition_variable m_wake, m_done;
   std::vector<std::thread> m_threads;
@@ -161,6 +166,26 @@ class Workers {
   std::size_t m_wanted = 0, m_busy = 0;
   bool m_quit = false;
 };
+
+// P partitions of the default instance. On OpenMP sized here: Kokkos' partition_space rounds each share of the
+// pool down from a floating-point fraction, which leaves the last partition the remainder (16 threads in 9: eight
+// of one, one of eight) and aborts when the fraction rounds to zero (49 of 49 threads).
+template <class S>
+std::vector<S> make_partitions(std::size_t P) {
+  std::vector<S> parts;
+#if KOKKOS_VERSION >= 40000 && defined(KOKKOS_ENABLE_OPENMP)
+  if constexpr (std::is_same<S, Kokkos::OpenMP>::value) {
+    const std::size_t pool = std::size_t(S().concurrency());
+    for (std::size_t p = 0; p < P; ++p) parts.push_back(compat::openmp_instance(int(pool / P + (p < pool % P))));
+    return parts;
+  }
+#endif
+#if KOKKOS_VERSION >= 40000
+  if constexpr (device_partitions) return Kokkos::Experimental::partition_space(S(), std::vector<int>(P, 1));
+#endif
+  parts.assign(P, S());
+  return parts;
+}
 
 // Partitions of the default instance by count, made once per Kokkos session and released when it finalizes
 // (instances must not outlive Kokkos), with the worker threads.
@@ -183,18 +208,14 @@ struct Runtime {
     }
     auto it = partitions.find(P);
     if (it != partitions.end()) return it->second;
-#if KOKKOS_VERSION >= 40000
-    auto made = Kokkos::Experimental::partition_space(Space(), std::vector<int>(P, 1));
-#else
-    std::vector<Space> made(P, Space());
-#endif
-    return partitions.emplace(P, std::move(made)).first->second;
+    return partitions.emplace(P, make_partitions<Space>(P)).first->second;
   }
 };
 
+// Never destroyed: a Kokkos::finalize after static destruction (a global ScopeGuard) still runs its hook.
 Runtime& runtime() {
-  static Runtime r;
-  return r;
+  static Runtime* r = new Runtime;
+  return *r;
 }
 
 }  // namespace
@@ -206,19 +227,20 @@ void run_bulk(const Space& before, const char* label, std::size_t n, const Job& 
                             : device_partitions ? max_device_partitions
                                                 : 1;
   const std::size_t P = std::min(n, width);
-  if (P == 1 || ::nabla::impl::on_partition()) {  // in order on the group's instance: one task, no partitions,
-                                                   // or a bulk inside a bulk's task
+  // In order on the group's instance: one task, no partitions, a bulk inside a bulk's task, or a bulk while
+  // another host thread's holds the partitions.
+  const auto in_order = [&] {
     const std::vector<Space> one{before};
     Round round(job, label, n, one);
     for (std::size_t i = 0; i < n && !round.failed; ++i) round.run(i, before);
     before.fence();
     if (round.error) std::rethrow_exception(round.error);
-    return;
-  }
+  };
+  if (P == 1 || ::nabla::impl::on_partition()) return in_order();
   const std::vector<Space>& parts = runtime().partition(P);
   Round round(job, label, n, parts);
   if constexpr (host_partitions) {
-    runtime().workers.run(round, P);
+    if (!runtime().workers.try_run(round, P)) return in_order();
   } else {  // device: the caller enqueues every task, each partition a stream of its own
     const bool was = ::nabla::impl::set_on_partition(true);
     for (std::size_t i = 0; i < n && !round.failed; ++i) round.run(i, parts[i % P]);

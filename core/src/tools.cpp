@@ -14,10 +14,14 @@ namespace nabla {
 namespace tools {
 
 namespace {
+// The active counter or timeline, and everything they record: callbacks come from every thread that launches (a
+// task group's partitions), and may still run while another thread ends the recording.
+std::mutex g_mutex;
 KernelCounter* g_active = nullptr;
 KernelTimeline* g_timeline = nullptr;
 std::chrono::steady_clock::time_point g_start;
 
+// Under g_mutex.
 void claim_slots(const char* who) {
   if (g_active || g_timeline)
     throw std::logic_error(std::string("nabla::tools::") + who +
@@ -41,8 +45,7 @@ void set_callbacks(Begin on_for, Begin on_reduce, Begin on_scan, End on_end) {
 
 struct KernelCounterAccess {
   static void record(const char* name, std::size_t KernelCounter::*which) {
-    static std::mutex mutex;  // the tasks of a bulk launch from several threads
-    std::lock_guard<std::mutex> lock(mutex);
+    std::lock_guard<std::mutex> lock(g_mutex);
     if (!g_active) return;
     g_active->m_labels.emplace_back(name);
     ++(g_active->*which);
@@ -53,56 +56,66 @@ struct KernelCounterAccess {
 };
 
 KernelCounter::KernelCounter() {
-  claim_slots("KernelCounter");
-  g_active = this;
+  {
+    std::lock_guard<std::mutex> lock(g_mutex);
+    claim_slots("KernelCounter");
+    g_active = this;
+  }
   set_callbacks(&KernelCounterAccess::on_for, &KernelCounterAccess::on_reduce, &KernelCounterAccess::on_scan, nullptr);
 }
 
 KernelCounter::~KernelCounter() {
   set_callbacks(nullptr, nullptr, nullptr, nullptr);
+  std::lock_guard<std::mutex> lock(g_mutex);
   g_active = nullptr;
 }
 
 void KernelCounter::reset() {
+  std::lock_guard<std::mutex> lock(g_mutex);
   m_labels.clear();
   m_fors = m_reduces = m_scans = 0;
 }
 
 struct KernelTimelineAccess {
+  static double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now() - g_start).count(); }
   static void begin(const char* name, std::uint32_t device, std::uint64_t* id) {
-    const double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - g_start).count();
     const std::thread::id self = std::this_thread::get_id();
-    std::lock_guard<std::mutex> lock(g_timeline->m_mutex);
+    std::lock_guard<std::mutex> lock(g_mutex);
+    if (!g_timeline) return;
     auto& threads = g_timeline->m_threads;
     const std::size_t thread = std::size_t(std::find(threads.begin(), threads.end(), self) - threads.begin());
     if (thread == threads.size()) threads.push_back(self);
     *id = g_timeline->m_kernels.size();
-    g_timeline->m_kernels.push_back({name, device, thread, t, 0.0});
+    g_timeline->m_kernels.push_back({name, device, thread, now(), 0.0});
   }
   static void end(std::uint64_t id) {
-    const double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - g_start).count();
-    std::lock_guard<std::mutex> lock(g_timeline->m_mutex);
-    if (id < g_timeline->m_kernels.size()) g_timeline->m_kernels[id].end = t;
+    const double t = now();
+    std::lock_guard<std::mutex> lock(g_mutex);
+    if (g_timeline && id < g_timeline->m_kernels.size()) g_timeline->m_kernels[id].end = t;
   }
 };
 
 KernelTimeline::KernelTimeline() {
-  claim_slots("KernelTimeline");
-  g_timeline = this;
-  g_start = std::chrono::steady_clock::now();
+  {
+    std::lock_guard<std::mutex> lock(g_mutex);
+    claim_slots("KernelTimeline");
+    g_timeline = this;
+    g_start = std::chrono::steady_clock::now();
+  }
   const Begin begin = &KernelTimelineAccess::begin;
   set_callbacks(begin, begin, begin, &KernelTimelineAccess::end);
 }
 
 KernelTimeline::~KernelTimeline() {
   set_callbacks(nullptr, nullptr, nullptr, nullptr);
+  std::lock_guard<std::mutex> lock(g_mutex);
   g_timeline = nullptr;
 }
 
 std::vector<KernelTimeline::Kernel> KernelTimeline::kernels() const {
   std::vector<Kernel> done;
   {
-    std::lock_guard<std::mutex> lock(m_mutex);
+    std::lock_guard<std::mutex> lock(g_mutex);
     for (const Kernel& k : m_kernels)
       if (k.end > 0.0) done.push_back(k);
   }

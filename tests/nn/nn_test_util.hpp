@@ -11,10 +11,15 @@
 
 namespace nn_test {
 
+/// Host copy of any View or Array: always a copy, so a snapshot taken before training stays what it was.
 template <class X>
 auto host(const X& x) {
-  if constexpr (nabla::is_array<X>::value) return Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), x.view());
-  else return Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), x);
+  const auto& v = [&]() -> decltype(auto) {
+    if constexpr (nabla::is_array<X>::value) return x.view(); else return (x);
+  }();
+  auto h = Kokkos::create_mirror(Kokkos::HostSpace(), v);
+  Kokkos::deep_copy(h, v);
+  return h;
 }
 
 /// A (rows x cols) device array from row-major-by-column host values (column j is values[j*rows ...]).

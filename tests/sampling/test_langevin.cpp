@@ -1,5 +1,6 @@
 // BAOAB Langevin dynamics: forces, parameter checks, bit identity with a scalar host loop, invariance under
 // chunking and walker splits, and the equilibrium statistics (⟨v²⟩ = kBT, Boltzmann density, harmonic variance).
+#include <nabla/core/tasks.hpp>
 #include <nabla/sampling.hpp>
 
 #include <gtest/gtest.h>
@@ -194,6 +195,41 @@ TEST(SamplingLangevin, ChunkAndSplitInvariant) {
   ns::baoab_advance(pot, prm, part, 120);
   const auto c = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), part.x.view());
   for (std::size_t w = 0; w < 30; ++w) ASSERT_EQ(c(w, 0), a(w + 20, 0)) << "walker " << w + 20;
+}
+
+// Shares of the ensemble advanced as the tasks of a bulk, each on its partition's instance, end where the whole
+// ensemble in one kernel on the default instance does, bit for bit.
+TEST(SamplingLangevin, SharesOnTaskPartitionsEqualOneKernel) {
+  const DoubleWellAD pot;
+  ns::BAOABParams prm;
+  prm.seed = 5;
+  const std::size_t W = 61, shares = 5;
+  ns::LangevinState whole = alternating_wells(W, 2.0);
+  const auto x0 = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), whole.x.view());
+  std::vector<ns::LangevinState> parts;
+  for (std::size_t k = 0; k < shares; ++k) {
+    const std::size_t first = W * k / shares, last = W * (k + 1) / shares;
+    parts.push_back(ns::make_state(last - first, 1, 0.0));
+    parts.back().first_walker = first;
+    auto h = Kokkos::create_mirror_view(parts.back().x.view());
+    for (std::size_t w = first; w < last; ++w) h(w - first, 0) = x0(w, 0);
+    Kokkos::deep_copy(parts.back().x.view(), h);
+  }
+  ns::baoab_advance(pot, prm, whole, 150);
+  nabla::tasks::sequential([&](nabla::tasks::Group& g) {
+    g.bulk("shares", shares, [&](std::size_t k, const auto& space) { ns::baoab_advance(space, pot, prm, parts[k], 150); });
+  });
+  const auto a = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), whole.x.view());
+  const auto av = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), whole.v.view());
+  for (const auto& part : parts) {
+    EXPECT_EQ(part.step, 150u);
+    const auto b = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), part.x.view());
+    const auto bv = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), part.v.view());
+    for (std::size_t w = 0; w < b.extent(0); ++w) {
+      ASSERT_EQ(b(w, 0), a(part.first_walker + w, 0)) << "walker " << part.first_walker + w;
+      ASSERT_EQ(bv(w, 0), av(part.first_walker + w, 0)) << "walker " << part.first_walker + w;
+    }
+  }
 }
 
 // Double well at kBT = 1 (barrier 4 kBT), γ = 1, dt = 0.01: 16384 independent walkers, half started in each

@@ -8,22 +8,28 @@
 ///   double loss = nabla::tasks::sequential([&](nabla::tasks::Group& g) {
 ///     g.then("init", [&](const auto& space) { nabla::assign(space, x, 0.0); });
 ///     g.bulk("fits", 8, [&](std::size_t i, const auto& space) { fit(space, i); });
-///     return g.then("loss", [&](const auto& space) { return nabla::reduce_all(space, r); });
+///     return g.then("loss", [&](const auto& space) { return nabla::sum(space, r * r); });
 ///   });
 ///
 /// A task is a host function of the instance it launches on; Nabla operations that take an execution space
-/// (assign, eval, the reductions, sampling::baoab_advance) run on the one they are given. On host backends a
-/// task's thread also gives BLAS calls its partition's share of the threads. `then` runs its task
-/// after everything before it in the group, on the group's instance. `bulk` runs independent tasks at once, each
-/// on a partition of the machine (Kokkos::Experimental::partition_space: a share of the host's threads, one host
-/// thread per partition, or a device stream each), and returns once all of them and their kernels have finished,
-/// so what follows sees their writes. Tasks run eagerly: `then` returns its task's value and `bulk` its tasks'
+/// (assign, eval, sum, prod, count, sampling::baoab_advance) run on the one they are given, and on host backends
+/// a task's thread gives BLAS calls its partition's share of the threads. Operations without an instance
+/// overload launch on the default instance, which the group does not order. On CUDA a task's own kernels are
+/// functors (nvcc takes no KOKKOS_LAMBDA inside a lambda).
+///
+/// `then` runs its task after everything before it in the group, on the group's instance. `bulk` runs
+/// independent tasks at once, each on a partition of the machine, and returns once all of them and their kernels
+/// have finished, so what follows sees their writes. On OpenMP a partition is a share of the threads with a
+/// sleeping host thread of its own (unbound threads, as nabla::ScopeGuard sets OMP_PROC_BIND, keep the shares
+/// apart); on CUDA and HIP a stream each (Kokkos::Experimental::partition_space), the calling thread running every
+/// task's host code, so tasks that wait for a result on the host run one after another. Other backends, Kokkos
+/// 3.4, a bulk inside a bulk's task, and a bulk while another host thread's holds the partitions run their tasks
+/// in order on the group's instance. Tasks run eagerly: `then` returns its task's value and `bulk` its tasks'
 /// values in task order.
 ///
 /// Nothing here schedules: ordering is program order, concurrency is the partitions'. An exception in a task
 /// ends its group: a bulk starts no further task, waits for the running ones and their kernels, then throws a
-/// TaskError naming the task. Kernels that a task launches on another instance than the one it was given are
-/// not ordered by the group.
+/// TaskError naming the task.
 #pragma once
 
 #include <nabla/core/compat.hpp>
@@ -77,7 +83,7 @@ void run_bulk(const Space& before, const char* label, std::size_t n,
 
 /// A task's value: void becomes std::monostate, so a bulk of mixed tasks returns a tuple.
 template <class R>
-using value_t = std::conditional_t<std::is_void<R>::value, std::monostate, R>;
+using value_t = std::conditional_t<std::is_void<R>::value, std::monostate, std::decay_t<R>>;
 
 template <class F, class... Args>
 value_t<std::invoke_result_t<F&, Args...>> call(F& f, Args&&... args) {
@@ -116,7 +122,7 @@ class Group {
   /// once all have finished, their kernels included.
   template <class F, std::enable_if_t<std::is_invocable<F&, std::size_t, const Space&>::value, int> = 0>
   auto bulk(const std::string& label, std::size_t n, F&& task) {
-    using R = std::invoke_result_t<F&, std::size_t, const Space&>;
+    using R = std::decay_t<std::invoke_result_t<F&, std::size_t, const Space&>>;
     compat::Region region(label.c_str());
     if constexpr (std::is_void<R>::value) {
       impl::run_bulk(m_space, label.c_str(), n, [&](std::size_t i, const Space& s) { task(i, s); });
@@ -154,20 +160,32 @@ class Group {
 
 /// \brief Runs `body(group)` on a group over `space` and returns its value once the group's kernels have ended.
 template <class Body>
-decltype(auto) sequential(const Space& space, Body&& body) {
+std::invoke_result_t<Body&, Group&> sequential(const Space& space, Body&& body) {
   static_assert(std::is_invocable<Body&, Group&>::value,
                 "nabla::tasks::sequential: the body must be callable as body(nabla::tasks::Group&)");
+  using R = std::invoke_result_t<Body&, Group&>;
   Group g(space);
-  struct Fence {  // on the way out too: a failed group leaves nothing running
-    const Space& s;
-    ~Fence() { s.fence(); }
-  } fence{g.space()};
-  return body(g);
+  try {
+    if constexpr (std::is_void<R>::value) {
+      body(g);
+      g.space().fence();
+    } else {
+      R value = body(g);
+      g.space().fence();
+      return value;
+    }
+  } catch (...) {
+    try {  // a failed group leaves nothing running; the task's error is the one to report
+      g.space().fence();
+    } catch (...) {
+    }
+    throw;
+  }
 }
 
 /// sequential on the default instance.
 template <class Body>
-decltype(auto) sequential(Body&& body) {
+std::invoke_result_t<Body&, Group&> sequential(Body&& body) {
   return sequential(Space(), std::forward<Body>(body));
 }
 

@@ -3,7 +3,6 @@
 #pragma once
 
 #include <cstdint>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -13,7 +12,9 @@ namespace tools {
 
 /// \brief While alive, records the start and end of every parallel_for/reduce/scan, from any thread.
 ///
-/// It takes Kokkos' callback slots, as a KernelCounter does: only one of the two may be alive at a time.
+/// It takes Kokkos' callback slots, as a KernelCounter does: only one of the two may be alive at a time. On host
+/// backends a kernel's start and end are when it ran; on devices, where launches return at once, when the host
+/// launched it and when the launch returned (a device profiler, nsys or rocprof, times the kernels there).
 class KernelTimeline {
  public:
   struct Kernel {
@@ -34,7 +35,6 @@ class KernelTimeline {
 
  private:
   friend struct KernelTimelineAccess;
-  mutable std::mutex m_mutex;
   std::vector<Kernel> m_kernels;  // by kernel id; `end` stays 0 until the kernel ends
   std::vector<std::thread::id> m_threads;  // the launching threads, by number
 };

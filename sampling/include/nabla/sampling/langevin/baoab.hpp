@@ -236,6 +236,8 @@ void static_checks() {
 template <class ExecSpace, class P, std::enable_if_t<Kokkos::is_execution_space<ExecSpace>::value, int> = 0>
 void baoab_advance(const ExecSpace& space, const P& pot, const BAOABParams& params, LangevinState& state,
                    std::size_t nsteps) {
+  static_assert(Kokkos::SpaceAccessibility<ExecSpace, Kokkos::DefaultExecutionSpace::memory_space>::accessible,
+                "nabla::sampling::baoab_advance: the execution space cannot access the state's memory");
   impl::static_checks<P>();
   compat::Region region("nabla::sampling::baoab_advance");
   validate(params, "nabla::sampling::baoab_advance");
