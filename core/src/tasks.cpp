@@ -53,19 +53,17 @@ constexpr bool device_partitions = false;
 // Streams beyond a few add no overlap to kernels that each fill the device.
 constexpr std::size_t max_device_partitions = 8;
 
-// One bulk call: its jobs, the partitions they run on, and its first failure.
+// One bulk call: its jobs and its first failure.
 struct Round {
   const Job& job;
   const char* label;
   std::size_t n;
-  const std::vector<Space>& parts;
   std::atomic<std::size_t> next{0};
   std::atomic<bool> failed{false};
   std::mutex error_mutex;
   std::exception_ptr error;
 
-  Round(const Job& j, const char* l, std::size_t count, const std::vector<Space>& p)
-      : job(j), label(l), n(count), parts(p) {}
+  Round(const Job& j, const char* l, std::size_t count) : job(j), label(l), n(count) {}
 
   void run(std::size_t i, const Space& s) {
     try {
@@ -83,9 +81,8 @@ struct Round {
     }
   }
 
-  // Takes jobs until none is left or one has failed.
-  void work(std::size_t p) {
-    const Space& s = parts[p];
+  // Takes jobs until none is left or one has failed, running them on partition `s`.
+  void work(const Space& s) {
 #if defined(KOKKOS_ENABLE_OPENMP)
     // OpenBLAS and any other OpenMP region a task opens stay within the partition's share of the threads.
     const int threads = omp_get_max_threads();
@@ -106,9 +103,10 @@ class Workers {
  public:
   ~Workers() { stop(); }
 
-  // Runs `round` on partitions 0 .. P-1, the caller on partition 0; returns when all have ended. False, running
-  // nothing, when another host thread's bulk holds the pool.
-  bool try_run(Round& round, std::size_t P) {
+  // Runs `round` on `parts`, the caller on the first; returns when all have ended. False, running nothing, when
+  // another host thread's bulk holds the pool.
+  bool try_run(Round& round, const std::vector<Space>& parts) {
+    const std::size_t P = parts.size();
     std::unique_lock<std::mutex> one_at_a_time(m_run, std::try_to_lock);
     if (!one_at_a_time) return false;
     std::unique_lock<std::mutex> lock(m_mutex);
@@ -117,15 +115,17 @@ class Workers {
       m_threads.emplace_back([this, w] { loop(w); });
     }
     m_round = &round;
+    m_parts = &parts;
     m_wanted = P - 1;
     m_busy = P - 1;
     ++m_generation;
     lock.unlock();
     m_wake.notify_all();
-    round.work(0);
+    round.work(parts[0]);
     lock.lock();
     m_done.wait(lock, [&] { return m_busy == 0; });
     m_round = nullptr;
+    m_parts = nullptr;
     return true;
   }
 
@@ -150,8 +150,9 @@ class Workers {
       seen = m_generation;
       if (w > m_wanted) continue;
       Round* round = m_round;
+      const Space& s = (*m_parts)[w];
       lock.unlock();
-      round->work(w);
+      round->work(s);
       lock.lock();
       if (--m_busy == 0) m_done.notify_one();
     }
@@ -162,6 +163,7 @@ class Workers {
   std::condition_variable m_wake, m_done;
   std::vector<std::thread> m_threads;
   Round* m_round = nullptr;
+  const std::vector<Space>* m_parts = nullptr;
   std::uint64_t m_generation = 0;
   std::size_t m_wanted = 0, m_busy = 0;
   bool m_quit = false;
@@ -230,17 +232,16 @@ void run_bulk(const Space& before, const char* label, std::size_t n, const Job& 
   // In order on the group's instance: one task, no partitions, a bulk inside a bulk's task, or a bulk while
   // another host thread's holds the partitions.
   const auto in_order = [&] {
-    const std::vector<Space> one{before};
-    Round round(job, label, n, one);
+    Round round(job, label, n);
     for (std::size_t i = 0; i < n && !round.failed; ++i) round.run(i, before);
     before.fence();
     if (round.error) std::rethrow_exception(round.error);
   };
   if (P == 1 || ::nabla::impl::on_partition()) return in_order();
   const std::vector<Space>& parts = runtime().partition(P);
-  Round round(job, label, n, parts);
+  Round round(job, label, n);
   if constexpr (host_partitions) {
-    if (!runtime().workers.try_run(round, P)) return in_order();
+    if (!runtime().workers.try_run(round, parts)) return in_order();
   } else {  // device: the caller enqueues every task, each partition a stream of its own
     const bool was = ::nabla::impl::set_on_partition(true);
     for (std::size_t i = 0; i < n && !round.failed; ++i) round.run(i, parts[i % P]);
