@@ -11,10 +11,15 @@ namespace nabla {
 namespace hdf5 {
 namespace detail {
 
+// Turns HDF5's error printing off just before the library closes (at exit or MPI_Finalize), once per process:
+// after a corrupted file HDF5 1.10 cannot finish closing and would print "infinite loop closing library".
+void silence_library_close();
+
 // Silences HDF5's own error stack printing for the lifetime of one call; our exceptions say what failed.
 class Quiet {
  public:
   Quiet() {
+    silence_library_close();
     H5Eget_auto2(H5E_DEFAULT, &m_func, &m_data);
     H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
   }

@@ -3,6 +3,7 @@
 #if NABLA_ENABLE_MPI
 
 #include <cstdio>
+#include <cstdlib>
 
 namespace nabla {
 namespace mpi {
@@ -63,6 +64,12 @@ void Comm::check_same(std::size_t n, const std::string& who, const char* what) c
 void Comm::abort(const std::string& message, int code) const {
   std::fprintf(stderr, "nabla: rank %d of %d: %s\n", m_rank, m_size, message.c_str());
   std::fflush(stderr);
+  int world = 0;
+  MPI_Comm_size(MPI_COMM_WORLD, &world);
+  if (world == 1) {  // no other rank to stop: end with the one line, not Open MPI's MPI_Abort banner
+    MPI_Finalize();
+    std::exit(code);
+  }
   MPI_Abort(m_comm, code);
   std::abort();  // not reached: MPI_Abort does not return
 }
