@@ -14,6 +14,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <limits>
 #include <random>
@@ -418,6 +419,235 @@ TEST(Checkpoint, TruncatedCorruptedForeignAndWrongRankFilesAreErrorsNamingTheFil
   expect_error(rank, "'model/1_dense/weight' has shape (16,) in the file but (8, 2) in the model");
   for (const auto& p : {good, foreign, rank}) std::remove(p.c_str());
 }
+// Someone who edits a checkpoint and recomputes its seal (the hash is no secret): copies every group and root
+// attribute of `from` into a new sealed file, applying `edit` before it is sealed. Without `run`, the copy is
+// what a writer before run settings produced.
+void forge(const std::string& from, const std::string& to, const std::function<void(nabla::hdf5::File&)>& edit,
+           bool with_run = true) {
+  nabla::hdf5::File in(from, nabla::hdf5::Mode::read_sealed), f(to, nabla::hdf5::Mode::create_sealed);
+  for (const auto& name : in.children("/"))
+    if (with_run || name != "run") f.copy_from(in, name);
+  for (const char* a : {"format", "dtype"}) f.set_attribute("/", a, in.attribute_string("/", a));
+  for (const char* a : {"version", "epoch", "rng_key"}) f.set_attribute("/", a, in.attribute_int("/", a));
+  if (with_run) f.set_attribute("/", "run_keys", in.attribute_string("/", "run_keys"));
+  edit(f);
+  f.close();
+}
+
+// Loads `path` into a trained-looking model and Adam; expects an error of type E naming the file and `needle`,
+// and the model, optimizer state and step count unchanged.
+template <class E>
+void expect_refused(const std::string& path, const std::string& needle, bool with_optimizer = true,
+                    const nn::RunSettings* settings = nullptr) {
+  auto m = seed_net<double>();
+  m.init(nabla::random::key(5));
+  nn::Adam<double> opt(1e-2);
+  opt.ensure_state(m.trainable_parameters());
+  opt.set_steps(7);
+  const auto before = state_of(m, opt);
+  try {
+    if (settings) nn::load_checkpoint<double>(path, m, with_optimizer ? &opt : nullptr, *settings);
+    else nn::load_checkpoint<double>(path, m, with_optimizer ? &opt : nullptr);
+    ADD_FAILURE() << "no error for '" << needle << "'";
+  } catch (const E& e) {
+    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(state_of(m, opt), before) << "a refused load changed the model: " << needle;
+  EXPECT_EQ(opt.steps(), 7) << needle;
+}
+
+// The seal proves only that nobody changed the file without re-sealing it. What it covers is range-checked.
+TEST(Checkpoint, ResealedOutOfRangeHeaderAndTensorValuesAreErrorsAndChangeNothing) {
+  const std::string base = ::testing::TempDir() + "nabla_nn_ckpt_range_" + std::to_string(getpid());
+  const std::string good = base + "_good.h5", bad = base + "_bad.h5";
+  auto m = seed_net<double>();
+  m.init(nabla::random::key(6));
+  nn::Adam<double> opt(1e-2);
+  opt.ensure_state(m.trainable_parameters());
+  opt.set_steps(40);
+  nn::TrainState st;
+  st.epoch = 4;
+  nn::save_checkpoint<double>(good, m, &opt, st);
+  // The forged copy itself loads: every refusal below is the edit's.
+  forge(good, bad, [](nabla::hdf5::File&) {});
+  {
+    auto c = seed_net<double>();
+    nn::Adam<double> co(1e-2);
+    EXPECT_EQ(nn::load_checkpoint<double>(bad, c, &co).epoch, 4);
+    EXPECT_EQ(co.steps(), 40);
+    EXPECT_EQ(state_of(c, co), state_of(m, opt));
+  }
+  using F = nabla::hdf5::File;
+  const std::vector<std::pair<std::function<void(F&)>, std::string>> cases = {
+      {[](F& f) { f.set_attribute("/", "epoch", std::int64_t(-5)); }, "attribute epoch = -5 is outside [0, 2^53)"},
+      {[](F& f) { f.set_attribute("/", "epoch", std::int64_t(1) << 60); }, "attribute epoch = 1152921504606846976 is outside"},
+      {[](F& f) { f.set_attribute("/", "epoch", 3.5); }, "attribute epoch = 3.5 is not an integer"},
+      {[](F& f) { f.set_attribute("/", "epoch", std::nan("")); }, "attribute epoch = nan is not an integer"},
+      {[](F& f) { f.set_attribute("/", "epoch", 1e300); }, "attribute epoch = 1e+300 is outside"},
+      {[](F& f) { f.set_attribute("optimizer", "steps", std::int64_t(-1)); }, "attribute optimizer/steps = -1 is outside"},
+      {[](F& f) { f.set_attribute("optimizer", "learning_rate", std::nan("")); },
+       "attribute optimizer/learning_rate = nan is not a finite positive number"},
+      {[](F& f) { f.set_attribute("optimizer", "learning_rate", HUGE_VAL); }, "optimizer/learning_rate = inf is not"},
+      {[](F& f) { f.set_attribute("optimizer", "learning_rate", 0.0); }, "optimizer/learning_rate = 0 is not"},
+      {[](F& f) { f.set_attribute("optimizer", "learning_rate", -0.1); }, "optimizer/learning_rate = -0.1 is not"},
+      {[](F& f) { f.write<double>("model/1_dense/bias", {0, 0, 0, std::nan(""), 0, 0, 0, 0}, {8}); },
+       "tensor 'model/1_dense/bias' holds nan at index 3"},
+      {[](F& f) { f.write<double>("model/2_batchnorm/running_var", {1, 1, -0.5, 1, 1, 1, 1, 1}, {8}); },
+       "tensor 'model/2_batchnorm/running_var' holds -0.5 at index 2, a variance must be >= 0"},
+      {[](F& f) { f.write<double>("optimizer/3_dense/bias/v", {0, -1e-3, 0}, {3}); },
+       "tensor 'optimizer/3_dense/bias/v' holds -0.001 at index 1, a variance must be >= 0"},
+  };
+  for (const auto& [edit, needle] : cases) {
+    forge(good, bad, edit);
+    expect_refused<nabla::IOError>(bad, needle);
+  }
+  // Loading the model alone still refuses a file whose optimizer values are impossible.
+  forge(good, bad, [](F& f) { f.set_attribute("optimizer", "steps", std::int64_t(-3)); });
+  expect_refused<nabla::IOError>(bad, "attribute optimizer/steps = -3 is outside", false);
+  // The writer refuses what the reader would: a NaN weight (a diverged run) is not saved, no file is left.
+  auto nan_net = seed_net<double>();
+  Kokkos::deep_copy(nan_net.named_parameters()[0].second->value.view(), std::nan(""));
+  const std::string none = base + "_nan.h5";
+  try {
+    nn::save_checkpoint<double>(none, nan_net, nullptr, nn::TrainState{});
+    ADD_FAILURE() << "a NaN weight was saved";
+  } catch (const nabla::ValueError& e) {
+    EXPECT_NE(std::string(e.what()).find("tensor 'model/1_dense/weight' holds nan at index 0"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_FALSE(std::filesystem::exists(none));
+  st.epoch = -1;
+  EXPECT_THROW(nn::save_checkpoint<double>(none, m, &opt, st), nabla::ValueError);
+  EXPECT_FALSE(std::filesystem::exists(none));
+  for (const auto& p : {good, bad}) std::remove(p.c_str());
+}
+
+// Every tensor of a version-2 checkpoint carries a value checksum; deleting it must not let an edited value in.
+TEST(Checkpoint, AMissingOrStaleTensorChecksumIsAnError) {
+  const std::string base = ::testing::TempDir() + "nabla_nn_ckpt_sum_" + std::to_string(getpid());
+  const std::string good = base + "_good.h5", bad = base + "_bad.h5";
+  auto m = seed_net<double>();
+  m.init(nabla::random::key(6));
+  nn::Adam<double> opt(1e-2);
+  nn::save_checkpoint<double>(good, m, &opt, nn::TrainState{});
+  const std::vector<double> edited(16, 0.25);
+  // Control: an edited weight written with its checksum loads (so the refusals below are the checksum's).
+  forge(good, bad, [&](nabla::hdf5::File& f) { f.write<double>("model/1_dense/weight", edited, {8, 2}); });
+  {
+    auto c = seed_net<double>();
+    nn::load_checkpoint<double>(bad, c, nullptr);
+    EXPECT_EQ(host(c.named_parameters()[0].second->value)(3, 1), 0.25);
+  }
+  // The same values in a dataset without the checksum attribute (a growable one has none).
+  for (const char* name : {"model/1_dense/weight", "optimizer/3_dense/bias/m"}) {
+    forge(good, bad, [&](nabla::hdf5::File& f) {
+      const bool weight = std::string(name) == "model/1_dense/weight";
+      f.create_growable<double>(name, weight ? nabla::hdf5::Dims{2} : nabla::hdf5::Dims{});
+      f.resize(name, weight ? 8 : 3);
+      f.write_rows<double>(name, 0, weight ? edited : std::vector<double>{1, 2, 3}, weight ? 8 : 3);
+    });
+    expect_refused<nabla::IOError>(bad, "tensor '" + std::string(name) + "' has no checksum (attribute nabla_checksum");
+  }
+  // A tensor stored as float32 in a float64 checkpoint is read with conversion; its checksum still applies.
+  forge(good, bad, [&](nabla::hdf5::File& f) {
+    f.write<float>("model/1_dense/weight", std::vector<float>(16, 0.25f), {8, 2});
+    f.set_attribute("model/1_dense/weight", "nabla_checksum", std::int64_t(12345));
+  });
+  expect_refused<nabla::IOError>(bad, "dataset 'model/1_dense/weight' does not match its checksum");
+  for (const auto& p : {good, bad}) std::remove(p.c_str());
+}
+
+// A resume with other data or settings (05_train_csv with another --seed re-split the data, so validation
+// overlapped training) is refused, naming what differs, before anything changes.
+TEST(Checkpoint, ResumeRefusesOtherRunSettingsAndContinuesWithTheSame) {
+  const std::string base = ::testing::TempDir() + "nabla_nn_ckpt_run_" + std::to_string(getpid());
+  const std::string path = base + ".h5", old = base + "_old.h5";
+  auto ds = nn_test::dataset<double>(nn_test::make_blobs(120, 3, 9));
+  const nn::RunSettings run = {{"data", nn::fingerprint(ds.x, ds.y)}, {"seed", "0"}, {"val_fraction", "0.2"}};
+  nn::FitOptions o;
+  o.batch_size = 40;
+  o.verbose = 0;
+  o.epochs = 1;
+  o.checkpoint = path;
+  auto a = seed_net<double>();
+  a.init(nabla::random::key(3));
+  nn::Adam<double> oa(1e-2);
+  nn::Trainer<double> ta(a, oa, nn::Loss::cross_entropy, 1);
+  ta.set_settings(run);
+  ta.fit(ds, nullptr, o);
+  {  // readable as plain attributes of group run
+    nabla::hdf5::File f(path, nabla::hdf5::Mode::read_sealed);
+    EXPECT_EQ(f.attribute_string("run", "seed"), "0");
+    EXPECT_EQ(f.attribute_string("/", "run_keys"), "data,seed,val_fraction");
+  }
+  auto refused = [&](const nn::RunSettings& mine, const std::string& needle) {
+    auto b = seed_net<double>();
+    b.init(nabla::random::key(4));
+    nn::Adam<double> ob(1e-2);
+    nn::Trainer<double> tb(b, ob, nn::Loss::cross_entropy, 1);
+    tb.set_settings(mine);
+    ob.ensure_state(b.trainable_parameters());  // a load allocates the (zero) state first; compare values
+    const auto before = state_of(b, ob);
+    try {
+      tb.resume(path);
+      ADD_FAILURE() << "no error for " << needle;
+    } catch (const nabla::ValueError& e) {
+      EXPECT_NE(std::string(e.what()).find("'" + path + "' was written with " + needle), std::string::npos) << e.what();
+    }
+    EXPECT_EQ(state_of(b, ob), before);
+    EXPECT_EQ(tb.state().epoch, 0);
+    EXPECT_EQ(tb.state().settings, mine);
+  };
+  auto other = run;
+  other["seed"] = "3";
+  refused(other, "seed = 0; this run has seed = 3 (resuming would mix two runs");
+  auto fewer = run;
+  fewer.erase("val_fraction");
+  refused(fewer, "val_fraction = 0.2; this run has val_fraction (unset)");
+  auto more = run;
+  more["label"] = "y";
+  more["seed"] = "1";
+  refused(more, "label (unset), seed = 0; this run has label = y, seed = 1");
+  refused({}, "data = " + run.at("data") + ", seed = 0, val_fraction = 0.2; this run has data (unset)");
+  auto data = run;
+  data["data"] = nn::fingerprint(ds.x, ds.x);  // other data: another fingerprint
+  EXPECT_NE(data["data"], run.at("data"));
+  refused(data, "data = " + run.at("data") + "; this run has data = " + data["data"]);
+  // A key that cannot be stored is refused on save.
+  nn::TrainState bad_key;
+  bad_key.settings = {{"a b", "1"}};
+  EXPECT_THROW(nn::save_checkpoint<double>(base + "_key.h5", a, &oa, bad_key), nabla::ValueError);
+  EXPECT_FALSE(std::filesystem::exists(base + "_key.h5"));
+  // A file written before settings were recorded: refused when this run has some, loaded when it has none.
+  forge(path, old, [](nabla::hdf5::File&) {}, false);
+  expect_refused<nabla::ValueError>(old, "records no run settings (written before they were recorded); this run has data = ",
+                                    true, &run);
+  {
+    auto c = seed_net<double>();
+    nn::Adam<double> oc(1e-2);
+    nn::Trainer<double> tc(c, oc, nn::Loss::cross_entropy, 1);
+    tc.resume(old);
+    EXPECT_EQ(tc.state().epoch, 1);
+  }
+  // The same settings resume, continue, and are written again; the plain load returns them unchecked.
+  auto b = seed_net<double>();
+  b.init(nabla::random::key(4));
+  nn::Adam<double> ob(1e-2);
+  nn::Trainer<double> tb(b, ob, nn::Loss::cross_entropy, 1);
+  tb.set_settings(run);
+  tb.resume(path);
+  EXPECT_EQ(tb.state().epoch, 1);
+  EXPECT_EQ(state_of(b, ob), state_of(a, oa));
+  o.epochs = 2;
+  EXPECT_EQ(tb.fit(ds, nullptr, o).size(), 1u);
+  auto c = seed_net<double>();
+  const auto st = nn::load_checkpoint<double>(path, c, nullptr);
+  EXPECT_EQ(st.epoch, 2);
+  EXPECT_EQ(st.settings, run);
+  for (const auto& p : {path, old}) std::remove(p.c_str());
+}
+
 // SIGKILL at random points (mid-batch, mid-checkpoint-write, between epochs), resuming from the last checkpoint
 // after each kill: the final weights and optimizer state equal those of an uninterrupted run, bit for bit.
 // Each kill waits for 1-3 epoch lines of the child, then a random fraction of the epoch time it measured, so

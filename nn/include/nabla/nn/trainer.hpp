@@ -193,8 +193,13 @@ class Trainer {
   void save(const std::string& path) {
     if (rank() == 0) save_checkpoint(path, m_model, &m_opt, m_state);
   }
-  /// Loads a checkpoint into the model and optimizer and continues from its epoch and key (every rank reads).
-  void resume(const std::string& path) { m_state = load_checkpoint(path, m_model, &m_opt); }
+  /// \brief Records the settings this run must share with any checkpoint it resumes (saved with every
+  /// checkpoint it writes); set them before resume() and fit(). See RunSettings.
+  void set_settings(RunSettings settings) { m_state.settings = std::move(settings); }
+  /// \brief Loads a checkpoint into the model and optimizer and continues from its epoch and key (every rank
+  /// reads). The file must have been written with this trainer's settings (set_settings; none matches only a
+  /// file without any): another value, or a key on one side only, is a ValueError naming them, and nothing changes.
+  void resume(const std::string& path) { m_state = load_checkpoint(path, m_model, &m_opt, m_state.settings); }
 
  private:
   ad::Var<T, 0> record_loss(const Array<T, 2>& x, const Array<T, 2>& y, Mode mode, bool differentiate,

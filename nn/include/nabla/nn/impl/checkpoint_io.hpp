@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -23,14 +24,18 @@ struct CheckpointMeta {
   std::string optimizer;
   std::int64_t steps = 0;
   double learning_rate = 0;
+  bool has_settings = false;                     ///< read: the file records run settings (older files do not)
+  std::map<std::string, std::string> settings;  ///< the run settings (see RunSettings in checkpoint.hpp)
 };
-/// Writes atomically (compiled; throws IOError when Nabla has no HDF5).
+/// Writes atomically (compiled; throws IOError when Nabla has no HDF5). Refuses (ValueError) non-finite tensor
+/// values and run-setting keys outside [A-Za-z0-9_.-].
 template <class T>
 void write_checkpoint(const std::string& path, const std::vector<HostTensor<T>>& tensors, const CheckpointMeta& meta);
-/// Reads the tensors named in `tensors` (their dims give the expected shapes) after checking all of them.
+/// Reads the tensors named in `tensors` (their dims give the expected shapes) after checking all of them: header
+/// values in range, run settings equal to `*expect` (when given), presence, shape, checksum, finite values.
 template <class T>
 void read_checkpoint(const std::string& path, std::vector<HostTensor<T>>& tensors, CheckpointMeta& meta,
-                     bool want_optimizer);
+                     bool want_optimizer, const std::map<std::string, std::string>* expect = nullptr);
 
 }  // namespace impl
 }  // namespace nn
