@@ -1,6 +1,6 @@
 // Helper for the kill-and-resume test: samples the 5-D Gaussian into an emcee-layout HDF5 file, resuming if the
 // file holds a chain. Usage: nabla_sampling_resume_helper <path> <total steps> <pause at iteration (0: never)>
-// At the pause iteration (after the step is stored and flushed) it prints "paused <iteration>" and waits to be
+// [<bytes per extension of the file>]. At the pause iteration (after the step is stored and flushed) it prints "paused <iteration>" and waits to be
 // killed.
 #include "targets.hpp"
 
@@ -12,8 +12,8 @@
 #include <unistd.h>
 
 int main(int argc, char** argv) {
-  if (argc != 4) {
-    std::cerr << "usage: " << argv[0] << " <path> <total steps> <pause at>\n";
+  if (argc != 4 && argc != 5) {
+    std::cerr << "usage: " << argv[0] << " <path> <total steps> <pause at> [<extension bytes>]\n";
     return 2;
   }
   const std::string path = argv[1];
@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
     ns::SamplerOptions opt;
     opt.seed = 2718;
     auto backend = std::make_shared<ns::HDFBackend>(path);
+    if (argc == 5) backend->set_extension_bytes(std::strtoull(argv[4], nullptr, 10));
     opt.backend = backend;
     ns::EnsembleSampler s(16, 5, nabla_test::Gaussian5{}, opt);
     const std::size_t start = s.iteration();

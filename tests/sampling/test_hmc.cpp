@@ -489,6 +489,42 @@ TEST(Hmc, ResumingAForeignChainIsAnError) {
   }
 }
 
+// The run settings go with the chain (in a file, through the rewrite that records the adaptation after warm-up),
+// and a resume under others is refused, as by the ensemble sampler.
+TEST(Hmc, ResumingWithOtherSettingsIsAnError) {
+  constexpr int D = 3;
+  std::vector<std::shared_ptr<ns::Backend>> backends{std::make_shared<ns::MemoryBackend>()};
+#if NABLA_ENABLE_HDF5
+  const std::string path =
+      (std::filesystem::temp_directory_path() / ("nabla_hmc_settings_" + std::to_string(::getpid()) + ".h5")).string();
+  std::filesystem::remove(path);
+  backends.push_back(std::make_shared<ns::HDFBackend>(path));
+#endif
+  for (const auto& b : backends) {
+    ns::HmcOptions opt;
+    opt.seed = 5;
+    opt.backend = b;
+    opt.settings = {{"data", "fnv:0123"}, {"sigma", "0.05"}};
+    ns::HamiltonianSampler<D, Curvy>(4, Curvy{}, opt).run(initial<D>(4, 1), 3, 2);
+    EXPECT_EQ(b->settings(), opt.settings) << b->describe();
+    ns::HamiltonianSampler<D, Curvy> resumed(4, Curvy{}, opt);
+    resumed.run(2);
+    EXPECT_EQ(resumed.iteration(), 5u);
+    opt.settings["sigma"] = "0.1";
+    try {
+      ns::HamiltonianSampler<D, Curvy>(4, Curvy{}, opt);
+      ADD_FAILURE() << "no error for " << b->describe();
+    } catch (const nabla::ValueError& e) {
+      EXPECT_NE(std::string(e.what()).find("was written with sigma = 0.05; this run has sigma = 0.1"),
+                std::string::npos)
+          << e.what();
+    }
+  }
+#if NABLA_ENABLE_HDF5
+  std::filesystem::remove(path);
+#endif
+}
+
 TEST(Hmc, SamplingIsOneLaunchPerBlock) {
   ns::HmcOptions opt;
   opt.steps_per_launch = 10;

@@ -396,6 +396,48 @@ TEST(SamplingMCMC, Errors) {
   EXPECT_THROW(m.run_mcmc(nabla_test::initial_state(16, 1, 3, 0.01, 1.0), 10), nabla::ValueError);  // initial NaN
 }
 
+// The memory backend: run settings are kept with the chain and checked on resume as in a file; a run that cannot
+// fit in memory fails at once, naming its sizes (before: std::length_error or std::bad_alloc from reserve); steps
+// outside the chain are refused.
+TEST(SamplingMCMC, MemoryBackendSettingsAndSizes) {
+  auto backend = std::make_shared<ns::MemoryBackend>();
+  ns::SamplerOptions o;
+  o.seed = 3;
+  o.backend = backend;
+  o.settings = {{"points", "100"}, {"sigma", "0.05"}};
+  ns::EnsembleSampler s(16, 5, Gaussian5{}, o);
+  s.run_mcmc(nabla_test::initial_state(16, 5, 1), 4);
+  EXPECT_EQ(backend->settings(), o.settings);
+  EXPECT_NO_THROW(ns::EnsembleSampler(16, 5, Gaussian5{}, o).run_mcmc(2));
+  EXPECT_EQ(backend->iteration(), 6u);
+  o.settings["sigma"] = "0.1";
+  try {
+    ns::EnsembleSampler r(16, 5, Gaussian5{}, o);
+    ADD_FAILURE() << "no error";
+  } catch (const nabla::ValueError& e) {
+    EXPECT_NE(std::string(e.what()).find("memory backend was written with sigma = 0.05; this run has sigma = 0.1"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_THROW(backend->set_settings(o.settings), nabla::ValueError);  // the chain has steps
+  EXPECT_EQ(ns::settings_hash({{"a", "b"}}), ns::settings_hash({{"a", "b"}}));
+  EXPECT_NE(ns::settings_hash({{"a", "b"}}), ns::settings_hash({{"a", "c"}}));
+  EXPECT_NE(ns::settings_hash({{"ab", ""}}), ns::settings_hash({{"a", "b"}}));
+  for (const std::size_t steps : {std::size_t(1) << 61, std::size_t(-1)}) {
+    try {
+      s.run_mcmc(steps);
+      ADD_FAILURE() << "no error for " << steps << " steps";
+    } catch (const nabla::ValueError& e) {
+      EXPECT_NE(std::string(e.what()).find(std::to_string(steps) + " steps of 16 walkers x 5 dims need "),
+                std::string::npos)
+          << e.what();
+    }
+  }
+  EXPECT_EQ(s.iteration(), 6u);
+  EXPECT_THROW(backend->read_chain(5, 2), nabla::ValueError);
+  EXPECT_EQ(backend->read_log_prob(5, 1).size(), 16u);
+}
+
 // get_chain / get_log_prob slice as emcee: rows discard + thin - 1, + thin, ... < iteration.
 TEST(SamplingMCMC, ChainSlicingAsEmcee) {
   ns::EnsembleSampler s(10, 2, Rosenbrock{});

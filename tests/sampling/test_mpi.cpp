@@ -225,8 +225,27 @@ TEST(SamplingMPI, RanksThatDisagreeAreRefused) {
               std::string::npos)
         << e.what();
   }
+  // Run settings that differ on one rank (a data file only that rank read differently, say).
+  o.seed = 5;
+  o.settings = {{"sigma", comm.rank() == 1 ? "0.1" : "0.05"}};
+  try {
+    ns::EnsembleSampler s(16, 5, nabla_test::Gaussian5{}, o);
+    ADD_FAILURE() << "no error for ranks with different settings";
+  } catch (const nabla::ValueError& e) {
+    EXPECT_NE(std::string(e.what()).find("EnsembleSampler: ranks disagree on the run settings"), std::string::npos)
+        << e.what();
+  }
   ns::HmcOptions h;
   h.comm = comm;
+  h.settings = o.settings;
+  try {
+    ns::HamiltonianSampler<2, Tilted> s(64, Tilted{}, h);
+    ADD_FAILURE() << "no error for ranks with different settings";
+  } catch (const nabla::ValueError& e) {
+    EXPECT_NE(std::string(e.what()).find("HamiltonianSampler: ranks disagree on the run settings"), std::string::npos)
+        << e.what();
+  }
+  h.settings = {};
   try {
     ns::HamiltonianSampler<2, Tilted> s(64 + std::size_t(comm.rank()), Tilted{}, h);
     ADD_FAILURE() << "no error for ranks with different numbers of chains";
@@ -249,4 +268,50 @@ TEST(SamplingMPI, RanksThatDisagreeAreRefused) {
     EXPECT_NE(std::string(e.what()).find("ranks disagree on the number of stored steps"), std::string::npos)
         << e.what();
   }
+}
+
+// Each rank checks its own backend's chain before the first collective of a run: a chain refused on one rank only
+// (here one whose run settings differ from this run's) is an error on every rank, naming the failing rank, not
+// that rank's error and the others waiting in a collective forever.
+TEST(SamplingMPI, AChainRefusedOnOneRankIsAnErrorOnEveryRank) {
+  nabla::mpi::Comm comm;
+  if (comm.size() < 2) GTEST_SKIP() << "needs 2 ranks";
+  const auto expect_refused = [&](auto&& make, const char* what) {
+    try {
+      make();
+      ADD_FAILURE() << "no error for " << what;
+    } catch (const nabla::ValueError& e) {
+      const std::string m = e.what();
+      EXPECT_NE(m.find("was written with sigma = 0.05; this run has sigma = 0.1"), std::string::npos) << m;
+      if (comm.rank() != 0) EXPECT_NE(m.find("(on rank 0 of "), std::string::npos) << m;
+    }
+  };
+  // EnsembleSampler: rank 0's backend holds a chain written with sigma = 0.05; the other ranks' hold none (as
+  // when rank 0 has the file and the others a MemoryBackend), so they would start new chains.
+  auto backend = std::make_shared<ns::MemoryBackend>();
+  if (comm.rank() == 0) {
+    ns::SamplerOptions alone;
+    alone.seed = 5;
+    alone.backend = backend;
+    alone.settings = {{"sigma", "0.05"}};
+    ns::EnsembleSampler(16, 5, nabla_test::Gaussian5{}, alone).run_mcmc(nabla_test::initial_state(16, 5, 1), 3);
+  }
+  ns::SamplerOptions o;
+  o.comm = comm;
+  o.seed = 5;
+  o.backend = backend;
+  o.settings = {{"sigma", "0.1"}};
+  expect_refused([&] { ns::EnsembleSampler s(16, 5, nabla_test::Gaussian5{}, o); }, "EnsembleSampler");
+  // HamiltonianSampler: every rank holds 3 steps (the stored steps agree), rank 0's written with sigma = 0.05.
+  auto hb = std::make_shared<ns::MemoryBackend>();
+  ns::HmcOptions alone;
+  alone.backend = hb;
+  alone.settings = {{"sigma", comm.rank() == 0 ? "0.05" : "0.1"}};
+  ns::HamiltonianSampler<2, Tilted>(64, Tilted{}, alone).run(nabla_test::initial_state(64, 2, 1), 3);
+  ns::HmcOptions h;
+  h.comm = comm;
+  h.backend = hb;
+  h.settings = {{"sigma", "0.1"}};
+  expect_refused([&] { ns::HamiltonianSampler<2, Tilted> s(64, Tilted{}, h); }, "HamiltonianSampler");
+  comm.barrier();  // every rank got here: none waits in a collective
 }

@@ -5,6 +5,13 @@
 
 #include <nabla/core/error.hpp>
 
+#include "run_settings.hpp"  // core's private run-settings rules, shared with nn's checkpoints
+#include "saturate.hpp"
+
+#include <algorithm>
+#include <new>
+#include <stdexcept>
+
 namespace nabla {
 namespace sampling {
 
@@ -100,6 +107,27 @@ void Backend::save_step(const std::vector<double>& coords, const std::vector<dou
   save_steps(coords.data(), log_prob.data(), accepted.data(), 1);
 }
 
+// ------------------------------------------------------------------------------------------ settings
+
+void validate_settings(const Settings& settings, const std::string& who) { settings_impl::validate(settings, who); }
+
+void check_settings(const Backend& backend, const Settings& run, const std::string& who) {
+  const std::string differ =
+      settings_impl::mismatch(nabla::impl::cat(who, ": the ", backend.describe()), backend.settings(), run,
+                              "resume with the settings the chain was started with, or start a new chain");
+  if (!differ.empty()) throw ValueError(differ);
+}
+
+std::uint64_t settings_hash(const Settings& settings) { return settings_impl::hash(settings); }
+
+// Steps [first, first + count) must be committed ones: rows past the chain's `steps` hold nothing (memory) or
+// whatever the disk held (files).
+void Backend::check_steps(const char* who, std::size_t first, std::size_t count, std::size_t steps) const {
+  if (first > steps || count > steps - first)
+    throw ValueError(nabla::impl::cat(who, ": steps [", first, ", ", first, " + ", count, ") are outside the ",
+                                      describe(), "'s ", steps, " steps"));
+}
+
 // ------------------------------------------------------------------------------------------ MemoryBackend
 
 void MemoryBackend::reset(std::size_t nwalkers, std::size_t ndim) {
@@ -112,6 +140,15 @@ void MemoryBackend::reset(std::size_t nwalkers, std::size_t ndim) {
   m_accepted.assign(nwalkers, 0.0);
   m_seed.reset();
   m_state.reset();
+  m_settings.clear();
+}
+
+void MemoryBackend::set_settings(const Settings& settings) {
+  validate_settings(settings, "nabla::sampling::MemoryBackend::set_settings");
+  if (m_iteration > 0 && settings != m_settings)
+    throw ValueError(nabla::impl::cat("nabla::sampling::MemoryBackend::set_settings: the chain already holds ",
+                                      m_iteration, " steps; set the settings while it is empty"));
+  m_settings = settings;
 }
 
 void MemoryBackend::set_sampler_state(const std::string& state) {
@@ -121,9 +158,24 @@ void MemoryBackend::set_sampler_state(const std::string& state) {
   m_state = state;
 }
 
+// Fails at once, naming the sizes, for a run that cannot fit in memory (rather than after hours of steps).
 void MemoryBackend::grow(std::size_t nsteps) {
-  m_chain.reserve((m_iteration + nsteps) * m_nwalkers * m_ndim);
-  m_log_prob.reserve((m_iteration + nsteps) * m_nwalkers);
+  using impl::add_sat;
+  using impl::mul_sat;
+  // Chain values, log_prob values and their bytes, saturated: kSaturated bytes is more than 2^64.
+  const std::size_t steps = add_sat(m_iteration, nsteps), values = mul_sat(steps, mul_sat(m_nwalkers, m_ndim)),
+                    lp = mul_sat(steps, m_nwalkers), bytes = mul_sat(add_sat(values, lp), sizeof(double));
+  const bool overflow = bytes == impl::kSaturated;
+  try {
+    if (overflow) throw std::length_error("overflow");
+    m_chain.reserve(values);
+    m_log_prob.reserve(lp);
+  } catch (const std::exception&) {  // std::bad_alloc, std::length_error
+    throw ValueError(nabla::impl::cat(
+        "nabla::sampling::MemoryBackend::grow: ", m_iteration, " + ", nsteps, " steps of ", m_nwalkers, " walkers x ",
+        m_ndim, " dims need ", overflow ? std::string("more than 2^64") : std::to_string(bytes),
+        " bytes of memory, more than can be allocated; run fewer steps or store the chain in a file (HDFBackend)"));
+  }
 }
 
 void MemoryBackend::save_steps(const double* coords, const double* log_prob, const std::uint8_t* accepted,
@@ -156,11 +208,13 @@ void MemoryBackend::commit_rows(std::size_t nsteps) {
 }
 
 std::vector<double> MemoryBackend::read_chain(std::size_t first, std::size_t count) const {
+  check_steps("nabla::sampling::MemoryBackend::read_chain", first, count, m_iteration);
   const std::size_t row = m_nwalkers * m_ndim;
   return std::vector<double>(m_chain.begin() + first * row, m_chain.begin() + (first + count) * row);
 }
 
 std::vector<double> MemoryBackend::read_log_prob(std::size_t first, std::size_t count) const {
+  check_steps("nabla::sampling::MemoryBackend::read_log_prob", first, count, m_iteration);
   return std::vector<double>(m_log_prob.begin() + first * m_nwalkers, m_log_prob.begin() + (first + count) * m_nwalkers);
 }
 

@@ -6,6 +6,7 @@
 #include <nabla/core/launch.hpp>
 #include <nabla/core/progress.hpp>
 #include <nabla/core/random.hpp>
+#include <nabla/sampling/mcmc/impl/together.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -130,6 +131,7 @@ EnsembleSampler::EnsembleSampler(std::size_t nwalkers, std::size_t ndim, BatchLo
                                       "; the ensemble would be stuck in a subspace (emcee requires nwalkers >= 2 "
                                       "ndim; set live_dangerously to override)"));
   if (!m_f) throw ValueError(nabla::impl::cat(who, ": log_prob is empty"));
+  validate_settings(m_options.settings, who);
   if (m_options.moves.empty()) throw ValueError(nabla::impl::cat(who, ": moves is empty"));
   if (nwalkers > std::numeric_limits<std::uint32_t>::max())
     throw ValueError(nabla::impl::cat(who, ": ", nwalkers, " walkers are more than 2^32 - 1"));
@@ -153,22 +155,28 @@ EnsembleSampler::EnsembleSampler(std::size_t nwalkers, std::size_t ndim, BatchLo
     c.check_same(std::size_t(m_options.seed), who, "seed");
     c.check_same(m_options.moves.size(), who, "number of moves");
     c.check_same(std::size_t(m_options.randomize_split), who, "randomize_split option");
+    c.check_same(std::size_t(settings_hash(m_options.settings)), who, "run settings");
   }
 #endif
-  if (m_backend->initialized() && m_backend->iteration() > 0) {
-    if (m_backend->nwalkers() != nwalkers || m_backend->ndim() != ndim)
-      throw ValueError(nabla::impl::cat(who, ": the ", m_backend->describe(), " holds a chain of ",
-                                        m_backend->nwalkers(), " walkers x ", m_backend->ndim(), " dims, not ",
-                                        nwalkers, " x ", ndim));
-    const auto s = m_backend->seed();
-    if (s && *s != m_options.seed)
-      throw ValueError(nabla::impl::cat(who, ": the ", m_backend->describe(), " was written with seed ", *s,
-                                        " but the sampler has seed ", m_options.seed,
-                                        "; use the same seed to resume (or reset the backend)"));
-  } else {
-    m_backend->reset(nwalkers, ndim);
-    m_backend->set_seed(m_options.seed);
-  }
+  // Each rank checks (or starts) its own backend's chain: a chain of another shape, seed or settings, or a file
+  // that cannot be read, on one rank only fails on every rank, not just there with the others left waiting in
+  // the first collective of a run.
+  impl::on_every_rank(m_options, [&] {
+    if (m_backend->initialized() && m_backend->iteration() > 0) {
+      if (m_backend->nwalkers() != nwalkers || m_backend->ndim() != ndim)
+        throw ValueError(nabla::impl::cat(who, ": the ", m_backend->describe(), " holds a chain of ",
+                                          m_backend->nwalkers(), " walkers x ", m_backend->ndim(), " dims, not ",
+                                          nwalkers, " x ", ndim));
+      const auto s = m_backend->seed();
+      if (s && *s != m_options.seed)
+        throw ValueError(nabla::impl::cat(who, ": the ", m_backend->describe(), " was written with seed ", *s,
+                                          " but the sampler has seed ", m_options.seed,
+                                          "; use the same seed to resume (or reset the backend)"));
+      check_settings(*m_backend, m_options.settings, who);
+    } else {
+      reset();
+    }
+  });
   m_x = Array<double, 2>({nwalkers, ndim}, "nabla::sampling::EnsembleSampler::x");
   m_lp = Array<double, 1>({nwalkers}, "nabla::sampling::EnsembleSampler::log_prob");
   m_accepted = Kokkos::View<std::uint8_t*, DefaultMemorySpace>("nabla::sampling::EnsembleSampler::accepted", nwalkers);
@@ -232,6 +240,7 @@ std::size_t EnsembleSampler::walker_at(std::size_t j, std::size_t p) const {
 void EnsembleSampler::reset() {
   m_backend->reset(m_nwalkers, m_ndim);
   m_backend->set_seed(m_options.seed);
+  m_backend->set_settings(m_options.settings);
 }
 
 double EnsembleSampler::mean_acceptance_fraction() const {

@@ -28,6 +28,7 @@
 #include <nabla/sampling/hmc/batched.hpp>
 #include <nabla/sampling/hmc/transition.hpp>
 #include <nabla/sampling/mcmc/backend.hpp>
+#include <nabla/sampling/mcmc/impl/together.hpp>
 #if NABLA_ENABLE_MPI
 #include <nabla/core/mpi.hpp>
 #include <optional>
@@ -65,6 +66,8 @@ struct HmcOptions {
   bool adapt_mass = true;            ///< diagonal inverse mass = cross-chain variance, during warm-up
   std::size_t steps_per_launch = 0;  ///< transitions per launch when sampling; 0 chooses. Chains do not depend on it
   std::shared_ptr<Backend> backend;  ///< default: a MemoryBackend
+  /// The run's data and model settings, recorded with a new chain and checked on resume (SamplerOptions::settings)
+  Settings settings;
 #if NABLA_ENABLE_MPI
   /// Split the chains over the ranks of this communicator, in blocks of 64 so that the warm-up's cross-chain sums
   /// add in the one-rank order: each rank advances its share, and every rank gets the whole chain of a one-rank
@@ -108,6 +111,7 @@ class HamiltonianSampler {
     if (m_opt.max_tree_depth < 1 || m_opt.max_tree_depth > hmc::kMaxTreeDepth)
       throw bad("max_tree_depth", m_opt.max_tree_depth, "in 1 .. 10");
     if (!m_opt.backend) m_opt.backend = std::make_shared<MemoryBackend>();
+    validate_settings(m_opt.settings, "nabla::sampling::HamiltonianSampler");
     share_chains();
     m_engine = std::make_unique<Engine>(m_local);
     m_q = typename Views::Rows("nabla::sampling::hmc::q", m_local, D);
@@ -133,6 +137,7 @@ class HamiltonianSampler {
     m_gradients = m_chains;
     m_opt.backend->reset(m_chains, D);
     m_opt.backend->set_seed(m_opt.seed);
+    m_opt.backend->set_settings(m_opt.settings);
     m_started = true;
     warm_up(warmup);
     m_warmup = warmup;
@@ -243,8 +248,26 @@ class HamiltonianSampler {
     return os.str();
   }
 
-  // Continues the backend's chain: its last row is every chain's state, the adaptation its sampler_state.
+  // Continues the backend's chain: its last row is every chain's state, the adaptation its sampler_state. Each
+  // rank checks and reads its own backend; a failure on one rank fails on every rank (before check_initial's
+  // collectives).
   void resume() {
+    HostArray<double, 2> last;
+    impl::on_every_rank(m_opt, [&] { last = read_resume(); });
+    Array<double, 2> q({m_chains, std::size_t(D)}, "nabla::sampling::hmc::resume");
+    Kokkos::deep_copy(q.view(), last.view());
+    Kokkos::parallel_for("nabla::sampling::hmc::load", Policy(0, m_local),
+                         hmc::impl::Load<D, Mem>{q.view(), m_q, m_first});
+    evaluate();
+    check_initial();
+    m_gradients = m_chains;
+    m_transitions = m_warmup + m_opt.backend->iteration();
+    m_started = true;
+  }
+
+  // resume()'s checks of the backend's chain (shape, seed, settings, the HDF5 adaptation) and its last row; sets
+  // the adaptation. No collective.
+  HostArray<double, 2> read_resume() {
     Backend& b = *m_opt.backend;
     const auto who = [&] { return nabla::impl::cat("nabla::sampling::HamiltonianSampler: the ", b.describe()); };
     if (b.nwalkers() != m_chains || b.ndim() != std::size_t(D))
@@ -254,6 +277,7 @@ class HamiltonianSampler {
     if (seed && *seed != m_opt.seed)
       throw ValueError(nabla::impl::cat(who(), " was written with seed ", *seed, " but the sampler has seed ",
                                         m_opt.seed, "; use the same seed to resume (or reset the backend)"));
+    check_settings(b, m_opt.settings, "nabla::sampling::HamiltonianSampler");
     const auto text = b.sampler_state();
     if (!text)
       throw ValueError(nabla::impl::cat(who(), " holds ", b.iteration(),
@@ -288,17 +312,7 @@ class HamiltonianSampler {
       throw ValueError(nabla::impl::cat(who(), " holds a chain of ", kind.empty() ? "unknown" : kind.c_str(),
                                         " trajectories; this sampler runs ", trajectory_name(), " ones"));
     m_warmup = warmup;
-
-    const auto last = b.get_last_sample();
-    Array<double, 2> q({m_chains, std::size_t(D)}, "nabla::sampling::hmc::resume");
-    Kokkos::deep_copy(q.view(), last.view());
-    Kokkos::parallel_for("nabla::sampling::hmc::load", Policy(0, m_local),
-                         hmc::impl::Load<D, Mem>{q.view(), m_q, m_first});
-    evaluate();
-    check_initial();
-    m_gradients = m_chains;
-    m_transitions = m_warmup + b.iteration();
-    m_started = true;
+    return b.get_last_sample();
   }
 
   bool nuts() const { return m_opt.trajectory == HmcTrajectory::nuts; }
@@ -353,10 +367,13 @@ class HamiltonianSampler {
       c.check_same(m_chains, who, "number of chains");
       c.check_same(std::size_t(D), who, "number of dimensions");
       c.check_same(std::size_t(m_opt.seed), who, "seed");
-      // Resuming is collective: a rank whose backend lacks the chain would leave the others waiting.
+      c.check_same(std::size_t(settings_hash(m_opt.settings)), who, "run settings");
+      // Resuming is collective: a rank whose backend lacks the chain would leave the others waiting (and one
+      // whose file cannot be read fails on every rank).
       const Backend& b = *m_opt.backend;
-      c.check_same(b.initialized() ? b.iteration() : 0, who,
-                   "number of stored steps (resuming needs the chain on every rank)");
+      std::size_t stored = 0;
+      impl::on_every_rank(m_opt, [&] { stored = b.initialized() ? b.iteration() : 0; });
+      c.check_same(stored, who, "number of stored steps (resuming needs the chain on every rank)");
       rank = std::size_t(c.rank());
       ranks = std::size_t(c.size());
     }

@@ -4,11 +4,16 @@
 ///
 /// Layout as emcee: chain (iteration × walker × dim), log_prob (iteration × walker), accepted (walker).
 /// `get_chain(thin, discard)` returns rows discard + thin - 1, discard + 2·thin - 1, ... as emcee does.
+///
+/// A chain also records the run settings it must be continued with (Settings: the data and model options of the
+/// program that samples, e.g. `{"sigma", "0.05"}`); the samplers write them when a chain starts and refuse to
+/// resume it with others (check_settings), as they do for the seed.
 #pragma once
 
 #include <nabla/core/array.hpp>
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <new>
 #include <optional>
@@ -22,6 +27,12 @@ namespace sampling {
 /// Host arrays returned by the chain accessors.
 template <class T, int R>
 using HostArray = Array<T, R, Kokkos::HostSpace>;
+
+/// Run settings recorded with a chain: what a resumed run must share with the run that started it besides the
+/// seed (a data file's fingerprint, model options, ...), each as text. Keys are words of [A-Za-z0-9_.-]; values
+/// hold no newline or NUL (ValueError otherwise): the same rules, and the same mismatch message, as a
+/// checkpoint's nn::RunSettings.
+using Settings = std::map<std::string, std::string>;
 
 /// Tag for the flattened accessors: `get_chain(flat)` merges steps and walkers (emcee's flat=True).
 struct flat_t {};
@@ -82,6 +93,10 @@ class Backend {
   /// Set while the chain is empty: files write it whole, atomically, with the empty chain.
   virtual std::optional<std::string> sampler_state() const = 0;
   virtual void set_sampler_state(const std::string& state) = 0;
+  /// The run settings recorded with the chain (empty until set; reset clears them). Set while the chain is empty,
+  /// as the sampler state (the samplers do it from their options when they start a chain).
+  virtual Settings settings() const = 0;
+  virtual void set_settings(const Settings& settings) = 0;
   /// A short description for error messages ("memory", "HDF5 file 'x.h5' group 'mcmc'").
   virtual std::string describe() const = 0;
 
@@ -106,6 +121,9 @@ class Backend {
  protected:
   /// The selected step indices (emcee: discard + thin - 1 : iteration : thin); validates thin.
   std::vector<std::size_t> selected(std::size_t thin, std::size_t discard) const;
+  /// Throws ValueError naming `who`, the range and the backend unless steps [first, first + count) lie within the
+  /// chain's first `steps` (its committed steps; rows past them were never written).
+  void check_steps(const char* who, std::size_t first, std::size_t count, std::size_t steps) const;
 };
 
 /// \brief Keeps the chain in host memory (emcee.backends.Backend).
@@ -131,6 +149,8 @@ class MemoryBackend : public Backend {
   void set_seed(std::uint64_t seed) override { m_seed = seed; }
   std::optional<std::string> sampler_state() const override { return m_state; }
   void set_sampler_state(const std::string& state) override;
+  Settings settings() const override { return m_settings; }
+  void set_settings(const Settings& settings) override;
   std::string describe() const override { return "memory backend"; }
 
  private:
@@ -161,7 +181,20 @@ class MemoryBackend : public Backend {
   std::vector<double> m_accepted;
   std::optional<std::uint64_t> m_seed;
   std::optional<std::string> m_state;
+  Settings m_settings;
 };
+
+/// \brief Refuses to continue `backend`'s chain under other run settings: every key whose value differs, or that
+/// only one side has, is named in one ValueError with the backend and both values ("<who>: the <backend> was
+/// written with points (unset), sigma = 0.05; this run has points = 100, sigma = 0.1 (...)").
+void check_settings(const Backend& backend, const Settings& run, const std::string& who);
+
+/// Throws ValueError (naming `who` and the key) unless every key and value of `settings` is well-formed (see
+/// Settings).
+void validate_settings(const Settings& settings, const std::string& who);
+
+/// A 64-bit hash of the settings (keys and values), for checking that MPI ranks agree on them.
+std::uint64_t settings_hash(const Settings& settings);
 
 }  // namespace sampling
 }  // namespace nabla

@@ -48,6 +48,11 @@ struct SamplerOptions {
   std::vector<WeightedMove> moves{WeightedMove{}};  ///< default: the stretch move, a = 2
   std::uint64_t seed = 0;                           ///< seed of every random number of the run
   std::shared_ptr<Backend> backend;                 ///< default: a MemoryBackend
+  /// What a resumed run must share with the run that started the chain besides the seed: the program's data and
+  /// model settings as text (e.g. {"sigma", "0.05"}, {"data", <fingerprint>}). Recorded with a new chain; a
+  /// backend's chain recorded with other settings, or with a key more or less, is refused with a ValueError
+  /// naming the key and both values. Empty (the default) matches only a chain recorded without settings.
+  Settings settings;
   /// Deal the walkers to the sub-ensembles of each step at random (emcee's `randomize_split=True`, its default)
   /// rather than by index (walker w to sub-ensemble w mod S). Both leave the target invariant; the fixed split is
   /// the default here because it is what Nabla's chains have always been, and it costs nothing per step, while a
@@ -114,7 +119,7 @@ class EnsembleSampler {
   void run_mcmc(const Array<double, 2>& initial, std::size_t nsteps, Progress progress = {});
   /// \brief Runs `nsteps` more steps from the last stored sample (resumes a run from its backend, e.g. a file).
   void run_mcmc(std::size_t nsteps, Progress progress = {});
-  /// \brief Clears the backend (and its stored seed).
+  /// \brief Clears the backend, and records the seed and settings for the new chain.
   void reset();
 
   std::size_t nwalkers() const { return m_nwalkers; }
