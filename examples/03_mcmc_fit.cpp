@@ -9,7 +9,8 @@
 ///      log-likelihood −½ Σ ((y − A exp(a log x + b log(1−x))) / σ)² is ONE fused reduction over the N points;
 ///      flat priors on a box;
 ///   3. the chain goes to an HDF5 file in emcee's layout (`emcee.backends.HDFBackend(path).get_chain()` reads
-///      it), flushed every step, so `--resume` continues a killed run exactly;
+///      it), flushed every step, so `--resume` continues a killed run exactly; a fresh run writes chain.partial.h5
+///      and renames it onto chain.h5 when complete, so the previous run's chain and metrics.json stay until then;
 ///   4. posterior means ± std against the true values and against the Laplace standard deviations, the
 ///      integrated autocorrelation times, Stan's R-hat and bulk/tail ESS, and a corner plot.
 ///
@@ -192,7 +193,10 @@ int main(int argc, char** argv) {
 
   Options o;
   if (int rc = nabla::examples::parse(o, argc, argv); rc >= 0) return rc;
-  const std::string chain_path = o.chain_path();
+  // A fresh run writes chain.partial.h5 and renames it onto chain.h5 at the end: until then the previous run's
+  // chain and metrics stay, and a killed run resumes from its partial chain.
+  const std::string resumed = o.resume || o.resume_or_start ? o.chain_to_resume() : std::string();
+  const std::string chain_path = resumed.empty() ? o.partial_chain_path() : resumed;
 
   try {
     nabla::io::make_directories(o.out);
@@ -237,18 +241,25 @@ int main(int argc, char** argv) {
       }
       Kokkos::deep_copy(lp.view(), lh);
     };
-    if (!o.resume) std::filesystem::remove(chain_path);  // a fresh run replaces the old chain
+    if (resumed.empty()) std::filesystem::remove(chain_path);  // an older unfinished run, abandoned
     ns::SamplerOptions sopt;
-    sopt.seed = o.seed + 1;
+    sopt.seed = o.seed + 1;  // the data's seed is o.seed: the sampler's check covers both
+    using nabla::examples::exact;
+    // What else defines the data and the posterior: a chain of other settings is refused on resume, naming them.
+    sopt.settings = {{"points", std::to_string(n)},
+                     {"sigma", exact(o.sigma)},
+                     {"truth", exact(o.truth[0]) + "," + exact(o.truth[1]) + "," + exact(o.truth[2])}};
     auto backend = std::make_shared<ns::HDFBackend>(chain_path);
     sopt.backend = backend;
     ns::EnsembleSampler sampler(o.walkers, D, log_prob, sopt);
     const std::size_t done = sampler.iteration();
     const std::size_t todo = o.steps > done ? o.steps - done : 0;
+    // A finished chain grows in place: its metrics no longer describe it until this run writes them anew.
+    if (todo > 0 && chain_path == o.chain_path()) std::filesystem::remove(o.out + "/metrics.json");
+    const std::string start = done ? "resuming " + chain_path + " at step " + std::to_string(done)
+                                   : std::string("from a ball around the maximum");
     std::printf("2. ensemble MCMC: %zu walkers x %zu steps (stretch move), %s; %zu x %zu-point reductions per step\n",
-                o.walkers, o.steps,
-                done ? ("resuming at step " + std::to_string(done)).c_str() : "from a ball around the maximum", o.walkers,
-                n);
+                o.walkers, o.steps, start.c_str(), o.walkers, n);
     t.reset();
     if (done == 0) {
       const double scale = 1e-2 * std::min({laplace_sd[0], laplace_sd[1], laplace_sd[2]});
@@ -312,9 +323,17 @@ int main(int argc, char** argv) {
     s.set("samples", double(ns_));
     s.set("acceptance_fraction", sampler.mean_acceptance_fraction());
     s.set("mcmc_seconds", t_mcmc);
-    s.set("chain", chain_path);
-    s.write(o.out + "/metrics.json");
+    s.set("chain", o.chain_path());
     backend->close();
+    if (chain_path != o.chain_path()) {  // the run is complete: its chain replaces the previous one, then metrics
+      std::filesystem::remove(o.out + "/metrics.json");
+      std::error_code ec;
+      std::filesystem::rename(chain_path, o.chain_path(), ec);
+      if (ec)  // keep the finished chain where it is: --resume finds it there
+        throw nabla::IOError("cannot rename the finished chain '" + chain_path + "' onto '" + o.chain_path() +
+                             "': " + ec.message() + " (the chain is kept; --resume completes the run)");
+    }
+    s.write(o.out + "/metrics.json");
 
     const bool plotted = o.plots && write_corner(o.out, flat, ns_, o.truth, mean, sd);
     std::printf("4. wrote %s: chain.h5 (emcee layout), metrics.json, %s; total %.2f s\n", o.out.c_str(),

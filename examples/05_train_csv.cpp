@@ -30,7 +30,16 @@ int main(int argc, char** argv) {
     nn::CsvOptions csv_opts;
     csv_opts.label_column = o.label;
     const auto table = nn::read_csv(o.data, csv_opts);
-    auto [train, val] = nn::train_val_split(nn::to_dataset<float>(table), o.val_fraction, nabla::random::split(key, 0));
+    const auto all = nn::to_dataset<float>(table);
+    // What a checkpoint must share with this run to be resumed by it: the data and everything that splits,
+    // scales or defines the model beyond its shapes (the optimizer's type is checked by the checkpoint itself).
+    const nn::RunSettings settings{{"data", nn::fingerprint(all.x, all.y)},
+                                   {"label", o.label},
+                                   {"seed", std::to_string(o.seed)},
+                                   {"val_fraction", nabla::examples::exact(o.val_fraction)},
+                                   {"standardize", o.no_standardize ? "no" : "yes"},
+                                   {"activation", o.activation}};
+    auto [train, val] = nn::train_val_split(all, o.val_fraction, nabla::random::split(key, 0));
     if (!o.no_standardize) {
       nn::Standardizer<float> st(train.x);
       st.apply(train.x);
@@ -50,9 +59,15 @@ int main(int argc, char** argv) {
     std::shared_ptr<nn::Collective> collective;
     if (comm.size() > 1) collective = std::make_shared<nn::MpiCollective>(comm);
     nn::Trainer<float> trainer(model, *opt, nn::Loss::cross_entropy, o.seed, collective);
-    if (!o.resume.empty()) {
-      trainer.resume(o.resume);
-      comm.print("resumed from ", o.resume, " at epoch ", trainer.state().epoch, "\n");
+    trainer.set_settings(settings);
+    std::string resume = o.resume;
+    if (o.resume_or_start) {  // rank 0 decides, so ranks whose file systems disagree still act alike
+      std::error_code ec;
+      if (comm.broadcast(int(comm.is_root() && std::filesystem::exists(o.checkpoint, ec)))) resume = o.checkpoint;
+    }
+    if (!resume.empty()) {
+      trainer.resume(resume);
+      comm.print("resumed from ", resume, " at epoch ", trainer.state().epoch, "\n");
     }
 
     comm.print("data:  ", o.data, ": ", table.rows, " rows, ", table.num_features(), " features, ", table.classes.size(),

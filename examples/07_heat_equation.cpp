@@ -32,7 +32,7 @@ struct HeatEquationOptions {
   double c = 0.2;
   std::uint64_t checkpoint_every = 500;
   std::uint64_t snapshots = 4;
-  bool resume = false, plots = true;
+  bool resume = false, resume_or_start = false, plots = true;
   std::string out = "out/heat_equation";
 
   void add_to(CLI::App& app) {
@@ -44,7 +44,9 @@ struct HeatEquationOptions {
     app.add_option("--checkpoint-every", checkpoint_every, "steps between checkpoints (and at the end)")
         ->check(nabla::examples::impl::positive())->capture_default_str();
     app.add_option("--snapshots", snapshots, "PNG snapshots over the run (0: none)")->capture_default_str();
-    app.add_flag("--resume", resume, "continue from <out>/checkpoint.h5 (written with any rank count)");
+    auto* r = app.add_flag("--resume", resume, "continue from <out>/checkpoint.h5 (written with any rank count)");
+    app.add_flag("--resume-or-start", resume_or_start, "--resume if <out>/checkpoint.h5 exists, else start afresh")
+        ->excludes(r);
     app.add_flag("!--no-plots", plots, "skip the PNG snapshots");
     app.add_option("-o,--out", out, "directory for checkpoint.h5, snapshots and summary.json")->capture_default_str();
   }
@@ -61,19 +63,22 @@ struct HeatEquationOptions {
 
 using Host = Kokkos::HostSpace;
 
-/// Writes the field (h5py sees u[i, j] = u(i, j)) and the step: every rank its block of one dataset, the file
-/// sealed and renamed into place by close(), so a crash leaves the previous checkpoint.
-void save(const nabla::mpi::Comm& comm, const std::string& path, const dist::Field<double, 2>& u, std::uint64_t step) {
+/// Writes the field (h5py sees u[i, j] = u(i, j)), the step and the diffusion number (a resume with another
+/// would mix two runs): every rank its block of one dataset, the file sealed and renamed into place by close(),
+/// so a crash leaves the previous checkpoint.
+void save(const nabla::mpi::Comm& comm, const std::string& path, const dist::Field<double, 2>& u, std::uint64_t step,
+          double c) {
   dist::File f(comm, path, nabla::hdf5::Mode::create_sealed);
   f.write("u", u.array());
   f.set_attribute("/", "format", "nabla heat equation");
   f.set_attribute("/", "step", std::int64_t(step));
+  f.set_attribute("/", "c", c);
   f.close();
 }
 
 /// The field of a checkpoint written with any rank count, read as partition `part`; errors on every rank.
 dist::Array<double, 2> load(const nabla::mpi::Comm& comm, const std::string& path, const dist::Partition<2>& part,
-                            std::uint64_t& step) {
+                            double c, std::uint64_t& step) {
   dist::File f(comm, path, nabla::hdf5::Mode::read_sealed);
   std::string format;
   try {
@@ -87,6 +92,15 @@ dist::Array<double, 2> load(const nabla::mpi::Comm& comm, const std::string& pat
     throw nabla::IOError(nabla::impl::cat("'", path, "' holds a field of another shape than --n ", n));
   const std::int64_t s = f.attribute_int("/", "step");
   if (s < 0) throw nabla::IOError(nabla::impl::cat("'", path, "': step ", s));
+  double saved = 0;
+  try {
+    saved = f.attribute_double("/", "c");
+  } catch (const nabla::IOError&) {  // collective: every rank lands here alike
+    throw nabla::IOError("'" + path + "' records no --c (written before checkpoints did): start a new run");
+  }
+  if (saved != c)
+    throw nabla::ValueError("'" + path + "' was written with --c " + nabla::examples::exact(saved) +
+                            "; this run has --c " + nabla::examples::exact(c) + ": resuming would mix two runs");
   step = std::uint64_t(s);
   return f.read<double, 2>("u", part);
 }
@@ -130,8 +144,11 @@ int main(int argc, char** argv) {
     if (comm.is_root()) nabla::io::make_directories(o.out);
 
     std::uint64_t step = 0;
-    if (o.resume) {
-      u = dist::Field<double, 2>(load(comm, o.checkpoint_path(), part, step), halo);
+    std::error_code ec;  // rank 0 decides, so ranks whose file systems disagree still act alike
+    const bool resume = o.resume || (o.resume_or_start &&
+                                     comm.broadcast(int(comm.is_root() && std::filesystem::exists(o.checkpoint_path(), ec))));
+    if (resume) {
+      u = dist::Field<double, 2>(load(comm, o.checkpoint_path(), part, o.c, step), halo);
       comm.print("resumed at step ", step, " from ", o.checkpoint_path(), " on ", comm.size(), " rank(s)\n");
     } else {
       // Two warm bumps, polynomial (arithmetic only, so every rank count rounds alike).
@@ -156,7 +173,7 @@ int main(int argc, char** argv) {
       ++step;
       const bool ckpt = step % o.checkpoint_every == 0 || step == o.steps;
       const bool snap = o.plots && every_snap && (step % every_snap == 0 || step == o.steps);
-      if (ckpt) save(comm, o.checkpoint_path(), u, step);
+      if (ckpt) save(comm, o.checkpoint_path(), u, step, c);
       if (snap) {
         const auto whole = nabla::to_host(dist::collect(u.array()));
         if (comm.is_root()) snapshot(o.out, whole, step);

@@ -1,6 +1,7 @@
 # Runs 07_heat_equation at 1, 2 and 4 ranks (the checksum of the field must agree: the update is elementwise),
-# then 30 steps on 1 rank resumed to 60 on 4 ranks (must equal the uninterrupted run; h5py reads the checkpoint
-# they wrote), a corrupted checkpoint (refused on every rank), and a bad --c (exit 2).
+# then 30 steps on 1 rank resumed to 60 on 4 ranks by --resume-or-start (must equal the uninterrupted run; h5py
+# reads the checkpoint they wrote), a corrupted checkpoint and one of another --c (refused on every rank), and a
+# bad --c (exit 2).
 function(run_heat np out_var)
   execute_process(COMMAND ${MPIEXEC} -np ${np} --oversubscribe ${EXE} --n 37 ${ARGN}
                   RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err TIMEOUT 240)
@@ -10,6 +11,7 @@ function(run_heat np out_var)
   endif()
   string(REGEX MATCH "checksum ([0-9a-f]+)" _ "${out}")
   set(${out_var} "${CMAKE_MATCH_1}" PARENT_SCOPE)
+  set(out "${out}" PARENT_SCOPE)
 endfunction()
 
 run_heat(1 c1 --steps 60 --snapshots 2 --out ${OUT}/np1)
@@ -18,10 +20,23 @@ run_heat(4 c4 --steps 60 --no-plots --out ${OUT}/np4)
 if(NOT c1 STREQUAL c2 OR NOT c1 STREQUAL c4)
   message(FATAL_ERROR "fields differ: ${c1} (1 rank), ${c2} (2 ranks), ${c4} (4 ranks)")
 endif()
-run_heat(1 half --steps 30 --checkpoint-every 30 --no-plots --out ${OUT}/resume)
-run_heat(4 resumed --steps 60 --resume --no-plots --out ${OUT}/resume)
-if(NOT resumed STREQUAL c1)
+# --resume-or-start starts where there is no checkpoint, and resumes where there is one (the same command twice).
+file(REMOVE_RECURSE ${OUT}/resume)
+run_heat(1 half --steps 30 --checkpoint-every 30 --no-plots --resume-or-start --out ${OUT}/resume)
+if(out MATCHES "resumed")
+  message(FATAL_ERROR "--resume-or-start resumed without a checkpoint")
+endif()
+run_heat(4 resumed --steps 60 --resume-or-start --no-plots --out ${OUT}/resume)
+if(NOT resumed STREQUAL c1 OR NOT out MATCHES "resumed at step 30")
   message(FATAL_ERROR "30 steps on 1 rank resumed to 60 on 4 ranks gave ${resumed}, the uninterrupted run ${c1}")
+endif()
+# Another diffusion number would continue another run's field: refused on every rank, naming both values.
+file(COPY ${OUT}/resume/checkpoint.h5 DESTINATION ${OUT}/other_c)
+execute_process(COMMAND ${MPIEXEC} -np 2 --oversubscribe ${EXE} --n 37 --steps 90 --c 0.1 --resume --no-plots
+                        --out ${OUT}/other_c
+                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err TIMEOUT 120)
+if(rc EQUAL 0 OR NOT "${out}${err}" MATCHES "written with --c 0.2; this run has --c 0.1")
+  message(FATAL_ERROR "resuming with another --c must fail naming both (exit ${rc}): ${out}${err}")
 endif()
 # The checkpoint the 4 ranks wrote (each its block of one dataset) is the whole field to h5py, at step 60.
 execute_process(COMMAND ${PYTHON} -c "import h5py, sys

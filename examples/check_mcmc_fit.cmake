@@ -1,7 +1,8 @@
 # Runs 03_mcmc_fit with small settings and checks its posterior against independent references: every posterior
 # mean within 5 std of the true value, every posterior std within [0.65, 1.5] x the Laplace (Fisher) std, a sane
-# acceptance fraction; a run killed short and resumed with --resume ends with the same posterior as one
-# uninterrupted run; emcee itself reads the chain file (when /usr/bin/python3 has emcee) and gets the same means.
+# acceptance fraction; a run stopped short and resumed with --resume (or --resume-or-start) ends with the same
+# posterior as one uninterrupted run, also when the unfinished run lies beside an older finished one; emcee
+# itself reads the chain file (when /usr/bin/python3 has emcee) and gets the same means.
 # -DEXE=<driver> -DOUT=<dir> -DPYTHON=/usr/bin/python3 (Debian's, which has numpy/emcee/h5py when installed)
 set(ARGS --points 100000 --walkers 16 --burn 100 --seed 11 -q)
 function(run_fit dir)
@@ -11,6 +12,7 @@ function(run_fit dir)
   if(NOT rc EQUAL 0)
     message(FATAL_ERROR "03_mcmc_fit failed (${rc})")
   endif()
+  set(out "${out}" PARENT_SCOPE)
 endfunction()
 function(metric dir key var)
   file(READ ${OUT}/${dir}/metrics.json json)
@@ -37,18 +39,52 @@ if(NOT acc MATCHES "^0\\.[2-7]")
   message(FATAL_ERROR "acceptance fraction ${acc} outside [0.2, 0.8)")
 endif()
 
-# Kill-and-resume equivalent: 250 steps, then --resume up to 400.
-run_fit(resumed --steps 250)
-run_fit(resumed --steps 400 --resume)
-foreach(p A alpha beta)
-  foreach(k mean std)
-    metric(full ${p}_${k} a)
-    metric(resumed ${p}_${k} b)
-    if(NOT a STREQUAL b)
-      message(FATAL_ERROR "resumed run differs in ${p}_${k}: ${a} vs ${b}")
-    endif()
+function(same_posterior dir)
+  foreach(p A alpha beta)
+    foreach(k mean std)
+      metric(full ${p}_${k} a)
+      metric(${dir} ${p}_${k} b)
+      if(NOT a STREQUAL b)
+        message(FATAL_ERROR "${dir}: the resumed run differs in ${p}_${k}: ${a} vs ${b}")
+      endif()
+    endforeach()
   endforeach()
-endforeach()
+endfunction()
+
+# Kill-and-resume equivalent: 250 steps, then --resume up to 400. A finished run leaves chain.h5 alone.
+run_fit(resumed --steps 250)
+if(EXISTS ${OUT}/resumed/chain.partial.h5 OR NOT EXISTS ${OUT}/resumed/chain.h5)
+  message(FATAL_ERROR "a finished run must leave chain.h5 and no chain.partial.h5")
+endif()
+# A fresh run killed after 250 steps (its chain.partial.h5) beside an older finished run of more walkers:
+# --resume continues the unfinished run, and only its end replaces the older chain and metrics.
+execute_process(COMMAND ${EXE} --points 100000 --walkers 18 --steps 300 --seed 11 -q --no-plots --out ${OUT}/older
+                RESULT_VARIABLE rc OUTPUT_QUIET TIMEOUT 300)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "03_mcmc_fit with 18 walkers failed (${rc})")
+endif()
+file(COPY ${OUT}/older/chain.h5 ${OUT}/older/metrics.json DESTINATION ${OUT}/unfinished)
+file(COPY_FILE ${OUT}/resumed/chain.h5 ${OUT}/unfinished/chain.partial.h5)
+run_fit(resumed --steps 400 --resume)
+same_posterior(resumed)
+run_fit(unfinished --steps 400 --resume)
+same_posterior(unfinished)
+if(EXISTS ${OUT}/unfinished/chain.partial.h5 OR NOT out MATCHES "resuming [^\n]*chain.partial.h5 at step 250")
+  message(FATAL_ERROR "--resume must continue chain.partial.h5 and rename it onto chain.h5 at the end")
+endif()
+# A chain of other data (another --sigma) is refused, naming both values.
+execute_process(COMMAND ${EXE} ${ARGS} --steps 450 --sigma 0.1 --resume --out ${OUT}/resumed
+                RESULT_VARIABLE rc ERROR_VARIABLE err OUTPUT_QUIET TIMEOUT 300)
+if(rc EQUAL 0 OR NOT err MATCHES "was written with sigma = 0.05; this run has sigma = 0.1")
+  message(FATAL_ERROR "resuming with another --sigma must fail naming both values (got ${rc}: ${err})")
+endif()
+# --resume-or-start: the same command starts without a chain and resumes with one.
+run_fit(either --steps 250 --resume-or-start)
+if(out MATCHES "resuming")
+  message(FATAL_ERROR "--resume-or-start resumed without a chain")
+endif()
+run_fit(either --steps 400 --resume-or-start)
+same_posterior(either)
 
 execute_process(COMMAND ${PYTHON} -c "import emcee, h5py" RESULT_VARIABLE no_emcee OUTPUT_QUIET ERROR_QUIET)
 if(no_emcee EQUAL 0)

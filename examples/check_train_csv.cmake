@@ -1,5 +1,6 @@
 # Runs 05_train_csv on examples/data/blobs3.csv: trains to >= 95% validation accuracy, writes metrics.json and a
-# checkpoint; a run resumed from the checkpoint ends with the same metrics as an uninterrupted one; with MPIEXEC
+# checkpoint; a run resumed from the checkpoint (--resume, --resume-or-start) ends with the same metrics as an
+# uninterrupted one, and one of another seed or data is refused; with MPIEXEC
 # (2 ranks) the same metrics again; a bad option exits 2; a broken CSV fails naming its line.
 # -DEXE=<driver> -DDATA=<csv> -DOUT=<dir> [-DMPIEXEC=<mpiexec;-n;2;...>]
 set(ARGS ${DATA} --label colour --hidden 16 --batchnorm --batch-size 32 -q)
@@ -11,6 +12,7 @@ function(run_driver out_var)
   endif()
   string(REGEX MATCH "final: [^\n]*" line "${out}")
   set(${out_var} "${line}" PARENT_SCOPE)
+  set(out "${out}" PARENT_SCOPE)
 endfunction()
 
 file(REMOVE_RECURSE ${OUT})
@@ -22,6 +24,31 @@ if(NOT full MATCHES "val_accuracy (0\\.9[5-9]|1\\.0)")
 endif()
 if(NOT full STREQUAL resumed)
   message(FATAL_ERROR "resumed run differs:\n  ${full}\n  ${resumed}")
+endif()
+# --resume-or-start: the same command starts without a checkpoint and resumes from one.
+run_driver(_ ${EXE} ${ARGS} --epochs 8 --checkpoint ${OUT}/ros.h5 --resume-or-start --out ${OUT}/ros)
+if(out MATCHES "resumed from")
+  message(FATAL_ERROR "--resume-or-start resumed without a checkpoint")
+endif()
+run_driver(ros ${EXE} ${ARGS} --epochs 16 --checkpoint ${OUT}/ros.h5 --resume-or-start --out ${OUT}/ros)
+if(NOT out MATCHES "resumed from [^\n]*ros.h5 at epoch 8" OR NOT full STREQUAL ros)
+  message(FATAL_ERROR "--resume-or-start did not resume at epoch 8 to the uninterrupted result:\n  ${full}\n  ${ros}")
+endif()
+# A checkpoint of another run: another seed (another split) or other data is refused, naming what differs.
+execute_process(COMMAND ${EXE} ${ARGS} --epochs 16 --seed 3 --resume ${OUT}/ckpt.h5 --out ${OUT}/other
+                RESULT_VARIABLE rc ERROR_VARIABLE err OUTPUT_QUIET)
+if(rc EQUAL 0 OR NOT err MATCHES "was written with seed = 0; this run has seed = 3")
+  message(FATAL_ERROR "resuming with another --seed must fail naming it (got ${rc}: ${err})")
+endif()
+file(STRINGS ${DATA} rows)
+list(REMOVE_AT rows -1)
+list(JOIN rows "\n" fewer)
+file(WRITE ${OUT}/fewer.csv "${fewer}\n")
+execute_process(COMMAND ${EXE} ${OUT}/fewer.csv --label colour --hidden 16 --batchnorm --batch-size 32 -q --epochs 16
+                        --resume ${OUT}/ckpt.h5 --out ${OUT}/other
+                RESULT_VARIABLE rc ERROR_VARIABLE err OUTPUT_QUIET)
+if(rc EQUAL 0 OR NOT err MATCHES "data = [0-9a-f]+; this run has data = [0-9a-f]+")
+  message(FATAL_ERROR "resuming on other data must fail naming the data fingerprint (got ${rc}: ${err})")
 endif()
 if(NOT EXISTS ${OUT}/full/metrics.json OR NOT EXISTS ${OUT}/ckpt.h5)
   message(FATAL_ERROR "no metrics.json or checkpoint written")
@@ -37,6 +64,12 @@ endif()
 execute_process(COMMAND ${EXE} ${DATA} --epochs 0 RESULT_VARIABLE rc ERROR_VARIABLE err OUTPUT_QUIET)
 if(NOT rc EQUAL 2 OR NOT err MATCHES "error")
   message(FATAL_ERROR "--epochs 0 must exit 2 with an error line (got ${rc}: ${err})")
+endif()
+# An error at run time (here no such label column) is one line naming the rank and the problem, exit 1: no
+# MPI_Abort banner when there is no other rank to stop.
+execute_process(COMMAND ${EXE} ${DATA} --label nope RESULT_VARIABLE rc ERROR_VARIABLE err OUTPUT_QUIET)
+if(NOT rc EQUAL 1 OR NOT err MATCHES "^nabla: rank 0 of 1: [^\n]*no label column named 'nope'[^\n]*\n$")
+  message(FATAL_ERROR "a missing label column must end with one error line and exit 1 (got ${rc}: ${err})")
 endif()
 file(WRITE ${OUT}/bad.csv "x,label\n1,a\n2\n")
 execute_process(COMMAND ${EXE} ${OUT}/bad.csv RESULT_VARIABLE rc ERROR_VARIABLE err OUTPUT_QUIET)

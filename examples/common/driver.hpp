@@ -12,6 +12,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -47,6 +48,20 @@ inline int agree_across_ranks(const char* name, const std::vector<std::string>& 
 #endif
 }
 
+/// "rank R of S; " under MPI with more than one rank, else empty: which rank's file system or options failed.
+inline std::string rank_prefix() {
+#if NABLA_ENABLE_MPI
+  int initialized = 0, finalized = 0;
+  MPI_Initialized(&initialized);
+  MPI_Finalized(&finalized);
+  if (initialized && !finalized) {
+    const mpi::Comm comm;
+    if (comm.size() > 1) return "rank " + std::to_string(comm.rank()) + " of " + std::to_string(comm.size()) + "; ";
+  }
+#endif
+  return {};
+}
+
 /// Parses the command line into `o`: -1 to go on, or the exit code (0 after --help, 2 after a one-line error).
 template <class Options>
 int parse(Options& o, int argc, char** argv) {
@@ -57,10 +72,19 @@ int parse(Options& o, int argc, char** argv) {
     std::printf("%s\n%s\n", r.text.c_str(), kokkos_help_hint);
     rc = 0;
   } else if (r.status == Parsed::error) {
-    std::fprintf(stderr, "%s: error: %s (see --help)\n", Options::name, r.text.c_str());
+    std::fprintf(stderr, "%s: error: %s (%ssee --help)\n", Options::name, r.text.c_str(), rank_prefix().c_str());
     rc = 2;
   }
   return agree_across_ranks(Options::name, args, rc);
+}
+
+/// The shortest decimal text that reads back as `v` (15 to 17 digits): the same double, the same text, as run
+/// settings compared on resume need.
+inline std::string exact(double v) {
+  char b[32];
+  for (int digits = 15; digits <= 17; ++digits)
+    if (std::snprintf(b, sizeof b, "%.*g", digits, v); std::strtod(b, nullptr) == v) break;
+  return b;
 }
 
 /// FNV-1a over the bytes of a host array, as 16 hex digits: equal checksums, equal bits (how the distributed

@@ -153,9 +153,20 @@ struct McmcFitOptions {
   Vec lo{0.0, -1.0, 0.0}, hi{100.0, 5.0, 20.0};  // the flat prior's box
   std::uint64_t seed = 7;
   std::string out = "out/mcmc_fit";
-  bool resume = false, plots = true, quiet = false;
+  bool resume = false, resume_or_start = false, plots = true, quiet = false;
 
+  /// A finished run's chain; a fresh run writes `partial_chain_path()`, renamed onto it at the end, so a killed
+  /// fresh run never costs the previous chain, and `metrics.json`, where present, describes `chain.h5` (a resume
+  /// that grows `chain.h5` in place removes it first).
   std::string chain_path() const { return out + "/chain.h5"; }
+  std::string partial_chain_path() const { return out + "/chain.partial.h5"; }
+  /// The chain a resumed run continues: an unfinished run's first (it is newer), else the finished one; empty if none.
+  std::string chain_to_resume() const {
+    std::error_code ec;
+    for (const std::string& p : {partial_chain_path(), chain_path()})
+      if (std::filesystem::exists(p, ec)) return p;
+    return {};
+  }
   void add_to(CLI::App& app) {
     app.add_option("--truth", truth, "true A a b of the synthetic data")->expected(3)->capture_default_str();
     app.add_option("-n,--points", points, "data points")->check(CLI::Range(std::size_t(10), std::size_t(1) << 34))
@@ -170,7 +181,10 @@ struct McmcFitOptions {
     app.add_option("--thin", thin, "keep every k-th step")->check(impl::positive())->capture_default_str();
     app.add_option("--seed", seed, "random seed (data noise and sampler)")->capture_default_str();
     app.add_option("-o,--out", out, "output directory")->capture_default_str();
-    app.add_flag("--resume", resume, "continue the chain in <out>/chain.h5 instead of starting afresh");
+    auto* r = app.add_flag("--resume", resume,
+                           "continue the chain in <out> (an unfinished run's chain.partial.h5, else chain.h5)");
+    app.add_flag("--resume-or-start", resume_or_start, "--resume if <out> holds a chain, else start afresh")
+        ->excludes(r);
     app.add_flag("!--no-plots", plots, "skip the PNG plots");
     app.add_flag("-q,--quiet", quiet, "no progress bar");
   }
@@ -183,9 +197,8 @@ struct McmcFitOptions {
       if (!(truth[d] > lo[d] && truth[d] < hi[d]))
         return "--truth: " + std::string(names[d]) + " = " + std::to_string(truth[d]) + " lies outside the prior box (" +
                std::to_string(lo[d]) + ", " + std::to_string(hi[d]) + ")";
-    std::error_code ec;
-    if (resume && !std::filesystem::exists(chain_path(), ec))
-      return "--resume: no chain to resume at '" + chain_path() + "'";
+    if (resume && chain_to_resume().empty())
+      return "--resume: no chain to resume at '" + chain_path() + "' (--resume-or-start starts one)";
     return {};
   }
 };
@@ -236,7 +249,7 @@ struct TrainCsvOptions {
   double lr = 1e-2, val_fraction = 0.2;
   std::size_t epochs = 50, batch_size = 128;
   std::uint64_t seed = 0;
-  bool batchnorm = false, quiet = false, progress = false, no_standardize = false;
+  bool batchnorm = false, quiet = false, progress = false, no_standardize = false, resume_or_start = false;
 
   void add_to(CLI::App& app) {
     app.add_option("data", data, "CSV file with a header row")->required()->check(CLI::ExistingFile);
@@ -258,8 +271,10 @@ struct TrainCsvOptions {
     app.add_option("--val-fraction", val_fraction, "fraction of samples held out for validation")
         ->check(CLI::Range(0.0, 0.95))->capture_default_str();
     app.add_flag("--no-standardize", no_standardize, "keep the features as they are");
-    app.add_option("--checkpoint", checkpoint, "HDF5 checkpoint written after every epoch");
-    app.add_option("--resume", resume, "HDF5 checkpoint to resume from")->check(CLI::ExistingFile);
+    auto* c = app.add_option("--checkpoint", checkpoint, "HDF5 checkpoint written after every epoch");
+    auto* r = app.add_option("--resume", resume, "HDF5 checkpoint to resume from")->check(CLI::ExistingFile);
+    app.add_flag("--resume-or-start", resume_or_start, "resume from --checkpoint if it exists, else start afresh")
+        ->needs(c)->excludes(r);
     app.add_option("-o,--out", out, "directory for metrics.json")->capture_default_str();
     app.add_flag("--progress", progress, "progress bar within epochs");
     app.add_flag("-q,--quiet", quiet, "no per-epoch lines");
