@@ -7,6 +7,7 @@
 #endif
 
 #include "hdf5_handles.hpp"
+#include "dims_text.hpp"
 
 #include <algorithm>
 #include <cstdio>
@@ -59,6 +60,7 @@ void silence_library_close() {
 }  // namespace detail
 
 namespace {
+using ::nabla::impl::dims_text;
 using detail::Id;
 using detail::kUserBlock;
 using detail::Quiet;
@@ -96,12 +98,6 @@ const char* class_name(H5T_class_t c) {
 
 std::size_t product(const Dims& d) {
   return std::accumulate(d.begin(), d.end(), std::size_t(1), std::multiplies<std::size_t>());
-}
-
-std::string dims_str(const Dims& d) {
-  std::string s = "(";
-  for (std::size_t i = 0; i < d.size(); ++i) s += (i ? ", " : "") + std::to_string(d[i]);
-  return s + (d.size() == 1 ? ",)" : ")");
 }
 
 // Closing a file closes every object still open in it, so an error path can never leave HDF5 ids behind.
@@ -467,7 +463,7 @@ template <class T>
 void File::write(const std::string& name, const std::vector<T>& data, const Dims& dims) {
   Quiet quiet;
   if (data.size() != product(dims))
-    m_impl->fail(impl::cat("dataset '", name, "': ", data.size(), " values do not fill shape ", dims_str(dims)));
+    m_impl->fail(impl::cat("dataset '", name, "': ", data.size(), " values do not fill shape ", dims_text(dims)));
   if (exists(name)) remove(name);
   std::vector<hsize_t> d(dims.begin(), dims.end());
   Id space(dims.empty() ? H5Screate(H5S_SCALAR) : H5Screate_simple(int(d.size()), d.data(), nullptr), H5Sclose);
@@ -552,7 +548,7 @@ void File::write_rows(const std::string& name, std::size_t row0, const std::vect
   if (d.empty()) m_impl->fail(impl::cat("dataset '", name, "' is a scalar"));
   if (row0 + nrows > d[0])
     m_impl->fail(impl::cat("rows [", row0, ", ", row0 + nrows, ") outside dataset '", name, "' of shape ",
-                           dims_str(d), " (resize first)"));
+                           dims_text(d), " (resize first)"));
   const std::size_t per_row = d[0] ? product(d) / d[0] : product(Dims(d.begin() + 1, d.end()));
   if (data.size() != nrows * per_row)
     m_impl->fail(impl::cat("dataset '", name, "': ", data.size(), " values for ", nrows, " rows of ", per_row));
@@ -571,7 +567,7 @@ std::vector<T> File::read_rows(const std::string& name, std::size_t row0, std::s
   const Dims d = m_impl->extent(dset.get(), name);
   if (d.empty() || row0 + nrows > d[0])
     m_impl->fail(impl::cat("rows [", row0, ", ", row0 + nrows, ") outside dataset '", name, "' of shape ",
-                           dims_str(d)));
+                           dims_text(d)));
   std::vector<T> out(nrows * product(Dims(d.begin() + 1, d.end())));
   if (out.empty()) return out;
   Id space(H5Dget_space(dset.get()), H5Sclose);

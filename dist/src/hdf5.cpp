@@ -6,6 +6,7 @@
 #include <hdf5.h>
 
 #include "hdf5_handles.hpp"
+#include "dims_text.hpp"
 
 #include <cstdio>
 #include <cstring>
@@ -22,6 +23,7 @@ bool parallel_hdf5() { return false; }
 #endif
 
 namespace {
+using ::nabla::impl::dims_text;
 using hdf5::detail::hdf5_reason;
 using hdf5::detail::Id;
 using hdf5::detail::Quiet;
@@ -39,12 +41,6 @@ hid_t native(impl::H5Type t) {
   return H5T_NATIVE_DOUBLE;
 }
 bool floating(impl::H5Type t) { return t == impl::H5Type::f64 || t == impl::H5Type::f32; }
-
-std::string dims_str(const hdf5::Dims& d) {
-  std::string s = "(";
-  for (std::size_t i = 0; i < d.size(); ++i) s += (i ? ", " : "") + std::to_string(d[i]);
-  return s + (d.size() == 1 ? ",)" : ")");
-}
 
 /// Runs `step` on this rank, then agrees: if it threw on any rank, every rank throws IOError with the message of
 /// the lowest failing rank. One MPI_Allreduce (and a broadcast on failure), so no rank is left in a collective.
@@ -117,7 +113,7 @@ struct File::Impl {
       return {std::move(fs), std::move(ms)};
     }
     if (H5Sselect_hyperslab(fs.get(), H5S_SELECT_SET, start.data(), nullptr, n.data(), nullptr) < 0)
-      fail(cat("cannot select the block at ", dims_str(offset), " of extent ", dims_str(count)));
+      fail(cat("cannot select the block at ", dims_text(offset), " of extent ", dims_text(count)));
     Id ms(H5Screate_simple(int(n.size()), n.data(), nullptr), H5Sclose);
     return {std::move(fs), std::move(ms)};
   }
@@ -303,7 +299,7 @@ void File::write_block(const std::string& name, impl::H5Type type, std::size_t s
     if (H5Lexists(im.file.get(), name.c_str(), H5P_DEFAULT) > 0) H5Ldelete(im.file.get(), name.c_str(), H5P_DEFAULT);
     dset = Id(H5Dcreate2(im.file.get(), name.c_str(), native(type), space.get(), lcpl.get(), H5P_DEFAULT, H5P_DEFAULT),
               H5Dclose);
-    if (!dset.valid()) im.fail(cat("cannot create dataset '", name, "' of shape ", dims_str(dims)));
+    if (!dset.valid()) im.fail(cat("cannot create dataset '", name, "' of shape ", dims_text(dims)));
   });
   std::size_t elems = 1;
   for (std::size_t c : count) elems *= c;
@@ -358,7 +354,7 @@ void File::read_block(const std::string& name, impl::H5Type type, std::size_t si
     dset = im.open_dataset(name);
     const hdf5::Dims have = im.extent(dset.get(), name);
     if (have != dims)
-      im.fail(cat("dataset '", name, "' has shape ", dims_str(have), ", not the partition's ", dims_str(dims)));
+      im.fail(cat("dataset '", name, "' has shape ", dims_text(have), ", not the partition's ", dims_text(dims)));
     Id t(H5Dget_type(dset.get()), H5Tclose);
     const H5T_class_t c = H5Tget_class(t.get());
     if ((c == H5T_FLOAT) != floating(type) || (c != H5T_FLOAT && c != H5T_INTEGER))

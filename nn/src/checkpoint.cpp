@@ -6,6 +6,7 @@
 #include <nabla/nn/impl/checkpoint_io.hpp>
 
 #include "run_settings.hpp"  // core's private run-settings rules, shared with sampling's chains
+#include "dims_text.hpp"
 
 #if NABLA_ENABLE_HDF5
 #include <nabla/core/hdf5.hpp>
@@ -22,6 +23,7 @@ namespace nn {
 namespace impl {
 
 namespace {
+using ::nabla::impl::dims_text;
 constexpr const char* kFormat = "nabla.nn.checkpoint";
 // 2: sealed (a hash of the whole file in its user block), every tensor with a value checksum (both came in the
 // same change, so every loadable file has them: version 1 files are unsealed and refused before this reader).
@@ -31,11 +33,6 @@ constexpr std::int64_t kVersion = 2;
 constexpr const char* kChecksumAttr = "nabla_checksum";  // core's hdf5::File::write sets it on every dataset
 constexpr std::int64_t kMaxCount = std::int64_t(1) << 53;  // epochs, steps: exact in a double, far beyond use
 
-std::string dims_str(const std::vector<std::size_t>& d) {
-  std::string s = "(";
-  for (std::size_t i = 0; i < d.size(); ++i) s += (i ? ", " : "") + std::to_string(d[i]);
-  return s + (d.size() == 1 ? ",)" : ")");
-}
 template <class T>
 const char* dtype_name() {
   return std::is_same<T, float>::value ? "float32" : "float64";
@@ -180,11 +177,11 @@ void read_checkpoint(const std::string& path, std::vector<HostTensor<T>>& tensor
   for (const auto& t : tensors) {
     if (!f.exists(t.name))
       throw IOError(::nabla::impl::cat(fn, ": tensor '", t.name, "' is missing (the model expects shape ",
-                                       dims_str(t.dims), ")"));
+                                       dims_text(t.dims), ")"));
     const auto d = f.dims(t.name);
     if (std::vector<std::size_t>(d.begin(), d.end()) != t.dims)
-      throw ShapeError(::nabla::impl::cat(fn, ": tensor '", t.name, "' has shape ", dims_str({d.begin(), d.end()}),
-                                          " in the file but ", dims_str(t.dims), " in the model"));
+      throw ShapeError(::nabla::impl::cat(fn, ": tensor '", t.name, "' has shape ", dims_text({d.begin(), d.end()}),
+                                          " in the file but ", dims_text(t.dims), " in the model"));
     // core verifies a checksum only where there is one (h5py's files have none); here one is required, else
     // deleting it would let an edited tensor load.
     if (!f.has_attribute(t.name, kChecksumAttr))

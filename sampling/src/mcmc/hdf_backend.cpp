@@ -11,6 +11,7 @@
 #include <hdf5.h>
 #include <sys/statvfs.h>
 
+#include "dims_text.hpp"
 #include "hdf5_handles.hpp"  // core's private HDF5 handles, as dist uses them
 #include "saturate.hpp"
 
@@ -35,6 +36,7 @@ struct HDFBackend::Header {
 
 namespace {
 using nabla::impl::cat;
+using nabla::impl::dims_text;
 using impl::add_sat;  // sizes from a file's header or a caller: saturated, never wrapped around
 using impl::mul_sat;
 
@@ -268,21 +270,16 @@ void HDFBackend::check_schema() const {
   if (nd < 1) fail(cat("attribute 'ndim' = ", nd, " is out of range (at least 1)"));
   if (it < 0) fail(cat("attribute 'iteration' = ", it, " is out of range (at least 0)"));
   const std::size_t W = std::size_t(nw), D = std::size_t(nd), T = std::size_t(it);
-  const auto shape = [](const hdf5::Dims& d) {
-    std::string s = "(";
-    for (std::size_t i = 0; i < d.size(); ++i) s += (i ? ", " : "") + std::to_string(d[i]);
-    return s + (d.size() == 1 ? ",)" : ")");
-  };
   const hdf5::Dims c = f.dims(g + "/chain"), l = f.dims(g + "/log_prob"), a = f.dims(g + "/accepted");
-  if (c.size() != 3) fail(cat("dataset 'chain' has shape ", shape(c), ", not (steps, nwalkers, ndim)"));
-  if (c[1] != W) fail(cat("attribute 'nwalkers' = ", nw, " but dataset 'chain' has shape ", shape(c)));
-  if (c[2] != D) fail(cat("attribute 'ndim' = ", nd, " but dataset 'chain' has shape ", shape(c)));
-  if (c[0] < T) fail(cat("attribute 'iteration' = ", it, " but dataset 'chain' has shape ", shape(c)));
-  if (l.size() != 2) fail(cat("dataset 'log_prob' has shape ", shape(l), ", not (steps, nwalkers)"));
-  if (l[1] != W) fail(cat("attribute 'nwalkers' = ", nw, " but dataset 'log_prob' has shape ", shape(l)));
-  if (l[0] < T) fail(cat("attribute 'iteration' = ", it, " but dataset 'log_prob' has shape ", shape(l)));
+  if (c.size() != 3) fail(cat("dataset 'chain' has shape ", dims_text(c), ", not (steps, nwalkers, ndim)"));
+  if (c[1] != W) fail(cat("attribute 'nwalkers' = ", nw, " but dataset 'chain' has shape ", dims_text(c)));
+  if (c[2] != D) fail(cat("attribute 'ndim' = ", nd, " but dataset 'chain' has shape ", dims_text(c)));
+  if (c[0] < T) fail(cat("attribute 'iteration' = ", it, " but dataset 'chain' has shape ", dims_text(c)));
+  if (l.size() != 2) fail(cat("dataset 'log_prob' has shape ", dims_text(l), ", not (steps, nwalkers)"));
+  if (l[1] != W) fail(cat("attribute 'nwalkers' = ", nw, " but dataset 'log_prob' has shape ", dims_text(l)));
+  if (l[0] < T) fail(cat("attribute 'iteration' = ", it, " but dataset 'log_prob' has shape ", dims_text(l)));
   if (a.size() != 1 || a[0] != W)
-    fail(cat("attribute 'nwalkers' = ", nw, " but dataset 'accepted' has shape ", shape(a)));
+    fail(cat("attribute 'nwalkers' = ", nw, " but dataset 'accepted' has shape ", dims_text(a)));
   // The shapes may be declared far beyond what was ever written (a growable dataset's chunks are allocated only
   // when extended, or written, by other writers): what the header claims must be stored.
   const Storage storage(m_path);
