@@ -9,6 +9,7 @@
 #include <cmath>
 #include <random>
 #include <string>
+#include <typeinfo>
 #include <vector>
 
 namespace ns = nabla::sampling;
@@ -228,25 +229,33 @@ TEST(SamplingMCMC, BlocksOfStepsEqualHalfStepLaunches) {
 }
 
 // The shape of block launches follows whichever option ran the recent blocks faster, is not swayed by one
-// preempted block, and re-tries the others at a bounded cost: about 1/explore_every of the time
-// each, however slow they became (a team on a machine whose cores another process takes runs 10-100x slower).
+// preempted block nor by a short lucky one, and re-tries the others at a bounded cost: about 1/explore_every of
+// the time each, however slow they became (a team on a machine whose cores another process takes runs 10-100x
+// slower, except in a block short enough to pass inside one scheduler slice).
 TEST(SamplingMCMC, TeamTunerFollowsTheFasterOption) {
   using T = ns::impl::TeamTuner;
+  constexpr std::size_t per_launch = 1000;
   T one(1);
   for (int b = 0; b < 40; ++b) {
     ASSERT_EQ(one.next(), 0);
-    one.record(0, 1.0);
+    ASSERT_EQ(one.steps(per_launch), per_launch);
+    one.record(0, 1.0, per_launch);
   }
   T t(2);
   std::vector<double> cost = {2.0, 1.0};  // seconds per step of option 0 (one thread) and 1 (a team)
   std::vector<int> picks;
+  std::vector<std::size_t> lengths;
   const auto run = [&](T& tuner, std::size_t blocks) {
     picks.clear();
+    lengths.clear();
     for (std::size_t b = 0; b < blocks; ++b) {
       const int option = tuner.next();
       ASSERT_TRUE(option >= 0 && option < tuner.options()) << option;
+      const std::size_t n = tuner.steps(per_launch);
+      ASSERT_TRUE(n >= 1 && n <= per_launch) << n;
       picks.push_back(option);
-      tuner.record(option, cost[std::size_t(option)]);
+      lengths.push_back(n);
+      tuner.record(option, cost[std::size_t(option)], n);
     }
   };
   const auto count = [&](int option, std::size_t from = 0) {
@@ -255,35 +264,44 @@ TEST(SamplingMCMC, TeamTunerFollowsTheFasterOption) {
   // Time spent on `option` in the last run, as a fraction of all.
   const auto share = [&](int option) {
     double on = 0, all = 0;
-    for (int p : picks) {
-      all += cost[std::size_t(p)];
-      if (p == option) on += cost[std::size_t(p)];
+    for (std::size_t b = 0; b < picks.size(); ++b) {
+      const double s = cost[std::size_t(picks[b])] * double(lengths[b]);
+      all += s;
+      if (picks[b] == option) on += s;
     }
     return on / all;
   };
-  EXPECT_EQ(t.steps(100), T::first_steps);  // each option's first block is short
+  EXPECT_EQ(t.steps(per_launch), T::first_steps);  // each option's first block is short
   run(t, t.warmup());
   EXPECT_EQ(count(0), 1);  // each timed once
   EXPECT_EQ(count(1), 1);
-  EXPECT_EQ(t.steps(100), 100u);  // the fastest runs whole blocks
-  EXPECT_EQ(one.steps(100), 100u);
+  // The fastest's blocks grow from its first by `grow` up to whole launches.
+  run(t, 8);
+  EXPECT_EQ(count(1), 8);
+  for (std::size_t b = 0, n = T::first_steps; b < 8; ++b) {
+    n = std::min(per_launch, std::max(T::probe_steps, T::grow * n));
+    EXPECT_EQ(lengths[b], n) << b;
+  }
+  EXPECT_EQ(t.steps(per_launch), per_launch);
   // Option 0 loses by 2x: one turn in 2 * explore_every blocks.
   run(t, 8 * T::explore_every);
   EXPECT_EQ(count(0), 4);
   EXPECT_LE(share(0), 1.0 / T::explore_every);
-  while (t.next() != 0) t.record(1, cost[1]);
-  EXPECT_EQ(t.steps(100), T::probe_steps);  // the other's turn is a probe
-  t.record(0, cost[0]);
+  while (t.next() != 0) t.record(1, cost[1], t.steps(per_launch));
+  EXPECT_EQ(t.steps(per_launch), T::probe_steps);  // the other's turn is a probe
+  t.record(0, cost[0], T::probe_steps);
   EXPECT_EQ(t.estimate(1), 1.0);
   // A preempted team block (100x slower) changes nothing.
-  t.record(1, 100.0);
+  t.record(1, 100.0, per_launch);
   EXPECT_EQ(t.estimate(1), 1.0);
-  // A turn of one thread faster than its history replaces it; two blocks at its real cost bring the team back.
-  t.record(0, 0.01);
+  // A turn of one thread faster than its history replaces it; blocks at its real cost bring the team back.
+  t.record(0, 0.01, T::probe_steps);
   EXPECT_EQ(t.estimate(0), 0.01);
+  EXPECT_EQ(t.fastest(), 0);
   run(t, 2 * T::explore_every);
-  EXPECT_EQ(count(0), 2);
   EXPECT_EQ(t.estimate(0), 2.0);
+  EXPECT_EQ(t.fastest(), 1);
+  EXPECT_LE(share(0), 2.0 / T::explore_every);
   // The machine gets busy and the team now takes 100x one thread's time: it runs at most window / 2 + 1 more
   // blocks, and then its turns cost about 1/explore_every of the time.
   cost[1] = 200.0;
@@ -292,6 +310,16 @@ TEST(SamplingMCMC, TeamTunerFollowsTheFasterOption) {
   run(t, 100 * T::explore_every);
   EXPECT_LE(share(1), 1.5 / T::explore_every);
   EXPECT_GE(count(1), 1);  // still tried
+  // A turn of the team that passes inside a scheduler slice looks fast: it buys a block `grow` times as long,
+  // whose real cost outweighs the probe, not a whole launch.
+  while (t.next() != 1) t.record(0, cost[0], t.steps(per_launch));
+  ASSERT_EQ(t.steps(per_launch), T::probe_steps);
+  t.record(1, 0.5, T::probe_steps);
+  ASSERT_EQ(t.fastest(), 1);
+  EXPECT_EQ(t.steps(per_launch), T::grow * T::probe_steps);
+  t.record(1, cost[1], T::grow * T::probe_steps);
+  EXPECT_EQ(t.estimate(1), cost[1]);
+  EXPECT_EQ(t.fastest(), 0);
   // Quiet again: the team wins back at its next turn (one exploration period of a 100x slower option).
   cost[1] = 1.0;
   run(t, 120 * T::explore_every);
@@ -306,6 +334,41 @@ TEST(SamplingMCMC, TeamTunerFollowsTheFasterOption) {
   EXPECT_EQ(count(0), 6);
   EXPECT_EQ(count(1), 8);
   EXPECT_LE(share(0) + share(1), 2.0 / T::explore_every);
+}
+
+// What a tuner learned is kept per kind of launch: a sampler made after another of the same kind starts where it
+// left off (no first blocks), one of another kind afresh.
+TEST(SamplingMCMC, TeamTunerIsRecalledByKind) {
+  using T = ns::impl::TeamTuner;
+  T::Key a;
+  a.log_prob_type = typeid(BoxUniform).hash_code();
+  a.nwalkers = 7919;  // no sampler of the other tests has this many walkers
+  a.ndim = 3;
+  a.largest_split = 3960;
+  a.team = 2;
+  a.options = 2;
+  T t = T::recall(a);
+  EXPECT_EQ(t.options(), 2);
+  EXPECT_EQ(t.next(), 0);
+  EXPECT_EQ(t.steps(100), T::first_steps);
+  t.record(0, 3.0, 2);
+  t.record(1, 1.0, 2);
+  T::keep(a, t);
+  const T again = T::recall(a);
+  EXPECT_EQ(again.fastest(), 1);
+  EXPECT_EQ(again.estimate(0), 3.0);
+  EXPECT_EQ(again.next(), 1);
+  EXPECT_EQ(again.steps(100), T::grow * 2);
+  T::Key b = a;
+  b.ndim = 4;
+  EXPECT_EQ(T::recall(b).steps(100), T::first_steps);
+  b = a;
+  b.log_prob_type = typeid(int).hash_code();
+  EXPECT_EQ(T::recall(b).estimate(0), 0.0);
+  // The newest keep wins.
+  t.record(0, 0.5, 8);
+  T::keep(a, t);
+  EXPECT_EQ(T::recall(a).fastest(), 0);
 }
 
 TEST(SamplingMCMC, MinusInfinityRejects) {

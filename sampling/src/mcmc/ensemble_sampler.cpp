@@ -390,7 +390,7 @@ std::size_t EnsembleSampler::steps(std::size_t t, std::size_t n) {
   Kokkos::Timer timer;
   m_block.launch(b, m_block.shapes[std::size_t(option)]);
   Kokkos::fence();
-  m_tuner.record(option, timer.seconds() / double(n));
+  m_tuner.record(option, timer.seconds() / double(n), n);
   Kokkos::deep_copy(nan_host, m_nan);
   m_pending_nan = nan[0] != impl::kNoNaN ? nan[0] : nan[1];
   m_x_behind = m_block_x.data() != m_x.data();
@@ -481,6 +481,7 @@ void EnsembleSampler::run(std::size_t nsteps, const Progress& progress) {
       if (bar) bar->update(i);
     }
   }
+  if (m_block.most && m_ranks == 1) impl::TeamTuner::keep(m_tuner_key, m_tuner);
 }
 
 // The error for the NaN a block of steps from t0 met (m_pending_nan), after the steps before it were stored.

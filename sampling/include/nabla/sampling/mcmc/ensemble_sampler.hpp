@@ -38,6 +38,7 @@
 #include <memory>
 #include <optional>
 #include <type_traits>
+#include <typeinfo>
 #include <vector>
 
 namespace nabla {
@@ -111,7 +112,9 @@ class EnsembleSampler {
     if constexpr (!std::is_invocable<F&, const Array<double, 2>&, Array<double, 1>&>::value) {
       m_fused = impl::fused_split(log_prob);
       m_block = impl::fused_block(std::move(log_prob), nwalkers, m_largest_split);
-      m_tuner = impl::TeamTuner(int(m_block.shapes.size()));
+      m_tuner_key = impl::TeamTuner::Key{typeid(F).hash_code(), nwalkers, ndim, m_largest_split, m_block.most,
+                                         int(m_block.shapes.size())};
+      m_tuner = impl::TeamTuner::recall(m_tuner_key);
     }
   }
 
@@ -192,6 +195,7 @@ class EnsembleSampler {
   impl::FusedSplitLaunch m_fused;  // per-walker functors: one kernel per half-step
   impl::BlockLauncher m_block;  // ... or per block of steps (one rank)
   impl::TeamTuner m_tuner;  // shape of the block launches on host backends
+  impl::TeamTuner::Key m_tuner_key;
   Kokkos::View<unsigned char*, DefaultMemorySpace> m_draws;  // of pipelined block launches
   SamplerOptions m_options;
   impl::MoveSetup m_setup;                 // owns what the moves' kernel forms point to

@@ -2,7 +2,6 @@
 /// \brief TeamTuner: the choice among the shapes of block launches by timing the blocks themselves.
 #pragma once
 
-#include <algorithm>
 #include <cstddef>
 
 namespace nabla {
@@ -15,75 +14,66 @@ namespace impl {
 /// pipelined threads keep the walkers in one cache and draw the random numbers on the other; expensive log_probs
 /// and large ensembles run faster on all. Which wins also depends on what else the machine runs: when another
 /// process shares the cores, a team waits at every half-step for a member the scheduler took away, and its blocks
-/// run 10-100x slower than one thread's. So the choice is revisited at a bounded cost: the first blocks try each
-/// option once, then the fastest runs and each other option gets a turn once every explore_every · r blocks,
-/// where r >= 1 is how many times slower it was (so exploring costs at most 1/explore_every of the time per
-/// option, however slow an option became); first blocks and turns are short (steps()). Each option is judged by the
-/// lower median of its last `window` blocks (time per step), which one preempted block does not move; a turn
-/// faster than an option's history replaces it. Chains do not depend on it.
+/// run 10-100x slower than one thread's; a short block may still pass inside one scheduler slice and look fast.
+///
+/// So the choice is revisited at a bounded cost: the first blocks try each option once, then the fastest runs and
+/// each other option gets a turn once every explore_every · r blocks, where r >= 1 is how many times slower it was
+/// (so exploring costs at most 1/explore_every of the time per option, however slow an option became). First
+/// blocks and turns are short, and the fastest option's blocks grow from its last one by `grow` at most, so a
+/// short block that looked fast buys a block a few times longer, not a whole launch. Each option is judged by the
+/// step-weighted lower median of its last `window` blocks (time per step): one preempted block does not move it,
+/// and a short lucky block cannot outvote a long one. A turn faster than an option's history replaces it.
+///
+/// What a tuner learned outlives its sampler: `keep` stores it under a Key (the log_prob's type, the ensemble's
+/// size, the shapes) and `recall` starts a new sampler of the same Key from it, so samplers made one after
+/// another (a loop over data sets, a benchmark) do not each pay for trying a team on a busy machine, which costs
+/// a scheduler slice or more. Chains do not depend on any of it.
 class TeamTuner {
  public:
   static constexpr int window = 4, explore_every = 32, max_options = 3;
-  static constexpr std::size_t first_steps = 2, probe_steps = 8;
-  explicit TeamTuner(int options = 1) : m_options(std::max(1, std::min(options, max_options))) {}
+  static constexpr std::size_t first_steps = 2, probe_steps = 8, grow = 4;
+
+  /// The kind of launch a tuner's findings apply to.
+  struct Key {
+    std::size_t log_prob_type = 0;  // typeid(F).hash_code()
+    std::size_t nwalkers = 0, ndim = 0, largest_split = 0;
+    int team = 0, options = 1;  // the largest team and how many shapes
+    bool operator==(const Key& o) const {
+      return log_prob_type == o.log_prob_type && nwalkers == o.nwalkers && ndim == o.ndim &&
+             largest_split == o.largest_split && team == o.team && options == o.options;
+    }
+  };
+  /// The tuner last kept under `key`, or a new one of key.options options.
+  static TeamTuner recall(const Key& key);
+  /// Keeps `tuner` as what launches of `key` have taught (the latest of a bounded number of keys).
+  static void keep(const Key& key, const TeamTuner& tuner);
+
+  explicit TeamTuner(int options = 1);
   int options() const { return m_options; }
   std::size_t warmup() const { return std::size_t(m_options); }
   /// The option of the next block.
-  int next() const {
-    if (m_blocks < warmup()) return int(m_blocks);
-    const int best = fastest();
-    // The option whose turn is most overdue, if any is due.
-    int due = best;
-    double most = 1.0;
-    for (int o = 0; o < m_options; ++o) {
-      if (o == best) continue;
-      const double r = estimate(best) > 0 ? std::max(1.0, estimate(o) / estimate(best)) : 1.0;
-      const double overdue = double(m_blocks - m_last[o]) / (double(explore_every) * r);
-      if (overdue >= most) {
-        most = overdue;
-        due = o;
-      }
-    }
-    return due;
-  }
-  /// Steps of the next block, of `per_launch` at most: the fastest option runs whole blocks, the others' turns
-  /// are probes of probe_steps and each option's first block first_steps, so an option 100x slower (a team
-  /// whose members wait for the scheduler at every half-step) costs a run of a few thousand steps little.
-  std::size_t steps(std::size_t per_launch) const {
-    if (m_options == 1) return per_launch;
-    if (m_blocks < warmup()) return std::min(per_launch, first_steps);
-    return next() == fastest() ? per_launch : std::min(per_launch, probe_steps);
-  }
-  /// Records that a block launched with `option` took `seconds_per_step`.
-  void record(int option, double seconds_per_step) {
-    // A turn that beats the option's history means the machine changed: the history is dropped.
-    if (m_blocks >= warmup() && option != fastest() && seconds_per_step < estimate(option)) m_count[option] = 0;
-    m_recent[option][m_count[option]++ % window] = seconds_per_step;
-    m_last[option] = m_blocks++;
-  }
-  /// The current estimate of an option: the lower median of its last `window` blocks, per step.
-  double estimate(int option) const {
-    const int k = std::min(m_count[option], window);
-    if (k == 0) return 0.0;
-    double v[window];
-    for (int i = 0; i < k; ++i) v[i] = m_recent[option][i];
-    std::sort(v, v + k);
-    return v[(k - 1) / 2];
-  }
+  int next() const;
+  /// Steps of the next block, of `per_launch` at most: each option's first block first_steps, the others' turns
+  /// probe_steps, the fastest's block up to `grow` times its previous one.
+  std::size_t steps(std::size_t per_launch) const;
+  /// Records that a block of `steps` steps launched with `option` took `seconds_per_step` per step.
+  void record(int option, double seconds_per_step, std::size_t steps);
+  /// The current estimate of an option: the step-weighted lower median of its last `window` blocks, per step.
+  double estimate(int option) const;
   /// The option of the lowest estimate.
-  int fastest() const {
-    int best = 0;
-    for (int o = 1; o < m_options; ++o)
-      if (estimate(o) < estimate(best)) best = o;
-    return best;
-  }
+  int fastest() const;
 
  private:
+  struct Block {
+    double seconds_per_step = 0;
+    std::size_t steps = 0;
+  };
   int m_options;
   std::size_t m_blocks = 0;
   int m_count[max_options] = {};
-  std::size_t m_last[max_options] = {};  // the block of each option's latest turn
-  double m_recent[max_options][window] = {};
+  std::size_t m_last[max_options] = {};    // the block of each option's latest turn
+  std::size_t m_length[max_options] = {};  // the steps of each option's latest block
+  Block m_recent[max_options][window] = {};
 };
 
 }  // namespace impl
