@@ -5,9 +5,10 @@
 # Usage:
 #   scripts/gpu.sh pack [--arch HOPPER90] [--no-build]
 #                                           on this (Debian 12) machine, GPU not needed: scripts/device_build.sh
-#                                           cuda (Kokkos, Kokkos Kernels, Nabla's tests, benchmarks, examples in
-#                                           build/cuda), then packs build/gpu-bundle.tar.gz: the binaries plus every
-#                                           shared library they need beyond glibc and the CUDA driver.
+#                                           cuda --tree (Kokkos, Kokkos Kernels, Nabla's tests, benchmarks,
+#                                           examples in build/cuda), then packs build/gpu-bundle.tar.gz: the
+#                                           binaries plus every shared library they need beyond glibc and the
+#                                           CUDA driver.
 #   scripts/gpu.sh run [OUT_DIR]            on the GPU machine, in a checkout carrying build/gpu-bundle.tar.gz:
 #                                           unpacks it where it was built, runs the test suite (CTest), the
 #                                           examples and every benchmark executable, and PyTorch's MLP peer if
@@ -16,9 +17,9 @@
 #                                           a test failed.
 #   scripts/gpu.sh figures OUT_DIR          here: the GPU figures (fused bandwidth / copy, BAOAB walker-steps/s,
 #                                           MLP samples/s vs PyTorch, HM-LSTM mixed vs unfused) from OUT_DIR.
-# Why packed, not built there: the CUDA build takes ~13 min of 2 cores (scripts/device_build.sh, which CI runs),
-# and a lent GPU machine has no network and minutes of time, so it should run code, not compile it. nvcc 13 is on
-# both machines.
+# Why packed, not built there: the optimised CUDA build takes ~25 min of 2 cores (device_build.sh --tree; CI runs
+# only its -O0 check, whose objects this build cannot reuse), and a lent GPU machine has no network and minutes of
+# time, so it should run code, not compile it. nvcc 13 is on both machines.
 # MPI is off in this build (the GPU machine has no MPI); every other test runs.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
