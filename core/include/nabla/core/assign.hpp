@@ -360,9 +360,28 @@ template <class Exec, class F, class... A>
 struct accessible_from<Exec, Broadcasted<F, A...>>
     : std::integral_constant<bool, (true && ... && accessible_from<Exec, A>::value)> {};
 
+/// Which dimension of the destination is fastest: 1 (the first) or 0 (the last) when its layout says, at
+/// compile time, so an expression instantiates one kernel order instead of two (compile time in every backend's
+/// build); -1 for a strided layout, decided at run time.
+template <class View>
+constexpr int static_left_fastest =
+    View::rank < 2 || std::is_same<typename View::array_layout, Kokkos::LayoutLeft>::value   ? 1
+    : std::is_same<typename View::array_layout, Kokkos::LayoutRight>::value                 ? 0
+                                                                                             : -1;
+
 template <class View>
 bool is_left_fastest(const View& v) {
-  return View::rank < 2 || v.stride(0) <= v.stride(View::rank - 1);
+  if constexpr (static_left_fastest<View> >= 0) return static_left_fastest<View> == 1;
+  else return v.stride(0) <= v.stride(View::rank - 1);
+}
+
+/// Calls launch(std::bool_constant<left>) for the destination's fastest dimension.
+template <class View, class Launch>
+void with_order(const View& v, const Launch& launch) {
+  constexpr int order = static_left_fastest<View>;
+  if constexpr (order >= 0) launch(std::bool_constant<order == 1>{});
+  else if (is_left_fastest(v)) launch(std::true_type{});
+  else launch(std::false_type{});
 }
 
 }  // namespace impl
@@ -431,20 +450,17 @@ void assign(const ExecSpace& space, const Dst& dst, const E& expr) {
       Shape<N> rows = out;
       rows[f] = 1;
       const std::size_t block = impl::rows_unit(k, f) ? len : B;
-      if (left)
-        Kokkos::parallel_for(strided_label, Policy(on, 0, n / len),
-                             impl::AssignRows<T, K, N, true, B>{dv.data(), ds, rows, len, k, block});
-      else
-        Kokkos::parallel_for(strided_label, Policy(on, 0, n / len),
-                             impl::AssignRows<T, K, N, false, B>{dv.data(), ds, rows, len, k, block});
+      impl::with_order(dv, [&](auto is_left) {
+        using Rows = impl::AssignRows<T, K, N, decltype(is_left)::value, B>;
+        Kokkos::parallel_for(strided_label, Policy(on, 0, n / len), Rows{dv.data(), ds, rows, len, k, block});
+      });
       return;
     }
   }
-  if (left) {
-    Kokkos::parallel_for(strided_label, Policy(on, 0, n), impl::AssignStrided<T, K, N, true>{dv.data(), ds, out, k});
-  } else {
-    Kokkos::parallel_for(strided_label, Policy(on, 0, n), impl::AssignStrided<T, K, N, false>{dv.data(), ds, out, k});
-  }
+  impl::with_order(dv, [&](auto is_left) {
+    using Strided = impl::AssignStrided<T, K, N, decltype(is_left)::value>;
+    Kokkos::parallel_for(strided_label, Policy(on, 0, n), Strided{dv.data(), ds, out, k});
+  });
 }
 
 /// \brief assign on the destination's default execution space instance.
