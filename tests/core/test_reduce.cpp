@@ -1,6 +1,8 @@
 // Fused reductions against host loops: whole-expression (one parallel_reduce each) and along an axis.
 #include "test_util.hpp"
 
+#include <nabla/core/timeline.hpp>
+
 #include <limits>
 
 #include <algorithm>
@@ -200,4 +202,72 @@ TEST(Reduce, MinAndMaxAlongAnEmptyAxisAreErrors) {
   auto s = nabla::to_host(nabla::sum(m, nabla::axis(0)));  // an empty sum is 0
   for (int j = 0; j < 3; ++j) EXPECT_EQ(s.view()(j), 0.0);
 }
+
+// Every reduction given an execution space instance first runs there. Host memory in every build (which a
+// device build's default instance cannot read) on the default host instance, and on Serial beside OpenMP, where
+// each kernel carries that space's Kokkos Tools device id. Values against host loops.
+template <class Space>
+void check_reductions_on(const Space& space) {
+  using Mat = nabla::Array<double, 2, Kokkos::HostSpace>;
+  const std::size_t rows = 37, cols = 5;
+  Mat a({rows, cols}), b({rows, cols});
+  double s = 0, d = 0, ss = 0, mn = INFINITY, mx = -INFINITY;
+  std::int64_t cnt = 0;
+  std::vector<double> row_sum(rows, 0.0), col_max(cols, -INFINITY), col_sum(cols, 0.0);
+  for (std::size_t i = 0; i < rows; ++i)
+    for (std::size_t j = 0; j < cols; ++j) {
+      const double x = std::sin(0.7 * double(i) + 1.3 * double(j)), y = 0.5 + x * x;
+      a.view()(i, j) = x;
+      b.view()(i, j) = y;
+      s += x * y + 1.0;
+      d += x * y;
+      ss += x * x;
+      mn = std::min(mn, x);
+      mx = std::max(mx, x);
+      cnt += x > 0.25;
+      row_sum[i] += x;
+      col_max[j] = std::max(col_max[j], x);
+      col_sum[j] += x;
+    }
+  const double n = double(rows * cols);
+  nabla::tools::KernelTimeline timeline;
+  EXPECT_TRUE(close(nabla::sum(space, a * b + 1.0), s, 1e-13, 1e-13));
+  EXPECT_TRUE(close(nabla::dot(space, a, b), d, 1e-13, 1e-13));
+  EXPECT_TRUE(close(nabla::norm(space, a), std::sqrt(ss), 1e-13, 1e-13));
+  EXPECT_TRUE(close(nabla::mean(space, a), std::accumulate(col_sum.begin(), col_sum.end(), 0.0) / n, 1e-13, 1e-13));
+  EXPECT_EQ(nabla::min(space, a), mn);
+  EXPECT_EQ(nabla::max(space, a), mx);
+  EXPECT_EQ(nabla::count(space, a > 0.25), cnt);
+  EXPECT_EQ(nabla::any(space, a > 2.0), false);
+  EXPECT_EQ(nabla::all(space, a > -2.0), true);
+  const auto by_row = nabla::sum(space, a, nabla::axis(1));
+  const auto largest = nabla::max(space, a, nabla::axis(0));
+  const auto average = nabla::mean(space, a, nabla::axis(0));
+  for (std::size_t i = 0; i < rows; ++i) EXPECT_TRUE(close(by_row.view()(i), row_sum[i], 1e-13, 1e-13));
+  for (std::size_t j = 0; j < cols; ++j) {
+    EXPECT_EQ(largest.view()(j), col_max[j]);
+    EXPECT_TRUE(close(average.view()(j), col_sum[j] / double(rows), 1e-13, 1e-13));
+  }
+  nabla::Array<double, 0, Kokkos::HostSpace> total(nabla::Shape<0>{});
+  nabla::sum_into(space, total, a * b);
+  EXPECT_TRUE(close(total.view()(), d, 1e-13, 1e-13));
+  Kokkos::fence();
+  std::size_t ours = 0;
+  for (const auto& k : timeline.kernels()) {
+    if (k.label.rfind("nabla::core::", 0) != 0) continue;  // the result arrays' own initialisation
+    ++ours;
+#if KOKKOS_VERSION >= 40000
+    EXPECT_EQ(k.device, Kokkos::Tools::Experimental::device_id(space)) << k.label << " ran on another instance";
+#endif
+  }
+  EXPECT_EQ(ours, 14u);
+}
+
+TEST(Reduce, RunsOnTheGivenInstance) {
+  check_reductions_on(Kokkos::DefaultHostExecutionSpace());
+#if defined(KOKKOS_ENABLE_SERIAL)
+  check_reductions_on(Kokkos::Serial());
+#endif
+}
+
 }  // namespace

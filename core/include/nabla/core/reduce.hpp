@@ -66,6 +66,10 @@ struct SumSquaresOp {
   template <class A> KOKKOS_INLINE_FUNCTION static A identity() { return A(0); }
 };
 
+/// min and max pick an element: an empty expression, or an empty axis, has no answer (the others' identity is one).
+template <class Op>
+constexpr bool picks_element = std::is_same<Op, MinOp>::value || std::is_same<Op, MaxOp>::value;
+
 /// A Kokkos custom reducer wrapping Op, so one functor serves every reduction kind. The result lives in
 /// `Mem`: a host scalar, or a rank-0 View in device memory (no host round trip).
 template <class Op, class A, class Mem>
@@ -161,6 +165,15 @@ auto reduce_all(const ExecSpace& space, const E& expr) {
   return result;
 }
 
+/// A whole reduction as users call it: reduce_all's identity for an empty expression is no answer for min and
+/// max (dist relies on it for empty local blocks).
+template <class Op, class ExecSpace, class E>
+auto reduce_whole(const ExecSpace& space, const E& expr) {
+  if (picks_element<Op> && shape_size(broadcast_shape(as_expr(expr))) == 0)
+    throw ValueError(impl::cat(Op::label, ": the expression is empty"));
+  return reduce_all<Op>(space, expr);
+}
+
 /// Along one axis: output element j folds the expression over the axis, one parallel_for over outputs.
 template <class Op, class K, class A, int N>
 struct ReduceAxis {
@@ -202,7 +215,7 @@ auto reduce_axis(const ExecSpace& space, const E& expr, axis ax) {
     if (d != ax.value) oshape[o++] = shape[d];
   Array<A, N - 1, typename ExecSpace::memory_space> out(oshape, Op::label, uninitialized);
   const std::size_t n = shape_size(oshape);
-  if (std::is_same<Op, MinOp>::value || std::is_same<Op, MaxOp>::value) {
+  if (picks_element<Op>) {
     if (shape[ax.value] == 0 && n > 0)  // no element to pick for any position (sum's 0 is an answer)
       throw ValueError(impl::cat(Op::label, ": axis ", ax.value, " of shape ", to_string(shape), " is empty"));
   }
@@ -218,18 +231,24 @@ auto reduce_axis(const ExecSpace& space, const E& expr, axis ax) {
 
 }  // namespace impl
 
+// Every reduction runs on an execution space instance when one is given first (`sum(space, e)`), and on the
+// default instance otherwise.
 #define NABLA_IMPL_REDUCTION(NAME, OP)                                                                     \
-  template <class ExecSpace, class E, std::enable_if_t<Kokkos::is_execution_space<ExecSpace>::value, int> = 0> \
+  template <class ExecSpace, class E, impl::enable_if_space_t<ExecSpace> = 0>                              \
   auto NAME(const ExecSpace& space, const E& e) {                                                          \
-    return impl::reduce_all<impl::OP>(space, e);                                                           \
+    return impl::reduce_whole<impl::OP>(space, e);                                                         \
+  }                                                                                                        \
+  template <class ExecSpace, class E, impl::enable_if_space_t<ExecSpace> = 0>                              \
+  auto NAME(const ExecSpace& space, const E& e, axis ax) {                                                 \
+    return impl::reduce_axis<impl::OP>(space, e, ax);                                                      \
   }                                                                                                        \
   template <class E, impl::enable_if_operand_t<E> = 0>                                                     \
   auto NAME(const E& e) {                                                                                  \
-    return impl::reduce_all<impl::OP>(Kokkos::DefaultExecutionSpace(), e);                                 \
+    return NAME(Kokkos::DefaultExecutionSpace(), e);                                                       \
   }                                                                                                        \
   template <class E, impl::enable_if_operand_t<E> = 0>                                                     \
   auto NAME(const E& e, axis ax) {                                                                         \
-    return impl::reduce_axis<impl::OP>(Kokkos::DefaultExecutionSpace(), e, ax);                            \
+    return NAME(Kokkos::DefaultExecutionSpace(), e, ax);                                                   \
   }
 
 /// \brief Sum of all elements (bools count as 1); `sum(e, axis(d))` sums along dimension d.
@@ -238,72 +257,83 @@ NABLA_IMPL_REDUCTION(sum, SumOp)
 NABLA_IMPL_REDUCTION(prod, ProdOp)
 /// \brief Number of non-zero (true) elements.
 NABLA_IMPL_REDUCTION(count, CountOp)
+/// \brief Smallest element; throws ValueError on an empty expression. `min(a, b)` is the elementwise form.
+NABLA_IMPL_REDUCTION(min, MinOp)
+/// \brief Largest element; throws ValueError on an empty expression. `max(a, b)` is the elementwise form.
+NABLA_IMPL_REDUCTION(max, MaxOp)
 #undef NABLA_IMPL_REDUCTION
 
-/// \brief Smallest element; throws ValueError on an empty expression. `min(a, b)` is the elementwise form.
-template <class E, impl::enable_if_operand_t<E> = 0>
-auto min(const E& e) {
-  if (shape_size(broadcast_shape(as_expr(e))) == 0) throw ValueError("nabla::min: the expression is empty");
-  return impl::reduce_all<impl::MinOp>(Kokkos::DefaultExecutionSpace(), e);
-}
-template <class E, impl::enable_if_operand_t<E> = 0>
-auto min(const E& e, axis ax) {
-  return impl::reduce_axis<impl::MinOp>(Kokkos::DefaultExecutionSpace(), e, ax);
-}
-/// \brief Largest element; throws ValueError on an empty expression. `max(a, b)` is the elementwise form.
-template <class E, impl::enable_if_operand_t<E> = 0>
-auto max(const E& e) {
-  if (shape_size(broadcast_shape(as_expr(e))) == 0) throw ValueError("nabla::max: the expression is empty");
-  return impl::reduce_all<impl::MaxOp>(Kokkos::DefaultExecutionSpace(), e);
-}
-template <class E, impl::enable_if_operand_t<E> = 0>
-auto max(const E& e, axis ax) {
-  return impl::reduce_axis<impl::MaxOp>(Kokkos::DefaultExecutionSpace(), e, ax);
-}
-
 /// \brief Sum of an expression into a rank-0 Array (on the expression's device: no host round trip).
+template <class ExecSpace, class T, class S, class E, impl::enable_if_space_t<ExecSpace> = 0,
+          impl::enable_if_operand_t<E> = 0>
+void sum_into(const ExecSpace& space, const Array<T, 0, S>& dst, const E& e) {
+  impl::reduce_into<impl::SumOp>(space, e, Kokkos::View<T, S, Kokkos::MemoryUnmanaged>(dst.data()), false);
+}
 template <class T, class S, class E, impl::enable_if_operand_t<E> = 0>
 void sum_into(const Array<T, 0, S>& dst, const E& e) {
-  using Exec = typename Array<T, 0, S>::execution_space;
-  impl::reduce_into<impl::SumOp>(Exec(), e, Kokkos::View<T, S, Kokkos::MemoryUnmanaged>(dst.data()), false);
+  sum_into(typename Array<T, 0, S>::execution_space(), dst, e);
 }
 
 /// \brief Arithmetic mean; NaN for an empty expression (as NumPy).
+template <class ExecSpace, class E, impl::enable_if_space_t<ExecSpace> = 0>
+auto mean(const ExecSpace& space, const E& e) {
+  const auto n = shape_size(broadcast_shape(as_expr(e)));
+  using R = std::common_type_t<decltype(sum(space, e)), double>;
+  return n == 0 ? std::numeric_limits<R>::quiet_NaN() : R(sum(space, e)) / R(n);
+}
+template <class ExecSpace, class E, impl::enable_if_space_t<ExecSpace> = 0>
+auto mean(const ExecSpace& space, const E& e, axis ax) {
+  auto s = sum(space, e, ax);  // validates the axis
+  using T = typename decltype(s)::value_type;
+  assign(space, s, s / T(broadcast_shape(as_expr(e))[ax.value]));
+  return s;
+}
 template <class E, impl::enable_if_operand_t<E> = 0>
 auto mean(const E& e) {
-  const auto n = shape_size(broadcast_shape(as_expr(e)));
-  using R = std::common_type_t<decltype(sum(e)), double>;
-  return n == 0 ? std::numeric_limits<R>::quiet_NaN() : R(sum(e)) / R(n);
+  return mean(Kokkos::DefaultExecutionSpace(), e);
 }
 template <class E, impl::enable_if_operand_t<E> = 0>
 auto mean(const E& e, axis ax) {
-  auto s = sum(e, ax);  // validates the axis
-  using T = typename decltype(s)::value_type;
-  assign(s, s / T(broadcast_shape(as_expr(e))[ax.value]));
-  return s;
+  return mean(Kokkos::DefaultExecutionSpace(), e, ax);
 }
 
 /// \brief Whether any / every element is non-zero.
+template <class ExecSpace, class E, impl::enable_if_space_t<ExecSpace> = 0>
+bool any(const ExecSpace& space, const E& e) {
+  return count(space, e) > 0;
+}
+template <class ExecSpace, class E, impl::enable_if_space_t<ExecSpace> = 0>
+bool all(const ExecSpace& space, const E& e) {
+  return count(space, e) == std::int64_t(shape_size(broadcast_shape(as_expr(e))));
+}
 template <class E, impl::enable_if_operand_t<E> = 0>
 bool any(const E& e) {
-  return count(e) > 0;
+  return any(Kokkos::DefaultExecutionSpace(), e);
 }
 template <class E, impl::enable_if_operand_t<E> = 0>
 bool all(const E& e) {
-  return count(e) == std::int64_t(shape_size(broadcast_shape(as_expr(e))));
+  return all(Kokkos::DefaultExecutionSpace(), e);
 }
 
 /// \brief Fused dot product: sum(a * b) in one kernel, no temporary.
+template <class ExecSpace, class A, class B, impl::enable_if_space_t<ExecSpace> = 0>
+auto dot(const ExecSpace& space, const A& a, const B& b) {
+  return impl::reduce_all<impl::SumOp>(space, make_broadcasted(math::Multiplies{}, a, b));
+}
 template <class A, class B, std::enable_if_t<impl::is_operand<A>::value && impl::is_operand<B>::value, int> = 0>
 auto dot(const A& a, const B& b) {
-  return impl::reduce_all<impl::SumOp>(Kokkos::DefaultExecutionSpace(), make_broadcasted(math::Multiplies{}, a, b));
+  return dot(Kokkos::DefaultExecutionSpace(), a, b);
 }
 
 /// \brief Euclidean norm of all elements, in one kernel.
+template <class ExecSpace, class E, impl::enable_if_space_t<ExecSpace> = 0>
+auto norm(const ExecSpace& space, const E& e) {
+  using math::sqrt;
+  return sqrt(impl::reduce_all<impl::SumSquaresOp>(space, e));
+}
 template <class E, impl::enable_if_operand_t<E> = 0>
 auto norm(const E& e) {
-  using math::sqrt;
-  return sqrt(impl::reduce_all<impl::SumSquaresOp>(Kokkos::DefaultExecutionSpace(), e));
+  return norm(Kokkos::DefaultExecutionSpace(), e);
 }
 
 }  // namespace nabla

@@ -35,8 +35,7 @@ auto reduce_all(const ExecSpace& space, const E& expr, const char* op) {
   using Ex = std::decay_t<decltype(e)>;
   using A = typename Op::template acc_t<typename Ex::value_type>;
   const auto part = partition_of(e, op);
-  const bool pick = std::is_same<Op, nabla::impl::MinOp>::value || std::is_same<Op, nabla::impl::MaxOp>::value;
-  if (pick && shape_size(part.shape()) == 0)
+  if (nabla::impl::picks_element<Op> && shape_size(part.shape()) == 0)
     throw ValueError(cat("nabla::dist::", op, ": the expression is empty"));
   A partial = Op::template identity<A>();
   if (part.is_primary()) partial = nabla::impl::reduce_all<Op>(space, localize(e, Block<Ex::rank>(part), op));
@@ -58,8 +57,7 @@ auto reduce_axis(const ExecSpace& space, const E& expr, axis ax, const char* op)
   SmallArray<int, N - 1> osplit{};
   for (int d = 0, o = 0; d < N; ++d)
     if (d != ax.value) oshape[o] = part.shape()[d], osplit[o++] = part.split(d);
-  const bool pick = std::is_same<Op, nabla::impl::MinOp>::value || std::is_same<Op, nabla::impl::MaxOp>::value;
-  if (pick && part.shape()[ax.value] == 0 && shape_size(oshape) > 0)
+  if (nabla::impl::picks_element<Op> && part.shape()[ax.value] == 0 && shape_size(oshape) > 0)
     throw ValueError(cat("nabla::dist::", op, ": axis ", ax.value, " of shape ", nabla::to_string(part.shape()),
                          " is empty"));
   const Partition<N - 1> opart(part.grid(), oshape, osplit);
