@@ -465,8 +465,8 @@ void EnsembleSampler::run(std::size_t nsteps, const Progress& progress) {
   reserve_block(per_launch);
   const std::optional<ProgressBar> bar =
       progress.bar && m_rank == 0 ? std::optional<ProgressBar>(std::in_place, std::cerr, nsteps) : std::nullopt;
+  const bool blocks = m_block.most && m_ranks == 1;
   for (std::size_t i = 0; i < nsteps;) {
-    const bool blocks = m_block.most && m_ranks == 1;
     const std::size_t n = std::min(blocks ? m_tuner.steps(per_launch) : per_launch, nsteps - i);
     std::size_t done = n;
     if (blocks)
@@ -481,7 +481,7 @@ void EnsembleSampler::run(std::size_t nsteps, const Progress& progress) {
       if (bar) bar->update(i);
     }
   }
-  if (m_block.most && m_ranks == 1) impl::TeamTuner::keep(m_tuner_key, m_tuner);
+  if (blocks) impl::TeamTuner::keep(m_tuner_key, m_tuner);
 }
 
 // The error for the NaN a block of steps from t0 met (m_pending_nan), after the steps before it were stored.

@@ -459,10 +459,13 @@ class HamiltonianSampler {
     if (warmup == 0) return;
     using namespace hmc::impl;
     const std::size_t C = m_chains, L = m_local;
-    WarmupRecord<Mem> rec{typename Views::Rows("nabla::sampling::hmc::start", L, D),
-                          typename Views::Rows("nabla::sampling::hmc::proposal", L, D),
-                          typename Views::Rows("nabla::sampling::hmc::velocity", L, D),
-                          typename Views::Column("nabla::sampling::hmc::length", L)};
+    // NUTS adapts no trajectory length: its transitions leave no ChEES record (an empty one).
+    WarmupRecord<Mem> rec;
+    if (!nuts())
+      rec = WarmupRecord<Mem>{typename Views::Rows("nabla::sampling::hmc::start", L, D),
+                              typename Views::Rows("nabla::sampling::hmc::proposal", L, D),
+                              typename Views::Rows("nabla::sampling::hmc::velocity", L, D),
+                              typename Views::Column("nabla::sampling::hmc::length", L)};
     typename Views::Blocks stats("nabla::sampling::hmc::warmup_stats", 1, L, kStats);
     Kokkos::View<double**, Kokkos::LayoutRight, Mem> moments("nabla::sampling::hmc::moments", blocks(L),
                                                              MomentPartials<D, Mem>::K);
@@ -482,16 +485,16 @@ class HamiltonianSampler {
       advance(1, out);
       const auto m = reduce("nabla::sampling::hmc::moments", MomentPartials<D, Mem>{rec, m_q, stats, moments, L},
                             MomentPartials<D, Mem>::K);
-      hmc::Vec<D> start_mean, proposal_mean;
-      for (int i = 0; i < D; ++i) {
-        start_mean[i] = m[i] / double(C);
-        proposal_mean[i] = m[D + i] / double(C);
-      }
       ++m_transitions;
       m_gradients += std::size_t(m[4 * D + 1]);
       m_warmup_divergences += std::size_t(m[4 * D + 2]);
       m_eps = step.update(m[4 * D] / double(C));
       if (!nuts()) {
+        hmc::Vec<D> start_mean, proposal_mean;
+        for (int i = 0; i < D; ++i) {
+          start_mean[i] = m[i] / double(C);
+          proposal_mean[i] = m[D + i] / double(C);
+        }
         const auto g = reduce("nabla::sampling::hmc::chees",
                               CheesPartials<D, Mem>{rec, stats, start_mean, proposal_mean, chees, L}, 2);
         if (g[1] > 0.0) length.update(g[0] / g[1]);

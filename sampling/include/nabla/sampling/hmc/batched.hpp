@@ -81,10 +81,8 @@ struct LockstepBegin {
   Params<D> a;
   int t;
   KOKKOS_INLINE_FUNCTION void operator()(std::size_t c, int& longest) const {
-    const nabla::random::Key key = a.transition_key(c, t);
     Phase<D> s;
-    load_phase<D, Mem>(q, g, logp, c, s);
-    draw_momentum<D>(key, a.inv_mass, s.p);
+    const nabla::random::Key key = begin_transition<D, Mem>(q, g, logp, a, c, t, s);
     store_point<D, Mem>(s, c, x);
     const StaticPlan plan = static_plan<D>(key, a);
     x.plan(c) = plan;
@@ -136,10 +134,8 @@ struct LockstepEnd {
   Records<Mem> out;
   int t;
   KOKKOS_INLINE_FUNCTION void operator()(std::size_t c) const {
-    const nabla::random::Key key = a.transition_key(c, t);
     Phase<D> s, y;
-    load_phase<D, Mem>(q, g, logp, c, s);
-    draw_momentum<D>(key, a.inv_mass, s.p);
+    begin_transition<D, Mem>(q, g, logp, a, c, t, s);
     load_point<D, Mem>(x, c, y);
     const Outcome o = metropolis<D>(s, y, a.inv_mass, x.plan(c), x.taken(c));
     out.write(t, c, s, y, o, a.inv_mass);
@@ -157,10 +153,8 @@ struct LockstepNutsBegin {
   Params<D> a;
   int t;
   KOKKOS_INLINE_FUNCTION void operator()(std::size_t c) const {
-    const nabla::random::Key key = a.transition_key(c, t);
     Phase<D> s;
-    load_phase<D, Mem>(q, g, logp, c, s);
-    draw_momentum<D>(key, a.inv_mass, s.p);
+    const nabla::random::Key key = begin_transition<D, Mem>(q, g, logp, a, c, t, s);
     NutsMachine<D>& m = machines(c);
     m.begin(s, a.inv_mass, a.eps, a.tree_depth, key);
     m.drift(a.inv_mass);  // max_tree_depth ≥ 1: every trajectory has a first leaf

@@ -91,6 +91,18 @@ KOKKOS_INLINE_FUNCTION void draw_momentum(const nabla::random::Key& k, const Vec
   nabla::random::NormalStream z(k, 0);
   for (int i = 0; i < D; ++i) p[i] = z() / math::sqrt(inv_mass[i]);
 }
+/// Transition t of chain c (local index) begins at the chain's state (from its rows) with a momentum drawn from
+/// the transition's key, which it returns.
+template <int D, class Mem>
+KOKKOS_INLINE_FUNCTION nabla::random::Key begin_transition(const typename Views<Mem>::Rows& q,
+                                                          const typename Views<Mem>::Rows& g,
+                                                          const typename Views<Mem>::Column& logp, const Params<D>& a,
+                                                          std::size_t c, int t, Phase<D>& s) {
+  const nabla::random::Key key = a.transition_key(c, t);
+  load_phase<D, Mem>(q, g, logp, c, s);
+  draw_momentum<D>(key, a.inv_mass, s.p);
+  return key;
+}
 template <int D>
 KOKKOS_INLINE_FUNCTION StaticPlan static_plan(const nabla::random::Key& k, const Params<D>& a) {
   const nabla::random::Block u = nabla::random::bits(k, 0, kUniformDomain);
@@ -222,8 +234,8 @@ struct Load {
 /// chains, so their partials are the one-rank partials, added in the same order.
 constexpr std::size_t kChainsPerPartial = 64;
 
-/// First warm-up reduction, partial b: Σ start, Σ proposal, Σ q, Σ q² (D each), then Σ accept probability,
-/// Σ gradients and Σ divergences.
+/// First warm-up reduction, partial b: Σ start, Σ proposal (0 without a ChEES record), Σ q, Σ q² (D each), then
+/// Σ accept probability, Σ gradients and Σ divergences.
 template <int D, class Mem>
 struct MomentPartials {
   static constexpr int K = 4 * D + 3;
@@ -236,10 +248,13 @@ struct MomentPartials {
     double s[K];
     for (int k = 0; k < K; ++k) s[k] = 0.0;
     const std::size_t end = chains < (b + 1) * kChainsPerPartial ? chains : (b + 1) * kChainsPerPartial;
+    const bool chees = warm.start.extent(0) > 0;
     for (std::size_t c = b * kChainsPerPartial; c < end; ++c) {
       for (int i = 0; i < D; ++i) {
-        s[i] += warm.start(c, i);
-        s[D + i] += warm.proposal(c, i);
+        if (chees) {
+          s[i] += warm.start(c, i);
+          s[D + i] += warm.proposal(c, i);
+        }
         s[2 * D + i] += q(c, i);
         s[3 * D + i] += q(c, i) * q(c, i);
       }
