@@ -1040,7 +1040,14 @@ TEST(SamplingChains, ResumeChecksTheRunSettings) {
     opt.backend = std::make_shared<ns::HDFBackend>(path);
     opt.settings = settings;
     ns::EnsembleSampler again(16, 5, nabla_test::Gaussian5{}, opt);
-    EXPECT_THROW(again.backend().set_settings({{"sigma", "0.2"}}), nabla::ValueError);
+    try {
+      again.backend().set_settings({{"sigma", "0.2"}});
+      ADD_FAILURE() << "no error";
+    } catch (const nabla::ValueError& e) {  // names the file and its steps, and says when settings can be set
+      const std::string what = e.what();
+      EXPECT_NE(what.find(path), std::string::npos) << what;
+      EXPECT_NE(what.find("holds 15 steps; set the settings while the chain is empty"), std::string::npos) << what;
+    }
     again.backend().set_settings(settings);  // the same: nothing to write
     again.reset();
     EXPECT_EQ(again.iteration(), 0u);

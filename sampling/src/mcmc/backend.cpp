@@ -5,6 +5,7 @@
 
 #include <nabla/core/error.hpp>
 
+#include "empty_chain.hpp"
 #include "run_settings.hpp"  // core's private run-settings rules, shared with nn's checkpoints
 #include "saturate.hpp"
 
@@ -145,16 +146,13 @@ void MemoryBackend::reset(std::size_t nwalkers, std::size_t ndim) {
 
 void MemoryBackend::set_settings(const Settings& settings) {
   validate_settings(settings, "nabla::sampling::MemoryBackend::set_settings");
-  if (m_iteration > 0 && settings != m_settings)
-    throw ValueError(nabla::impl::cat("nabla::sampling::MemoryBackend::set_settings: the chain already holds ",
-                                      m_iteration, " steps; set the settings while it is empty"));
+  if (settings != m_settings)
+    impl::require_empty_chain(m_iteration, "nabla::sampling::MemoryBackend::set_settings", "the chain", "settings");
   m_settings = settings;
 }
 
 void MemoryBackend::set_sampler_state(const std::string& state) {
-  if (m_iteration > 0)
-    throw ValueError(nabla::impl::cat("nabla::sampling::MemoryBackend::set_sampler_state: the chain already holds ",
-                                      m_iteration, " steps; set the state while it is empty"));
+  impl::require_empty_chain(m_iteration, "nabla::sampling::MemoryBackend::set_sampler_state", "the chain", "state");
   m_state = state;
 }
 

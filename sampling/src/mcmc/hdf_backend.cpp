@@ -12,6 +12,7 @@
 #include <sys/statvfs.h>
 
 #include "dims_text.hpp"
+#include "empty_chain.hpp"
 #include "hdf5_handles.hpp"  // core's private HDF5 handles, as dist uses them
 #include "saturate.hpp"
 
@@ -617,9 +618,7 @@ std::optional<std::string> HDFBackend::sampler_state() const {
 void HDFBackend::set_sampler_state(const std::string& state) {
   if (!initialized())
     throw IOError(cat("nabla::sampling::HDFBackend::set_sampler_state: ", describe(), " holds no chain; reset first"));
-  if (const std::size_t steps = iteration(); steps > 0)
-    throw ValueError(cat("nabla::sampling::HDFBackend::set_sampler_state: ", describe(), " holds ", steps,
-                         " steps; set the state while the chain is empty"));
+  impl::require_empty_chain(iteration(), "nabla::sampling::HDFBackend::set_sampler_state", describe(), "state");
   Header h = header();
   h.state = state;
   rewrite(m_nwalkers, m_ndim, h, 0);
@@ -651,9 +650,7 @@ void HDFBackend::set_settings(const Settings& settings) {
     throw IOError(cat("nabla::sampling::HDFBackend::set_settings: ", describe(), " holds no chain; reset first"));
   Header h = header();
   if (h.settings == settings) return;
-  if (const std::size_t steps = iteration(); steps > 0)
-    throw ValueError(cat("nabla::sampling::HDFBackend::set_settings: ", describe(), " holds ", steps,
-                         " steps; set the settings while the chain is empty"));
+  impl::require_empty_chain(iteration(), "nabla::sampling::HDFBackend::set_settings", describe(), "settings");
   h.settings = settings;
   rewrite(m_nwalkers, m_ndim, h, 0);
   m_fresh = true;
