@@ -142,16 +142,15 @@ const Kokkos::OpenMP* one_thread_openmp(std::size_t work) {
   return one_thread ? &*one_thread : nullptr;
 }
 
-OneThreadBlas::OneThreadBlas(std::size_t work) {
-  if (work >= LaunchTraits<Kokkos::OpenMP>::blas_one_thread_below || !one_thread_openmp(0)) return;
-  m_restore = omp_get_max_threads();
-  if (m_restore > 1)
-    omp_set_num_threads(1);
-  else
-    m_restore = 0;
+HostBlasThreads::HostBlasThreads(std::size_t work, int threads) {
+  if (work < LaunchTraits<Kokkos::OpenMP>::blas_one_thread_below && one_thread_openmp(0)) threads = 1;
+  const int had = omp_get_max_threads();
+  if (threads < 1 || threads >= had) return;
+  omp_set_num_threads(threads);
+  m_restore = had;
 }
 
-OneThreadBlas::~OneThreadBlas() {
+HostBlasThreads::~HostBlasThreads() {
   if (m_restore) omp_set_num_threads(m_restore);
 }
 

@@ -4,6 +4,8 @@
 
 #include <nabla/core.hpp>
 
+#include <KokkosBlas3_gemm.hpp>
+
 namespace {
 
 using Mat = nabla::Array<double, 2>;

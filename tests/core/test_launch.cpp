@@ -65,20 +65,29 @@ TEST(CoreLaunch, EnvironmentMovesTheThreshold) {
 
 #if defined(KOKKOS_ENABLE_OPENMP)
 // A small BLAS call sees one OpenMP thread while the guard lives (OpenBLAS's OpenMP build asks
-// omp_get_max_threads()); a large one, and everything after the guard, sees the pool's count.
-TEST(CoreLaunch, SmallBlasCallsRunOnOneThread) {
+// omp_get_max_threads()); a large one sees its instance's count, never more than the caller had, and everything
+// after the guard sees the pool's count again.
+TEST(CoreLaunch, HostBlasCallsRunOnTheirInstancesThreads) {
   if (!std::is_same<Exec, Kokkos::OpenMP>::value) GTEST_SKIP() << "host OpenMP only";
   const int before = omp_get_max_threads();
   const std::size_t big = nabla::impl::LaunchTraits<Kokkos::OpenMP>::blas_one_thread_below;
   // Small BLAS calls follow the small kernels (one thread unless the threshold is 0 or the pool has one).
   const bool one = before > 1 && nabla::launch_space(0).concurrency() == 1;
   {
-    nabla::impl::OneThreadBlas guard(1000);
+    nabla::impl::HostBlasThreads guard(1000, before);
     EXPECT_EQ(omp_get_max_threads(), one ? 1 : before);
   }
   EXPECT_EQ(omp_get_max_threads(), before);
   {
-    nabla::impl::OneThreadBlas guard(big);
+    nabla::impl::HostBlasThreads guard(big, before);
+    EXPECT_EQ(omp_get_max_threads(), before);
+  }
+  {
+    nabla::impl::HostBlasThreads guard(big, 1);
+    EXPECT_EQ(omp_get_max_threads(), 1);
+  }
+  {
+    nabla::impl::HostBlasThreads guard(big, before + 3);
     EXPECT_EQ(omp_get_max_threads(), before);
   }
   EXPECT_EQ(omp_get_max_threads(), before);

@@ -9,6 +9,7 @@
 #include <nabla/core/array.hpp>
 #include <nabla/core/error.hpp>
 #include <nabla/core/impl/tuple.hpp>
+#include <nabla/core/launch.hpp>
 #include <nabla/core/math.hpp>
 #include <nabla/core/shape.hpp>
 
@@ -121,9 +122,6 @@ struct is_operand : std::integral_constant<bool, is_expression<T>::value || is_a
 
 template <class T>
 using enable_if_operand_t = std::enable_if_t<is_operand<std::decay_t<T>>::value, int>;
-/// Selects the overloads of an operation that take the execution space instance to run on first.
-template <class T>
-using enable_if_space_t = std::enable_if_t<Kokkos::is_execution_space<std::decay_t<T>>::value, int>;
 }  // namespace impl
 
 // ------------------------------------------------------------------------------------------------ lifting

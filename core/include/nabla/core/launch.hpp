@@ -42,24 +42,30 @@ struct LaunchTraits<Kokkos::OpenMP> {
 /// The one-thread instance for a launch of `work`, or nullptr when every thread should run it (runtime.cpp).
 const Kokkos::OpenMP* one_thread_openmp(std::size_t work);
 
-/// While alive, a host BLAS call of `work` multiply-adds below blas_one_thread_below runs on one thread: the
-/// OpenMP build of OpenBLAS (Debian's default) takes its thread count from the caller's omp_get_max_threads().
-class OneThreadBlas {
+/// While alive, host BLAS calls run on at most `threads` threads, and on one when `work` (multiply-adds) is below
+/// blas_one_thread_below and small launches run on one thread; never on more than the caller had. The OpenMP build
+/// of OpenBLAS (Debian's default) takes its thread count from the caller's omp_get_max_threads(), not from the
+/// execution space instance it was called for.
+class HostBlasThreads {
  public:
-  explicit OneThreadBlas(std::size_t work);
-  ~OneThreadBlas();
-  OneThreadBlas(const OneThreadBlas&) = delete;
-  OneThreadBlas& operator=(const OneThreadBlas&) = delete;
+  HostBlasThreads(std::size_t work, int threads);
+  ~HostBlasThreads();
+  HostBlasThreads(const HostBlasThreads&) = delete;
+  HostBlasThreads& operator=(const HostBlasThreads&) = delete;
 
  private:
   int m_restore = 0;
 };
 #else
-class OneThreadBlas {
+class HostBlasThreads {
  public:
-  explicit OneThreadBlas(std::size_t) {}
+  HostBlasThreads(std::size_t, int) {}
 };
 #endif
+
+/// Selects the overloads of an operation that take the execution space instance to run on first.
+template <class T>
+using enable_if_space_t = std::enable_if_t<Kokkos::is_execution_space<std::decay_t<T>>::value, int>;
 
 }  // namespace impl
 

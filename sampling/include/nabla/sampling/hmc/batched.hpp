@@ -311,7 +311,7 @@ class Batched {
   std::pair<Array<double, 1>, Array<double, 2>> evaluate_lockstep(const F& f) {
     // Host BLAS on one thread: OpenBLAS splits a product by its thread count and rounds differently for each,
     // and the chains must not depend on the thread count.
-    const nabla::impl::OneThreadBlas one_thread(0);
+    const nabla::impl::HostBlasThreads one_thread(0, 1);
     m_tape.clear();
     const auto positions = m_tape.variable(Array<double, 2>(m_x.q));
     const ad::Var<double, 1> y = f(positions);
