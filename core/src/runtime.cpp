@@ -142,6 +142,11 @@ const Kokkos::OpenMP* one_thread_openmp(std::size_t work) {
   return one_thread ? &*one_thread : nullptr;
 }
 
+bool openmp_unbound() {
+  static const bool unbound = omp_get_proc_bind() == omp_proc_bind_false;
+  return unbound;
+}
+
 HostBlasThreads::HostBlasThreads(std::size_t work, int threads) {
   if (work < LaunchTraits<Kokkos::OpenMP>::blas_one_thread_below && one_thread_openmp(0)) threads = 1;
   const int had = omp_get_max_threads();

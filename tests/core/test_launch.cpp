@@ -4,7 +4,11 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cstdlib>
+#include <thread>
+#include <vector>
 
 #if defined(KOKKOS_ENABLE_OPENMP)
 #include <omp.h>
@@ -94,10 +98,42 @@ TEST(CoreLaunch, HostBlasCallsRunOnTheirInstancesThreads) {
 }
 #endif
 
-// Either side of the threshold, an expression and its reductions give what a scalar loop gives.
+#if defined(KOKKOS_ENABLE_OPENMP)
+// A large kernel on unbound threads (the test runs under nabla::ScopeGuard, which leaves them unbound unless
+// OMP_PROC_BIND says otherwise): a thread held up, as by another process on its core, leaves the rest of the
+// range to the others. Bound threads keep the static split.
+TEST(CoreLaunch, LargeKernelsOnUnboundThreadsShareTheirRange) {
+  if (!std::is_same<Exec, Kokkos::OpenMP>::value || Kokkos::OpenMP().concurrency() < 2)
+    GTEST_SKIP() << "needs two or more OpenMP threads";
+  using Traits = nabla::impl::LaunchTraits<Kokkos::OpenMP>;
+  const std::size_t n = Traits::claimed_from, threads = std::size_t(Kokkos::OpenMP().concurrency());
+  Kokkos::View<int*, Kokkos::HostSpace> who("nabla::test::who", n);
+  std::atomic<int> held{-1};
+  nabla::impl::parallel_range("nabla::test::held_thread", Kokkos::OpenMP(), n, n, [&held, who](std::size_t i) {
+    const int t = omp_get_thread_num();
+    int none = -1;
+    if (held.compare_exchange_strong(none, t)) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    who(i) = t;
+  });
+  const std::size_t by_held = std::size_t(std::count(who.data(), who.data() + n, held.load()));
+  if (nabla::impl::openmp_unbound()) {
+    // Its first chunk (n / (8 threads)), not its static share (n / threads).
+    EXPECT_LE(by_held, n / (Traits::chunks_per_thread * threads));
+  } else {
+    EXPECT_GE(by_held, n / threads);
+  }
+}
+#endif
+
+// Either side of the thresholds, an expression and its reductions give what a scalar loop gives.
 TEST(CoreLaunch, ResultsEitherSideOfTheThreshold) {
   const std::size_t below = std::max<std::size_t>(nabla::impl::LaunchTraits<Exec>::one_thread_below, 64);
-  for (const std::size_t n : {below - 1, below, below + 1}) {
+  std::vector<std::size_t> sizes{below - 1, below, below + 1};
+#if defined(KOKKOS_ENABLE_OPENMP)
+  const std::size_t claimed = nabla::impl::LaunchTraits<Kokkos::OpenMP>::claimed_from;
+  sizes.insert(sizes.end(), {claimed - 1, claimed, 3 * claimed + 7});
+#endif
+  for (const std::size_t n : sizes) {
     nabla::Array<double, 1> a({n}), out({n});
     auto h = Kokkos::create_mirror_view(a.view());
     for (std::size_t i = 0; i < n; ++i) h(i) = double(i % 97) - 48.0;
@@ -113,5 +149,25 @@ TEST(CoreLaunch, ResultsEitherSideOfTheThreshold) {
     // Integer-valued doubles: every fold order gives the exact sum.
     EXPECT_EQ(nabla::sum(a), double(sum)) << n;
     EXPECT_EQ(nabla::max(a), double(max)) << n;
+  }
+}
+
+// A broadcast (the row kernels on host backends) either side of the thresholds, against a scalar loop.
+TEST(CoreLaunch, BroadcastRowsEitherSideOfTheThreshold) {
+  for (const std::size_t rows : {std::size_t(3), std::size_t(1000)}) {
+    const std::size_t cols = 700;
+    nabla::Array<double, 2> a({rows, 1}), b({1, cols}), out({rows, cols});
+    auto ha = Kokkos::create_mirror_view(a.view());
+    auto hb = Kokkos::create_mirror_view(b.view());
+    for (std::size_t i = 0; i < rows; ++i) ha(i, 0) = double(i % 13);
+    for (std::size_t j = 0; j < cols; ++j) hb(0, j) = double(j % 7) - 3.0;
+    Kokkos::deep_copy(a.view(), ha);
+    Kokkos::deep_copy(b.view(), hb);
+    nabla::assign(out, 3.0 * a - b);
+    const auto o = nabla::to_host(out);
+    std::size_t wrong = 0;
+    for (std::size_t j = 0; j < cols; ++j)
+      for (std::size_t i = 0; i < rows; ++i) wrong += o.view()(i, j) != 3.0 * ha(i, 0) - hb(0, j);
+    EXPECT_EQ(wrong, 0u) << rows << " x " << cols;
   }
 }

@@ -439,7 +439,7 @@ void assign(const ExecSpace& space, const Dst& dst, const E& expr) {
   using Traits = impl::ExecTraits<ExecSpace>;
   const bool left = impl::is_left_fastest(dv);
   if (dv.span_is_contiguous() && dv.span() == n && flat_compatible(k, ds)) {
-    Kokkos::parallel_for(flat_label, Policy(on, 0, n), impl::AssignFlat<T, K>{dv.data(), k});
+    impl::parallel_range(flat_label, on, n, n, impl::AssignFlat<T, K>{dv.data(), k}, 64);
     return;
   }
   if constexpr (Traits::row_kernels && N >= 2) {
@@ -452,7 +452,7 @@ void assign(const ExecSpace& space, const Dst& dst, const E& expr) {
       const std::size_t block = impl::rows_unit(k, f) ? len : B;
       impl::with_order(dv, [&](auto is_left) {
         using Rows = impl::AssignRows<T, K, N, decltype(is_left)::value, B>;
-        Kokkos::parallel_for(strided_label, Policy(on, 0, n / len), Rows{dv.data(), ds, rows, len, k, block});
+        impl::parallel_range(strided_label, on, n / len, n, Rows{dv.data(), ds, rows, len, k, block});
       });
       return;
     }

@@ -10,13 +10,19 @@
 ///
 /// The threshold is LaunchTraits<ExecSpace>::one_thread_below; `NABLA_ONE_THREAD_BELOW=<work>` in the
 /// environment overrides it for host backends (0: always every thread).
+///
+/// Large kernels meet the same barrier once: with a static split, every thread's share is as slow as the
+/// slowest thread, and a thread whose core another process shares runs at half speed. parallel_range() lets
+/// threads that are not bound to cores (Nabla's default) claim chunks of a large range as they finish instead.
 #pragma once
 
 #include <nabla/core/compat.hpp>
 
 #include <Kokkos_Core.hpp>
 
+#include <algorithm>
 #include <cstddef>
+#include <string>
 #include <type_traits>
 
 namespace nabla {
@@ -33,14 +39,22 @@ struct LaunchTraits {
 /// Two threads overtake one at about 2^15 elements of a flat expression on a quiet machine (fork and join cost
 /// 1-3 us there), while under a competing load the cost of a join is a scheduler slice.
 /// BLAS calls (work: multiply-adds) on one thread below 2^21, about 80 us of one core's float GEMM.
+/// Kernels from 2^18 elements on unbound threads are split in 8 chunks per thread, claimed as threads finish
+/// (parallel_range): chunks of 16K elements or more cost nothing measurable on a quiet machine.
 template <>
 struct LaunchTraits<Kokkos::OpenMP> {
   static constexpr std::size_t one_thread_below = std::size_t(1) << 15;
   static constexpr std::size_t blas_one_thread_below = std::size_t(1) << 21;
+  static constexpr std::size_t claimed_from = std::size_t(1) << 18;
+  static constexpr std::size_t chunks_per_thread = 8;
 };
 
 /// The one-thread instance for a launch of `work`, or nullptr when every thread should run it (runtime.cpp).
 const Kokkos::OpenMP* one_thread_openmp(std::size_t work);
+
+/// Whether the OpenMP threads are not bound to places (OMP_PROC_BIND false, which nabla::ScopeGuard sets when
+/// the user did not choose): read once (runtime.cpp).
+bool openmp_unbound();
 
 /// While alive, host BLAS calls run on at most `threads` threads, and on one when `work` (multiply-adds) is below
 /// blas_one_thread_below and small launches run on one thread; never on more than the caller had. The OpenMP build
@@ -87,5 +101,33 @@ template <class ExecSpace = Kokkos::DefaultExecutionSpace>
 ExecSpace launch_space(std::size_t work) {
   return launch_space(work, ExecSpace());
 }
+
+namespace impl {
+/// Kokkos::parallel_for(label, [0, items), f) on `space`, the whole kernel `work` elements. On unbound OpenMP
+/// threads, from LaunchTraits::claimed_from elements, the range is split in chunks_per_thread chunks per thread
+/// that threads claim as they finish: under a competing process the thread sharing its core takes fewer. Bound
+/// threads keep the static split, whose blocks are the ones a static first touch placed near them. Chunks are
+/// multiples of `granule` items (elements: 64, so a chunk of an aligned array starts on a cache line; vector
+/// stores across lines made a fused expression 1.4x slower).
+template <class ExecSpace, class F>
+void parallel_range(const std::string& label, const ExecSpace& space, std::size_t items, std::size_t work, const F& f,
+                    std::size_t granule = 1) {
+#if defined(KOKKOS_ENABLE_OPENMP)
+  if constexpr (std::is_same<ExecSpace, Kokkos::OpenMP>::value) {
+    using Traits = LaunchTraits<Kokkos::OpenMP>;
+    const std::size_t threads = std::size_t(space.concurrency());
+    if (threads > 1 && work >= Traits::claimed_from && openmp_unbound()) {
+      using Claimed = Kokkos::RangePolicy<ExecSpace, Kokkos::Schedule<Kokkos::Dynamic>, Kokkos::IndexType<std::size_t>>;
+      const std::size_t parts = threads * Traits::chunks_per_thread;
+      const std::size_t chunk = std::min<std::size_t>(((items + parts - 1) / parts + granule - 1) / granule * granule, 1u << 30);
+      Kokkos::parallel_for(label, Claimed(space, 0, items, Kokkos::ChunkSize(int(chunk))), f);
+      return;
+    }
+  }
+#endif
+  (void)work;
+  Kokkos::parallel_for(label, Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<std::size_t>>(space, 0, items), f);
+}
+}  // namespace impl
 
 }  // namespace nabla
