@@ -53,22 +53,42 @@ void check_ghosts(const d::Grid& g, const Shape<R>& shape, std::size_t w, d::Ste
     d::Field<double, R> f(d::distribute(whole, p, d::every_rank), {w, st, bc, -7.5});
     f.exchange();
     const auto h = nabla::to_host(f.storage());
-    const Index<R> lo = p.offset();
+    const Index<R> lo = p.offset(), at = f.origin();
+    // The block starts on a 64-byte boundary: aligned vector loads in stencils.
+    EXPECT_EQ(reinterpret_cast<std::uintptr_t>(f.interior().data()) % 64, 0u);
     // Counted, not asserted: a rank leaving the loop early would skip the next exchange and hang the others.
-    std::size_t wrong = 0, first = 0;
+    std::size_t wrong = 0, first = 0, cells = 0;
     for (std::size_t lin = 0; lin < h.size(); ++lin) {
       const Index<R> i = nabla::impl::unravel<true, R>(lin, h.shape());
       Index<R> gi{};
       int ghost_axes = 0;
+      bool padding = false;
       for (int a = 0; a < R; ++a) {
-        gi[a] = i[a] - std::ptrdiff_t(w) + lo[a];
-        ghost_axes += i[a] < std::ptrdiff_t(w) || i[a] >= std::ptrdiff_t(w + f.partition().local_shape()[a]);
+        const std::ptrdiff_t k = i[a] - at[a], n = std::ptrdiff_t(f.partition().local_shape()[a]);
+        gi[a] = k + lo[a];
+        ghost_axes += k < 0 || k >= n;
+        padding = padding || k < -std::ptrdiff_t(w) || k >= n + std::ptrdiff_t(w);
       }
-      if (st == d::Stencil::star && ghost_axes > 1) continue;
+      if (padding || (st == d::Stencil::star && ghost_axes > 1)) continue;
+      ++cells;
       if (h.data()[lin] != reference_at(whole, gi, bc, -7.5) && wrong++ == 0) first = lin;
     }
     EXPECT_EQ(wrong, 0u) << "rank " << g.rank() << ", first wrong cell " << first << ", boundary " << int(bc)
                          << ", width " << w << ", " << p.to_string();
+    // Every cell of the block and its ghosts was compared (star: faces only; box: the whole padded block).
+    const Shape<R> n = p.local_shape();
+    std::size_t expect = 1;
+    if (st == d::Stencil::box) {
+      for (int a = 0; a < R; ++a) expect *= n[a] + 2 * w;
+    } else {
+      expect = nabla::shape_size(n);
+      for (int a = 0; a < R; ++a) {
+        std::size_t face = 2 * w;
+        for (int b = 0; b < R; ++b) face *= b == a ? 1 : n[b];
+        expect += face;
+      }
+    }
+    EXPECT_EQ(cells, expect) << "rank " << g.rank() << ", " << p.to_string();
   }
 }
 

@@ -300,9 +300,11 @@ Var<T, R> shift(const Var<T, R>& x, const Index<R>& offset, Boundary bc = Bounda
   f.exchange();
   const Shape<R> len = part.local_shape();
   Index<R> at{};
-  for (int d = 0; d < R; ++d) at[d] = std::ptrdiff_t(w) + offset[d];
+  for (int d = 0; d < R; ++d) at[d] = std::ptrdiff_t(w) + offset[d];  // in the adjoint's padding of width w
   auto out = tape->allocate<T, R>(len, false);
-  nabla::assign(out, wrap(impl::box(f.storage().view(), at, len)));
+  Index<R> from{};
+  for (int d = 0; d < R; ++d) from[d] = f.origin()[d] + offset[d];
+  nabla::assign(out, wrap(impl::box(f.storage().view(), from, len)));
   auto y = tape->record<T, R>(out, x.requires_grad(), [tape, x, part, at, w, bc](const nabla::ad::Var<T, R>& out_var) {
     const Shape<R> len = part.local_shape();
     Shape<R> padded = len;
