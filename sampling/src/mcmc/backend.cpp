@@ -10,11 +10,34 @@
 #include "saturate.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <new>
 #include <stdexcept>
 
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+
 namespace nabla {
 namespace sampling {
+
+namespace impl {
+namespace {
+constexpr std::size_t kHugePage = std::size_t(2) << 20;
+std::align_val_t rows_alignment(std::size_t bytes) { return std::align_val_t{bytes >= kHugePage ? kHugePage : 64}; }
+}  // namespace
+
+void* rows_allocate(std::size_t bytes) {
+  void* p = ::operator new(bytes, rows_alignment(bytes));
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  // Advice only: where transparent huge pages are off, the rows stay on small pages.
+  if (bytes >= kHugePage) madvise(p, bytes / kHugePage * kHugePage, MADV_HUGEPAGE);
+#endif
+  return p;
+}
+
+void rows_free(void* p, std::size_t bytes) noexcept { ::operator delete(p, rows_alignment(bytes)); }
+}  // namespace impl
 
 std::vector<std::size_t> Backend::selected(std::size_t thin, std::size_t discard) const {
   if (thin == 0) throw ValueError("nabla::sampling::Backend::get_chain: thin must be >= 1, got 0");
