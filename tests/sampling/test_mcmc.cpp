@@ -276,14 +276,20 @@ TEST(SamplingMCMC, TeamTunerFollowsTheFasterOption) {
     }
     return on / all;
   };
-  EXPECT_EQ(t.steps(per_launch), T::first_steps);  // each option's first block is short
-  run(t, t.warmup());
-  EXPECT_EQ(count(0), 1);  // each timed once
+  // One thread first: a short first block, then longer ones, until `window` of them tell its cost.
+  EXPECT_EQ(t.steps(per_launch), T::first_steps);
+  run(t, T::window);
+  EXPECT_EQ(count(0), T::window);
+  for (std::size_t b = 0, n = T::first_steps; b < T::window; n = std::max(T::probe_steps, T::grow * n), ++b)
+    EXPECT_EQ(lengths[b], n) << b;
+  // Steps of 2 s are worth a team: its first block is a probe.
+  run(t, 1);
   EXPECT_EQ(count(1), 1);
-  // The fastest's blocks grow from its first by `grow` up to whole launches.
+  EXPECT_EQ(lengths[0], T::probe_steps);
+  // The team is faster: its blocks grow from its last by `grow` up to whole launches.
   run(t, 8);
   EXPECT_EQ(count(1), 8);
-  for (std::size_t b = 0, n = T::first_steps; b < 8; ++b) {
+  for (std::size_t b = 0, n = T::probe_steps; b < 8; ++b) {
     n = std::min(per_launch, std::max(T::probe_steps, T::grow * n));
     EXPECT_EQ(lengths[b], n) << b;
   }
@@ -333,12 +339,57 @@ TEST(SamplingMCMC, TeamTunerFollowsTheFasterOption) {
   // Three options (one thread, a team, two pipelined): the fastest runs, the others take their turns.
   T three(3);
   cost = {2.0, 1.5, 1.0};
-  run(three, three.warmup());
-  for (int o = 0; o < 3; ++o) EXPECT_EQ(count(o), 1) << o;
+  run(three, T::window + 2);
+  EXPECT_EQ(count(0), T::window);
+  for (int o = 1; o < 3; ++o) EXPECT_EQ(count(o), 1) << o;
   run(three, 12 * T::explore_every);
   EXPECT_EQ(count(0), 6);
   EXPECT_EQ(count(1), 8);
   EXPECT_LE(share(0) + share(1), 2.0 / T::explore_every);
+}
+
+// Steps shorter than team_worth stay on one thread: a team's barriers would cost more than sharing the step
+// saves, and where another process takes a core, a team's first block alone costs a scheduler slice. A machine
+// that slows one thread down past it, or longer steps, bring the others in.
+TEST(SamplingMCMC, TeamTunerTriesTeamsOnlyForStepsWorthIt) {
+  using T = ns::impl::TeamTuner;
+  T t(3);
+  for (int b = 0; b < 10 * T::explore_every; ++b) {
+    ASSERT_EQ(t.next(), 0) << b;
+    t.record(0, T::team_worth / 2, t.steps(1000));
+  }
+  EXPECT_FALSE(t.tried(1));
+  EXPECT_FALSE(t.tried(2));
+  EXPECT_EQ(t.fastest(), 0);
+  for (int b = 0; b < T::window / 2 + 1; ++b) t.record(0, 4 * T::team_worth, 1000);
+  EXPECT_EQ(t.next(), 1);
+  EXPECT_EQ(t.steps(1000), T::probe_steps);
+  t.record(1, T::team_worth, T::probe_steps);
+  EXPECT_EQ(t.next(), 2);
+  // A threshold of 0 tries every option once one thread's first blocks are in.
+  T any(2, 0.0);
+  for (int b = 0; b < T::window; ++b) {
+    ASSERT_EQ(any.next(), 0) << b;
+    any.record(0, 1e-9, any.steps(1000));
+  }
+  EXPECT_EQ(any.next(), 1);
+}
+
+// One slow block (a first launch that woke the pool's sleeping threads, a preemption) does not keep an option
+// away for long: until its blocks show it, its next turn waits one exploration period, not its ratio's worth.
+TEST(SamplingMCMC, TeamTunerRetriesAnOptionAfterOneSlowBlock) {
+  using T = ns::impl::TeamTuner;
+  T t(2);
+  while (!t.tried(1)) {
+    const int o = t.next();
+    t.record(o, o == 0 ? 2.0 : 1000.0, t.steps(1000));
+  }
+  EXPECT_EQ(t.fastest(), 0);
+  std::size_t blocks = 0;
+  while (t.next() != 1 && blocks <= std::size_t(T::explore_every)) t.record(0, 2.0, t.steps(1000)), ++blocks;
+  EXPECT_LE(blocks, std::size_t(T::explore_every));
+  t.record(1, 1.0, t.steps(1000));
+  EXPECT_EQ(t.fastest(), 1);
 }
 
 // The memory backend's rows: a run fills them with stores around the caches, and on 4 KiB pages a short run

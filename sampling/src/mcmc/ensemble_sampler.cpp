@@ -181,7 +181,9 @@ EnsembleSampler::EnsembleSampler(std::size_t nwalkers, std::size_t ndim, BatchLo
   m_lp = Array<double, 1>({nwalkers}, "nabla::sampling::EnsembleSampler::log_prob");
   m_accepted = Kokkos::View<std::uint8_t*, DefaultMemorySpace>("nabla::sampling::EnsembleSampler::accepted", nwalkers);
   {
-    Kokkos::View<random::Key*, DefaultMemorySpace> keys("nabla::sampling::EnsembleSampler::keys", nwalkers);
+    // Every key is written below: no initialisation kernel (Key is not trivial, so it would run on every thread).
+    Kokkos::View<random::Key*, DefaultMemorySpace> keys(
+        Kokkos::view_alloc(Kokkos::WithoutInitializing, "nabla::sampling::EnsembleSampler::keys"), nwalkers);
     auto kh = Kokkos::create_mirror_view(keys);
     const random::Key base = random::key(m_options.seed);
     for (std::size_t w = 0; w < nwalkers; ++w) kh(w) = random::fold_in(base, w);
@@ -300,12 +302,12 @@ impl::StepMove EnsembleSampler::step_move(std::size_t t) const {
 }
 
 void EnsembleSampler::sync_coords() const {
-  if (m_x_behind) Kokkos::deep_copy(m_x.view(), m_block_x);
+  if (m_x_behind) Kokkos::deep_copy(nabla::launch_space(m_nwalkers * m_ndim), m_x.view(), m_block_x);
   m_x_behind = false;
 }
 
 void EnsembleSampler::set_coords(const Kokkos::View<const double**, Kokkos::LayoutLeft, DefaultMemorySpace>& x) {
-  Kokkos::deep_copy(m_x.view(), x);
+  Kokkos::deep_copy(nabla::launch_space(m_nwalkers * m_ndim), m_x.view(), x);
   m_x_behind = false;
   m_block_behind = true;
 }
@@ -381,7 +383,8 @@ std::size_t EnsembleSampler::steps(std::size_t t, std::size_t n) {
   b.nsteps = n;
   b.nwalkers = m_nwalkers;
   b.draws = m_draws;
-  if (m_block_behind) Kokkos::deep_copy(m_block_x, m_x.view());  // nothing to do where they alias
+  if (m_block_behind)  // nothing to do where they alias
+    Kokkos::deep_copy(nabla::launch_space(m_nwalkers * m_ndim), m_block_x, m_x.view());
   m_block_behind = false;
   // Host-to-device copies of two words: unlike a fill, no kernel launch (which costs more than a small block).
   std::size_t nan[2] = {impl::kNoNaN, impl::kNoNaN};
@@ -509,8 +512,12 @@ void EnsembleSampler::run_mcmc(const Array<double, 2>& initial, std::size_t nste
           throw ValueError(nabla::impl::cat(who, ": the initial state of walker ", w, " is not finite: ",
                                             row_string(m_x.view(), w)));
   }
-  // log_prob of the initial state, evaluated as a whole batch (split like the moves under MPI).
-  if (m_ranks == 1) {
+  // log_prob of the initial state, evaluated as a whole batch (split like the moves under MPI). A per-walker
+  // functor runs on the threads the block launches run on: the batch is one step's work, and a kernel on every
+  // thread, when one thread runs the blocks, costs a scheduler slice where another process shares the cores.
+  if (m_ranks == 1 && m_block.most) {
+    m_block.evaluate(m_x.view(), m_lp.view(), m_block.shapes[std::size_t(m_tuner.fastest())]);
+  } else if (m_ranks == 1) {
     m_f(m_x, m_lp);
   } else {
 #if NABLA_ENABLE_MPI

@@ -43,17 +43,23 @@ void TeamTuner::keep(const Key& key, const TeamTuner& tuner) {
   k.tuners.emplace_back(key, tuner);
 }
 
-TeamTuner::TeamTuner(int options) : m_options(std::max(1, std::min(options, max_options))) {}
+TeamTuner::TeamTuner(int options, double worth)
+    : m_options(std::max(1, std::min(options, max_options))), m_worth(worth) {}
 
 int TeamTuner::next() const {
-  if (m_blocks < warmup()) return int(m_blocks);
+  bool opened = false;
+  for (int o = 1; o < m_options; ++o) opened |= tried(o);
+  if (!opened && (m_blocks < std::size_t(window) || estimate(0) < m_worth)) return 0;
+  for (int o = 1; o < m_options; ++o)
+    if (!tried(o)) return o;
   const int best = fastest();
   // The option whose turn is most overdue, if any is due.
   int due = best;
   double most = 1.0;
   for (int o = 0; o < m_options; ++o) {
     if (o == best) continue;
-    const double r = estimate(best) > 0 ? std::max(1.0, estimate(o) / estimate(best)) : 1.0;
+    const int shown = 1 << (std::min(m_count[o], window) - 1);
+    const double r = std::min(double(shown), std::max(1.0, estimate(o) / estimate(best)));
     const double overdue = double(m_blocks - m_last[o]) / (double(explore_every) * r);
     if (overdue >= most) {
       most = overdue;
@@ -65,15 +71,15 @@ int TeamTuner::next() const {
 
 std::size_t TeamTuner::steps(std::size_t per_launch) const {
   if (m_options == 1) return per_launch;
-  if (m_blocks < warmup()) return std::min(per_launch, first_steps);
   const int o = next();
+  if (!tried(o)) return std::min(per_launch, o == 0 ? first_steps : probe_steps);
   if (o != fastest()) return std::min(per_launch, probe_steps);
   return std::min(per_launch, std::max(probe_steps, grow * m_length[o]));
 }
 
 void TeamTuner::record(int option, double seconds_per_step, std::size_t steps) {
   // A turn that beats the option's history means the machine changed: the history is dropped.
-  if (m_blocks >= warmup() && option != fastest() && seconds_per_step < estimate(option)) m_count[option] = 0;
+  if (tried(option) && option != fastest() && seconds_per_step < estimate(option)) m_count[option] = 0;
   m_recent[option][m_count[option]++ % window] = Block{seconds_per_step, steps};
   m_length[option] = steps;
   m_last[option] = m_blocks++;
@@ -100,7 +106,7 @@ double TeamTuner::estimate(int option) const {
 int TeamTuner::fastest() const {
   int best = 0;
   for (int o = 1; o < m_options; ++o)
-    if (estimate(o) < estimate(best)) best = o;
+    if (tried(o) && (!tried(best) || estimate(o) < estimate(best))) best = o;
   return best;
 }
 

@@ -371,6 +371,8 @@ struct BlockShape {
 /// Launches blocks of steps of one per-walker functor in one of `shapes`.
 struct BlockLauncher {
   std::function<void(const BlockArgs&, BlockShape)> launch;
+  /// The log_prob of every walker (rows of x) into lp, on the threads of `shape`.
+  std::function<void(const Array<double, 2>::view_type&, const Array<double, 1>::view_type&, BlockShape)> evaluate;
   int most = 0;  // 0: no block launches (the sampler launches per half-step)
   std::vector<BlockShape> shapes;  // host backends: a TeamTuner chooses; GPUs: one
   std::size_t draw_bytes = 0;      // of BlockArgs::draws, for a pipelined shape
@@ -401,12 +403,17 @@ BlockLauncher fused_block(F f, std::size_t nwalkers, std::size_t largest) {
     b.most = std::min(most, int((groups + 31) / 32 * 32));
     b.shapes.push_back(BlockShape{b.most, false});
   }
-  b.launch = [f](BlockArgs a, BlockShape shape) {
+  // A team of one runs on the calling thread alone: the pool's other threads sleep rather than join.
+  const auto space = [](BlockShape shape) { return shape.team == 1 ? launch_space<Exec>(0) : Exec(); };
+  b.launch = [f, space](BlockArgs a, BlockShape shape) {
     a.pipelined = shape.pipelined;
-    // A team of one runs on the calling thread alone: the pool's other threads sleep rather than join.
-    const Exec space = shape.team == 1 ? launch_space<Exec>(0) : Exec();
-    Kokkos::parallel_for("nabla::sampling::EnsembleSampler::steps", Kokkos::TeamPolicy<Exec>(space, 1, shape.team),
+    Kokkos::parallel_for("nabla::sampling::EnsembleSampler::steps", Kokkos::TeamPolicy<Exec>(space(shape), 1, shape.team),
                          Block{f, a});
+  };
+  b.evaluate = [f, space](const Array<double, 2>::view_type& x, const Array<double, 1>::view_type& lp, BlockShape shape) {
+    Kokkos::parallel_for("nabla::sampling::log_prob",
+                         Kokkos::RangePolicy<Exec, Kokkos::IndexType<std::size_t>>(space(shape), 0, x.extent(0)),
+                         PerWalkerLogProb<F>{f, x, lp});
   };
   return b;
 }

@@ -16,13 +16,20 @@ namespace impl {
 /// process shares the cores, a team waits at every half-step for a member the scheduler took away, and its blocks
 /// run 10-100x slower than one thread's; a short block may still pass inside one scheduler slice and look fast.
 ///
-/// So the choice is revisited at a bounded cost: the first blocks try each option once, then the fastest runs and
-/// each other option gets a turn once every explore_every · r blocks, where r >= 1 is how many times slower it was
-/// (so exploring costs at most 1/explore_every of the time per option, however slow an option became). First
-/// blocks and turns are short, and the fastest option's blocks grow from its last one by `grow` at most, so a
-/// short block that looked fast buys a block a few times longer, not a whole launch. Each option is judged by the
-/// step-weighted lower median of its last `window` blocks (time per step): one preempted block does not move it,
-/// and a short lucky block cannot outvote a long one. A turn faster than an option's history replaces it.
+/// One thread runs first, and the others are tried only once its blocks are known (`window` of them) and a step
+/// takes at least `worth` seconds: below that a team's barriers (about a microsecond per half-step on host) cost
+/// more than sharing the step saves, and on a machine whose cores another process takes, a team's first block
+/// alone costs a scheduler slice.
+///
+/// Once tried, the choice is revisited at a bounded cost: the fastest runs and each other option gets a turn once
+/// every explore_every · r blocks, where r >= 1 is how many times slower it was (so exploring costs at most
+/// 1/explore_every of the time per option, however slow an option became), counted only as far as its blocks show
+/// it (r <= 2^(k-1) with k of its last `window` blocks): a single slow block (a first launch that woke sleeping
+/// threads, a preemption) delays the option's next turn by one period, not by its ratio. Turns are short, and the
+/// fastest option's blocks grow from its last one by `grow` at most, so a short block that looked fast buys a
+/// block a few times longer, not a whole launch. Each option is judged by the step-weighted lower median of its
+/// last `window` blocks (time per step): one preempted block does not move it, and a short lucky block cannot
+/// outvote a long one. A turn faster than an option's history replaces it.
 ///
 /// What a tuner learned outlives its sampler: `keep` stores it under a Key (the log_prob's type, the ensemble's
 /// size, the shapes) and `recall` starts a new sampler of the same Key from it, so samplers made one after
@@ -32,6 +39,8 @@ class TeamTuner {
  public:
   static constexpr int window = 4, explore_every = 32, max_options = 3;
   static constexpr std::size_t first_steps = 2, probe_steps = 8, grow = 4;
+  /// Seconds per step of one thread from which the other options are tried (host teams: see the class comment).
+  static constexpr double team_worth = 4e-6;
 
   /// The kind of launch a tuner's findings apply to.
   struct Key {
@@ -48,19 +57,21 @@ class TeamTuner {
   /// Keeps `tuner` as what launches of `key` have taught (the latest of a bounded number of keys).
   static void keep(const Key& key, const TeamTuner& tuner);
 
-  explicit TeamTuner(int options = 1);
+  /// `options` launch shapes, option 0 one thread; the others are tried from `worth` seconds per step of option 0.
+  explicit TeamTuner(int options = 1, double worth = team_worth);
   int options() const { return m_options; }
-  std::size_t warmup() const { return std::size_t(m_options); }
+  /// Whether `option` has run a block.
+  bool tried(int option) const { return m_count[option] > 0; }
   /// The option of the next block.
   int next() const;
-  /// Steps of the next block, of `per_launch` at most: each option's first block first_steps, the others' turns
-  /// probe_steps, the fastest's block up to `grow` times its previous one.
+  /// Steps of the next block, of `per_launch` at most: option 0's first block first_steps, the others' first
+  /// blocks and turns probe_steps, the fastest's block up to `grow` times its previous one.
   std::size_t steps(std::size_t per_launch) const;
   /// Records that a block of `steps` steps launched with `option` took `seconds_per_step` per step.
   void record(int option, double seconds_per_step, std::size_t steps);
   /// The current estimate of an option: the step-weighted lower median of its last `window` blocks, per step.
   double estimate(int option) const;
-  /// The option of the lowest estimate.
+  /// The option of the lowest estimate, of those tried (0 before any).
   int fastest() const;
 
  private:
@@ -69,6 +80,7 @@ class TeamTuner {
     std::size_t steps = 0;
   };
   int m_options;
+  double m_worth;
   std::size_t m_blocks = 0;
   int m_count[max_options] = {};
   std::size_t m_last[max_options] = {};    // the block of each option's latest turn
