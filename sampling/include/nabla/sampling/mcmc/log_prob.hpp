@@ -35,13 +35,21 @@ struct PerWalkerLogProb {
   }
 };
 
+/// out(i) = f(row i of x) for every row, in one kernel on `space`.
+template <class F, class Space>
+void per_walker_log_prob(const Space& space, const F& f, const Array<double, 2>::view_type& x,
+                         const Array<double, 1>::view_type& out) {
+  if (x.extent(0) == 0) return;
+  Kokkos::parallel_for("nabla::sampling::log_prob",
+                       Kokkos::RangePolicy<Space, Kokkos::IndexType<std::size_t>>(space, 0, x.extent(0)),
+                       PerWalkerLogProb<F>{f, x, out});
+}
+
 /// Wraps a per-walker functor into a batched log_prob (one kernel per evaluated batch).
 template <class F>
 BatchLogProb batch_log_prob(F f) {
   return [f](const Array<double, 2>& x, Array<double, 1>& out) {
-    if (x.extent(0) == 0) return;
-    Kokkos::parallel_for("nabla::sampling::log_prob", Kokkos::RangePolicy<Kokkos::IndexType<std::size_t>>(0, x.extent(0)),
-                         PerWalkerLogProb<F>{f, x.view(), out.view()});
+    per_walker_log_prob(Kokkos::DefaultExecutionSpace(), f, x.view(), out.view());
   };
 }
 }  // namespace impl

@@ -411,9 +411,7 @@ BlockLauncher fused_block(F f, std::size_t nwalkers, std::size_t largest) {
                          Block{f, a});
   };
   b.evaluate = [f, space](const Array<double, 2>::view_type& x, const Array<double, 1>::view_type& lp, BlockShape shape) {
-    Kokkos::parallel_for("nabla::sampling::log_prob",
-                         Kokkos::RangePolicy<Exec, Kokkos::IndexType<std::size_t>>(space(shape), 0, x.extent(0)),
-                         PerWalkerLogProb<F>{f, x, lp});
+    per_walker_log_prob(space(shape), f, x, lp);
   };
   return b;
 }
