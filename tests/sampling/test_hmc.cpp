@@ -14,6 +14,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <functional>
@@ -302,6 +303,49 @@ TEST(Hmc, NutsSubtreeChecksMatchTheRecursiveDefinition) {
   }
   EXPECT_GT(turned, sequences / 5);  // both outcomes are exercised
   EXPECT_LT(turned, sequences * 9 / 10);
+}
+
+// NUTS's multinomial weights: a sum of e^x kept on a scale that moves only before an overflow equals a
+// long-double log-sum-exp, leaf shares and a subtree's chance against the tree included, through energies far
+// below and above the start's (scale moves, terms that underflow).
+TEST(Hmc, NutsWeightSumsMatchLogSumExp) {
+  nabla::random::NormalStream z(nabla::random::key(43), 0);
+  int rescaled = 0;
+  for (double spread : {0.5, 20.0, 300.0}) {
+    for (int trial = 0; trial < 50; ++trial) {
+      hmc::impl::WeightSum tree{0.0, 1.0}, sub;
+      long double log_tree = 0.0L, log_sub = -INFINITY;
+      const auto lse = [](long double a, long double b) {
+        if (a == -INFINITY) return b;
+        const long double hi = std::max(a, b);
+        return hi + std::log(std::exp(a - hi) + std::exp(b - hi));
+      };
+      double drift = 0.0;
+      for (int leaf = 0; leaf < 64; ++leaf) {
+        drift += spread * 0.05 * (1.0 + z());  // energies wander down (weights up), as into a deeper well
+        const double x = std::max(-740.0, spread * z() + drift);
+        const double ref_before = sub.ref;
+        const double w = sub.add(x);
+        rescaled += sub.ref != ref_before;
+        log_sub = lse(log_sub, x);
+        const long double share = std::exp(x - log_sub);
+        ASSERT_NEAR(w / sub.s, double(share), 1e-12 * double(share) + 1e-300) << "spread " << spread << " leaf " << leaf;
+        ASSERT_NEAR(sub.ref + std::log(sub.s), double(log_sub), 1e-12 * std::max(1.0, std::abs(double(log_sub))));
+        if (leaf % 8 == 7) {  // a subtree completes: its chance against the tree so far, then the merge
+          // The subtree wins with probability min(1, ratio); a ratio past the double range may read inf.
+          const double chance = std::min(1.0, sub.over(tree));
+          const double expected = double(std::min(1.0L, std::exp(log_sub - log_tree)));
+          ASSERT_NEAR(chance, expected, 1e-11 * expected + 1e-300) << "spread " << spread << " leaf " << leaf;
+          tree.add(sub);
+          log_tree = lse(log_tree, log_sub);
+          ASSERT_NEAR(tree.ref + std::log(tree.s), double(log_tree), 1e-12 * std::max(1.0, std::abs(double(log_tree))));
+          sub = hmc::impl::WeightSum{};
+          log_sub = -INFINITY;
+        }
+      }
+    }
+  }
+  EXPECT_GT(rescaled, 0);  // the overflow path ran
 }
 
 TEST(Hmc, OwnGradientGivesTheSameChainsAsDuals) {

@@ -35,7 +35,6 @@ struct NutsInfo {
 
 namespace impl {
 
-constexpr double kLogZero = -1e300;  // log of weight 0 (no infinities: Kokkos 3.4 has no portable one)
 constexpr std::uint32_t kDirectionDomain = 0x2d17u, kSubtreeDomain = 0x5b7eu, kLeafDomain = 0x1eafu;
 
 /// Checkpoints leaf n of a subtree is checked against: [lo, hi], hi = set bits of n >> 1, lo = hi − (trailing ones
@@ -62,11 +61,41 @@ KOKKOS_INLINE_FUNCTION bool turning(const Vec<D>& inv_mass, const Vec<D>& r_left
   return left <= 0.0 || right <= 0.0;
 }
 
-/// log(e^a + e^b); a may be kLogZero.
-KOKKOS_INLINE_FUNCTION double log_add(double a, double b) {
-  const double hi = a > b ? a : b, lo = a > b ? b : a;
-  return hi + math::log1p(math::exp(lo - hi));
-}
+/// A sum of the weights e^x of trajectory points (x = H0 − H), kept as e^ref · s. The scale starts at the
+/// trajectory's start (ref 0) and moves only when a term would overflow (an energy 600 below the start's), so a
+/// leaf costs one exp and no log: log-space sums (log1p(exp(·)) per leaf) took a third of a NUTS kernel's math.
+struct WeightSum {
+  static constexpr double kRescaleAbove = 600.0;  // e^600 · 2^kMaxTreeDepth stays finite
+  double ref = 0.0, s = 0.0;
+
+  /// Adds e^x; returns its weight on this sum's scale, e^(x − ref).
+  KOKKOS_INLINE_FUNCTION double add(double x) {
+    if (x - ref > kRescaleAbove) {
+      s *= math::exp(ref - x);
+      ref = x;
+    }
+    const double w = math::exp(x - ref);
+    s += w;
+    return w;
+  }
+  /// Adds another sum.
+  KOKKOS_INLINE_FUNCTION void add(const WeightSum& o) {
+    if (o.ref == ref) {
+      s += o.s;
+    } else if (o.ref > ref) {
+      s = s * math::exp(ref - o.ref) + o.s;
+      ref = o.ref;
+    } else {
+      s += o.s * math::exp(o.ref - ref);
+    }
+  }
+  /// This sum over `o` (o non-empty). Scales apart are combined in logs, where neither factor under- or
+  /// overflows alone.
+  KOKKOS_INLINE_FUNCTION double over(const WeightSum& o) const {
+    if (ref == o.ref) return s / o.s;
+    return math::exp(ref - o.ref + math::log(s) - math::log(o.s));
+  }
+};
 
 /// \brief The U-turn checks inside a subtree built leaf by leaf: `add(n, p, sum)` takes leaf n's momentum and the
 /// subtree's momentum sum so far, and says whether an aligned sub-subtree of two or more leaves ending at n turned.
@@ -109,7 +138,8 @@ struct NutsMachine {
   Vec<D> r_sum, sub_r_sum;
   impl::SubtreeChecks<D> checks;
   nabla::random::Key key;
-  double h0 = 0.0, eps = 0.0, log_w_tree = 0.0, sub_log_w = 0.0, accept_sum = 0.0;
+  impl::WeightSum w_tree, w_sub;
+  double h0 = 0.0, eps = 0.0, accept_sum = 0.0;
   int points = 0, depth = 0, max_depth = 0;
   std::uint32_t n = 0;  // leaf within the current subtree
   std::uint64_t leaf = 0;
@@ -123,7 +153,8 @@ struct NutsMachine {
     r_sum = start.p;
     key = k;
     eps = step;
-    log_w_tree = accept_sum = 0.0;
+    w_tree = impl::WeightSum{0.0, 1.0};  // the start, e^0
+    accept_sum = 0.0;
     points = depth = 0;
     max_depth = max_tree_depth < kMaxTreeDepth ? max_tree_depth : kMaxTreeDepth;
     leaf = 0;
@@ -149,11 +180,10 @@ struct NutsMachine {
       info.divergent = true;
       return finish(inv_mass);
     }
-    accept_sum += dh <= 0.0 ? 1.0 : math::exp(-dh);
+    const double w = w_sub.add(-dh);
+    accept_sum += dh <= 0.0 ? 1.0 : (w_sub.ref == 0.0 ? w : math::exp(-dh));
     // Multinomial within the subtree: the new leaf replaces the subtree's choice with its share of the weight.
-    const double total = impl::log_add(sub_log_w, -dh);
-    if (impl::uniform(key, leaf, impl::kLeafDomain) < math::exp(-dh - total)) sub_selected = edge;
-    sub_log_w = total;
+    if (impl::uniform(key, leaf, impl::kLeafDomain) < w / w_sub.s) sub_selected = edge;
     for (int i = 0; i < D; ++i) sub_r_sum[i] += edge.p[i];
     const bool turned = checks.add(n, inv_mass, edge.p, sub_r_sum);
     ++n;
@@ -161,9 +191,8 @@ struct NutsMachine {
     if (turned) return finish(inv_mass);  // a subtree that turned is not a candidate, and the trajectory ends
     if (n < (1u << depth)) return;
     // Biased progressive sampling: the new subtree wins with probability min(1, w_subtree / w_tree).
-    if (impl::uniform(key, std::uint64_t(depth), impl::kSubtreeDomain) < math::exp(sub_log_w - log_w_tree))
-      selected = sub_selected;
-    log_w_tree = impl::log_add(log_w_tree, sub_log_w);
+    if (impl::uniform(key, std::uint64_t(depth), impl::kSubtreeDomain) < w_sub.over(w_tree)) selected = sub_selected;
+    w_tree.add(w_sub);
     (go_right ? right : left) = edge;
     for (int i = 0; i < D; ++i) r_sum[i] += sub_r_sum[i];
     info.depth = ++depth;
@@ -178,7 +207,7 @@ struct NutsMachine {
     edge = go_right ? right : left;
     sub_selected = edge;
     for (int i = 0; i < D; ++i) sub_r_sum[i] = 0.0;
-    sub_log_w = impl::kLogZero;
+    w_sub = impl::WeightSum{};
     n = 0;
   }
 
