@@ -294,6 +294,17 @@ Trajectory baoab(const P& pot, const BAOABParams& params, LangevinState& state, 
   return t;
 }
 
+/// The library's own potentials run on BAOAB kernels compiled in libnabla_sampling (src/langevin.cpp), so a
+/// program using them compiles none: a new potential there is one entry in this list.
+#define NABLA_IMPL_BAOAB_POTENTIALS(X) X(DoubleWell) X(Harmonic<1>) X(Harmonic<2>) X(Harmonic<3>)
+#define NABLA_IMPL_BAOAB_INSTANCES(PREFIX, P)                                                                        \
+  PREFIX template Trajectory baoab<P>(const P&, const BAOABParams&, LangevinState&, std::size_t, std::size_t);      \
+  PREFIX template void baoab_advance<Kokkos::DefaultExecutionSpace, P, 0>(                                          \
+      const Kokkos::DefaultExecutionSpace&, const P&, const BAOABParams&, LangevinState&, std::size_t);
+#define NABLA_IMPL_BAOAB_EXTERN(P) NABLA_IMPL_BAOAB_INSTANCES(extern, P)
+NABLA_IMPL_BAOAB_POTENTIALS(NABLA_IMPL_BAOAB_EXTERN)
+#undef NABLA_IMPL_BAOAB_EXTERN
+
 /// \brief A state of `walkers` walkers, all at position `x0` with velocity `v0` (every coordinate).
 inline LangevinState make_state(std::size_t walkers, std::size_t dims, double x0, double v0 = 0.0) {
   LangevinState s{Array<double, 2>({walkers, dims}, "nabla::sampling::LangevinState::x", uninitialized),
