@@ -6,6 +6,8 @@
   BAOAB walker-steps/s               BM_BAOAB_Nabla items/s (2^20 walkers x 50 steps)             goal >= 1e10
   MLP training samples/s vs PyTorch  BM_NablaTrain* items/s over torch_mlp.py's samples/s on the same GPU
   HM-LSTM mixed vs reverse           BM_HmLstmUnfused time over BM_HmLstmMixed time, per size   thesis: 4.28x
+  HMC chains                         BM_Hmc_Chains chain-gradients/s from 1 to 65,536 chains, and the time of
+                                     1024 chains over 1 chain                                     goal <= 2
 
 Medians of the repetitions. Standard library only.
 """
@@ -69,6 +71,14 @@ def main():
         if mixed and unfused:
             rows.append((f"HM-LSTM {n}: reverse (unfused) / mixed time", unfused["real_time"] / mixed["real_time"],
                          "thesis 4.28x (V100)", ""))
+
+    chains = {int(k.split("/")[1]): b for k, b in sampling.items() if k.startswith("BM_Hmc_Chains/")}
+    for c in sorted(chains):
+        rows.append((f"HMC chain-gradients/s, {c} chains", rate(chains[c], "gradients_per_second"), "",
+                     "50-D Gaussian, 4 transitions of 10 leapfrog steps"))
+    if 1 in chains and 1024 in chains:
+        rows.append(("HMC time 1024 chains / 1 chain", chains[1024]["real_time"] / chains[1]["real_time"],
+                     "goal <= 2", ""))
 
     if not rows:
         sys.exit(f"gpu_figures.py: no benchmark results in {folder}")

@@ -7,7 +7,8 @@
 //   stretch: the walkers' samples over emcee's integrated autocorrelation time of the worst parameter. Its τ
 //   (about 800 steps at 50-D) is estimated from a chain shorter than emcee's 50 τ, which underestimates it, so
 //   the ratio errs in the stretch move's favour.
-// And for perf/sampling/stan_compare.sh, bulk ESS per second on the same Gaussian at 100-D over 1024 chains.
+// And for perf/sampling/stan_compare.sh, bulk ESS per second on the same Gaussian at 100-D over 1024 chains; for a
+// GPU, chain-gradients per second from 1 to 65,536 chains.
 #include "../bench_util.hpp"
 
 #include <nabla/core/tools.hpp>
@@ -20,6 +21,7 @@
 #include <algorithm>
 #include <cmath>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace {
@@ -237,6 +239,38 @@ void BM_Hmc_LogisticDuals(benchmark::State& state) {
   logistic_gradients(state, LogisticPerChain{d.xt.view(), d.y.view()});
 }
 
+// Chain-gradients per second from 1 to 65,536 chains (to 1024 on host backends, where chains only add up), 4
+// transitions of 10 leapfrog steps at a fixed step size on the 50-D Gaussian, the best of 3 runs (a process's first
+// runs of a size also pay for fresh memory: 5x slower at 1024 chains here). On a GPU the time of 1024 chains over
+// one's (goal <= 2) says whether the device's width or a launch's latency sets the pace.
+void BM_Hmc_Chains(benchmark::State& state) {
+  const std::size_t chains = std::size_t(state.range(0));
+  const auto x0 = ns::gaussian_ball(std::vector<double>(kDim, 0.0), 0.5, chains, 3);
+  ns::HmcOptions opt;
+  opt.step_size = 0.05;
+  opt.trajectory_length = 0.5;
+  double rate = 0.0;
+  for (auto _ : state) {
+    double best = 0.0;
+    for (int run = 0; run < 3; ++run) {
+      ns::HamiltonianSampler<kDim, IllGaussian<kDim>> s(chains, IllGaussian<kDim>(), opt);
+      Kokkos::fence();
+      Kokkos::Timer timer;
+      s.run(x0, 4);
+      Kokkos::fence();
+      const double t = timer.seconds();
+      if (run == 0 || t < best) best = t;
+      rate = std::max(rate, double(s.gradient_evaluations()) / t);
+    }
+    state.SetIterationTime(best);
+  }
+  state.counters["gradients_per_second"] = rate;
+}
+void chain_counts(benchmark::internal::Benchmark* b) {
+  const bool host = std::is_same<Kokkos::DefaultExecutionSpace::memory_space, Kokkos::HostSpace>::value;
+  for (long chains = 1; chains <= (host ? 1024 : 65536); chains *= 4) b->Arg(chains);
+}
+
 }  // namespace
 
 BENCHMARK(BM_Hmc_LogisticBatched)->Iterations(1)->Unit(benchmark::kMillisecond);
@@ -245,3 +279,4 @@ BENCHMARK(BM_Hmc_EssPerEval)->Iterations(1)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Hmc_Gauss100)->Iterations(1)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Stretch_EssPerEval)->Iterations(1)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Hmc_LaunchesPerBlock)->Iterations(1)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Hmc_Chains)->Apply(chain_counts)->Iterations(1)->UseManualTime()->Unit(benchmark::kMillisecond);
