@@ -418,8 +418,11 @@ TEST(SamplingMCMC, LargeChainRowsFillWithFewPageFaults) {
 #else
       false;
 #endif
+  // Under half the small-page count: where physical memory is fragmented the kernel backs some 2 MiB ranges with
+  // small pages after all (one of the eight here after a day of experiments: 517 faults), and without the advice
+  // every page faults.
   if (!shadowed && (thp.find("[always]") != std::string::npos || thp.find("[madvise]") != std::string::npos))
-    EXPECT_LT(after.ru_minflt - before.ru_minflt, long(big / 4096 / 8))
+    EXPECT_LT(after.ru_minflt - before.ru_minflt, long(big / 4096 / 2))
         << "page faults filling " << big << " bytes (4 KiB pages: " << big / 4096 << "); transparent huge pages: " << thp;
   ns::impl::rows_free(p, big);
   ns::impl::rows_free(q, small);
