@@ -8,6 +8,9 @@
   HM-LSTM mixed vs reverse           BM_HmLstmUnfused time over BM_HmLstmMixed time, per size   thesis: 4.28x
   HMC chains                         BM_Hmc_Chains chain-gradients/s from 1 to 65,536 chains, and the time of
                                      1024 chains over 1 chain                                     goal <= 2
+  task groups                        BM_TasksSmallDirect time over BM_TasksSmallBulk (64 small kernels, one
+                                     stream each)                                                 goal >= 1.5
+                                     and BM_TasksTinyThen over BM_TasksTinyDirect                 goal <= 1.2
 
 Medians of the repetitions. Standard library only.
 """
@@ -79,6 +82,14 @@ def main():
     if 1 in chains and 1024 in chains:
         rows.append(("HMC time 1024 chains / 1 chain", chains[1024]["real_time"] / chains[1]["real_time"],
                      "goal <= 2", ""))
+
+    bulk, direct = core.get("BM_TasksSmallBulk"), core.get("BM_TasksSmallDirect")
+    if bulk and direct:  # a stream per partition: the 64 kernels overlap on the device
+        rows.append(("tasks: 64 small kernels, direct / bulk time", direct["real_time"] / bulk["real_time"],
+                     "goal >= 1.5", "2^14 elements each, bulk over streams vs one after another"))
+    then, tiny = core.get("BM_TasksTinyThen"), core.get("BM_TasksTinyDirect")
+    if then and tiny:
+        rows.append(("tasks: 1000 tiny `then` / direct time", then["real_time"] / tiny["real_time"], "goal <= 1.2", ""))
 
     if not rows:
         sys.exit(f"gpu_figures.py: no benchmark results in {folder}")

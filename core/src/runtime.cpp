@@ -92,16 +92,26 @@ ScopeGuard::~ScopeGuard() {
 
 namespace impl {
 namespace {
+thread_local const Kokkos::DefaultExecutionSpace* t_task_instance = nullptr;
 thread_local bool t_on_partition = false;
-}
+}  // namespace
 
-bool set_on_partition(bool on) {
-  const bool was = t_on_partition;
-  t_on_partition = on;
-  return was;
-}
+const Kokkos::DefaultExecutionSpace* task_instance() { return t_task_instance; }
 
 bool on_partition() { return t_on_partition; }
+
+TaskInstance::TaskInstance(const Kokkos::DefaultExecutionSpace& space, bool partition)
+    : m_space(t_task_instance), m_partition(t_on_partition) {
+  t_task_instance = &space;
+  t_on_partition = partition;
+}
+
+TaskInstance::TaskInstance(const Kokkos::DefaultExecutionSpace& space) : TaskInstance(space, t_on_partition) {}
+
+TaskInstance::~TaskInstance() {
+  t_task_instance = m_space;
+  t_on_partition = m_partition;
+}
 }  // namespace impl
 
 #if defined(KOKKOS_ENABLE_OPENMP)

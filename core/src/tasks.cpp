@@ -65,8 +65,10 @@ struct Round {
 
   Round(const Job& j, const char* l, std::size_t count) : job(j), label(l), n(count) {}
 
-  void run(std::size_t i, const Space& s) {
+  // Job i on `s`, which operations given no instance use too; `partition`: `s` is a share of the machine.
+  void run(std::size_t i, const Space& s, bool partition) {
     try {
+      const ::nabla::impl::TaskInstance on(s, partition);
       job(i, s);
     } catch (...) {
       std::exception_ptr wrapped;
@@ -88,9 +90,7 @@ struct Round {
     const int threads = omp_get_max_threads();
     omp_set_num_threads(std::max(1, s.concurrency()));
 #endif
-    const bool was = ::nabla::impl::set_on_partition(true);
-    for (std::size_t i; !failed && (i = next++) < n;) run(i, s);
-    ::nabla::impl::set_on_partition(was);
+    for (std::size_t i; !failed && (i = next++) < n;) run(i, s, true);
 #if defined(KOKKOS_ENABLE_OPENMP)
     omp_set_num_threads(threads);
 #endif
@@ -233,7 +233,7 @@ void run_bulk(const Space& before, const char* label, std::size_t n, const Job& 
   // another host thread's holds the partitions.
   const auto in_order = [&] {
     Round round(job, label, n);
-    for (std::size_t i = 0; i < n && !round.failed; ++i) round.run(i, before);
+    for (std::size_t i = 0; i < n && !round.failed; ++i) round.run(i, before, ::nabla::impl::on_partition());
     before.fence();
     if (round.error) std::rethrow_exception(round.error);
   };
@@ -243,9 +243,7 @@ void run_bulk(const Space& before, const char* label, std::size_t n, const Job& 
   if constexpr (host_partitions) {
     if (!runtime().workers.try_run(round, parts)) return in_order();
   } else {  // device: the caller enqueues every task, each partition a stream of its own
-    const bool was = ::nabla::impl::set_on_partition(true);
-    for (std::size_t i = 0; i < n && !round.failed; ++i) round.run(i, parts[i % P]);
-    ::nabla::impl::set_on_partition(was);
+    for (std::size_t i = 0; i < n && !round.failed; ++i) round.run(i, parts[i % P], true);
   }
   for (const Space& s : parts) s.fence();
   if (round.error) std::rethrow_exception(round.error);

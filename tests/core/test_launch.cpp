@@ -125,6 +125,22 @@ TEST(CoreLaunch, LargeKernelsOnUnboundThreadsShareTheirRange) {
 }
 #endif
 
+#if defined(KOKKOS_ENABLE_OPENMP)
+// A caller's own instance is kept for small work: only the whole pool's default instance gives way to the
+// one-thread instance (a caller's partition, as a task's, must not share the process's one-thread instance).
+TEST(CoreLaunch, CallersOwnInstanceIsKept) {
+  if (!host_openmp || Kokkos::OpenMP().concurrency() < 2) GTEST_SKIP() << "needs Kokkos 4 OpenMP, two threads";
+  const int all = Kokkos::OpenMP().concurrency();
+  const Kokkos::OpenMP mine = nabla::compat::openmp_instance(all);  // the pool's size, not the default instance
+  EXPECT_TRUE(nabla::compat::is_default_instance(Kokkos::OpenMP()));
+  EXPECT_FALSE(nabla::compat::is_default_instance(mine));
+  const Kokkos::OpenMP small = nabla::launch_space(0, mine);
+  EXPECT_EQ(small.impl_internal_space_instance(), mine.impl_internal_space_instance());
+  EXPECT_EQ(team_size(small), all);
+  if (!std::getenv("NABLA_ONE_THREAD_BELOW")) EXPECT_EQ(team_size(nabla::launch_space(0, Kokkos::OpenMP())), 1);
+}
+#endif
+
 // Either side of the thresholds, an expression and its reductions give what a scalar loop gives.
 TEST(CoreLaunch, ResultsEitherSideOfTheThreshold) {
   const std::size_t below = std::max<std::size_t>(nabla::impl::LaunchTraits<Exec>::one_thread_below, 64);

@@ -14,6 +14,10 @@
 #include <thread>
 #include <vector>
 
+#if defined(KOKKOS_ENABLE_OPENMP)
+#include <omp.h>
+#endif
+
 namespace {
 
 namespace tasks = nabla::tasks;
@@ -214,6 +218,57 @@ TEST(CoreTasks, NestedBulkRunsInOrder) {
   });
   for (std::size_t i = 0; i < 4; ++i) EXPECT_EQ(sums[i], 64 * i + 28);
 }
+
+#if defined(KOKKOS_ENABLE_OPENMP) && !defined(KOKKOS_ENABLE_CUDA) && !defined(KOKKOS_ENABLE_HIP)
+namespace {
+// x, recording the most OpenMP threads any element was computed among (a host functor: OpenMP builds only).
+struct ThreadCount {
+  std::atomic<int>* most;
+  KOKKOS_INLINE_FUNCTION double operator()(double x) const {
+    const int n = omp_get_num_threads();
+    for (int m = most->load(); n > m && !most->compare_exchange_weak(m, n);) {
+    }
+    return x;
+  }
+};
+bool same_instance(const Kokkos::OpenMP& a, const Kokkos::OpenMP& b) {
+  return a.impl_internal_space_instance() == b.impl_internal_space_instance();
+}
+}  // namespace
+
+// Operations given no instance run on the task's: in a bulk of two tasks on two threads, default_instance() is
+// the task's partition, a group made in the task runs on it, and assign, eval and sum without an instance, small
+// (the one-thread instance's size outside tasks) or large (every thread's), compute on its one thread.
+TEST(CoreTasks, OperationsGivenNoInstanceRunOnTheTasksPartition) {
+  if (!host_partitions() || Exec().concurrency() != 2) GTEST_SKIP() << "needs Kokkos 4 OpenMP with two threads";
+  const std::size_t sizes[] = {1000, std::size_t(1) << 20};
+  std::atomic<int> most{0}, outside{0};
+  for (const std::size_t n : sizes) nabla::sum(nabla::map(ThreadCount{&outside}, Vec({n})));
+  EXPECT_EQ(outside.load(), 2) << "the large sum outside tasks should run on every thread";
+  std::vector<double> ref;
+  for (std::size_t i = 0; i < 2; ++i) ref.push_back(nabla::sum(work(input(i))));
+  const auto got = tasks::sequential([&](tasks::Group& g) {
+    return g.bulk("no instance", 2, [&](std::size_t i, const Exec& s) {
+      EXPECT_TRUE(same_instance(nabla::default_instance(), s));
+      EXPECT_FALSE(nabla::compat::is_default_instance(nabla::default_instance()));
+      tasks::sequential([&](tasks::Group& inner) {
+        EXPECT_TRUE(same_instance(inner.space(), s));
+        inner.then("inner", [&](const Exec& t) { EXPECT_TRUE(same_instance(nabla::default_instance(), t)); });
+      });
+      for (const std::size_t n : sizes) {
+        Vec x({n}), y({n});
+        nabla::assign(x, 1.0);
+        nabla::assign(y, nabla::map(ThreadCount{&most}, x));
+        const Vec z = nabla::eval(nabla::map(ThreadCount{&most}, y) * 2.0);
+        EXPECT_EQ(nabla::sum(nabla::map(ThreadCount{&most}, z)), 2.0 * double(n));
+      }
+      return nabla::sum(work(input(i)));
+    });
+  });
+  EXPECT_EQ(most.load(), 1) << "an operation given no instance ran on more threads than the task's partition";
+  for (std::size_t i = 0; i < 2; ++i) EXPECT_NEAR(got[i], ref[i], 1e-12 * std::abs(ref[i]) + 1e-12) << "task " << i;
+}
+#endif
 
 // Two half-machine kernels of a bulk run at the same time, each from its partition's thread: the Kokkos Tools
 // timestamps of their kernels (KernelTimeline) overlap for most of the shorter task.

@@ -3,9 +3,12 @@
 // errors, emcee's chain slicing, and the autocorrelation time of an AR(1) series.
 #include "targets.hpp"
 
+#include <nabla/core/tasks.hpp>
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -16,6 +19,10 @@
 #include <vector>
 
 #include <sys/resource.h>
+
+#if defined(KOKKOS_ENABLE_OPENMP)
+#include <omp.h>
+#endif
 
 namespace ns = nabla::sampling;
 using nabla_test::Gaussian5;
@@ -682,3 +689,48 @@ TEST(SamplingMCMC, AutocorrTimeOfAR1) {
   }
   EXPECT_NO_THROW(ns::integrated_time(short_chain, 5.0, 50.0, true));
 }
+
+#if defined(KOKKOS_ENABLE_OPENMP) && !defined(KOKKOS_ENABLE_CUDA) && !defined(KOKKOS_ENABLE_HIP)
+namespace {
+// Gaussian5, recording the most OpenMP threads any of its calls ran among (a host functor: OpenMP builds only).
+struct ThreadCountingGaussian5 {
+  Gaussian5 g;
+  std::atomic<int>* most;
+  template <class X>
+  double operator()(const X& x) const {
+    const int n = omp_get_num_threads();
+    for (int m = most->load(); n > m && !most->compare_exchange_weak(m, n);) {
+    }
+    return g(x);
+  }
+};
+}  // namespace
+
+// A sampler given no instance, run in a bulk task, runs on the task's partition: with two tasks on two threads
+// every log_prob call ran on one thread (before, its blocks ran on the whole pool, queued on its one instance),
+// and each task's chain equals the same sampler's run outside tasks, bit for bit.
+TEST(SamplingMCMC, SamplerInABulkTaskRunsOnItsPartition) {
+  using Exec = Kokkos::DefaultExecutionSpace;
+  if (!std::is_same<Exec, Kokkos::OpenMP>::value || !nabla::compat::openmp_sized_instances ||
+      Exec().concurrency() != 2)
+    GTEST_SKIP() << "needs Kokkos 4 OpenMP with two threads";
+  const auto chain = [](std::size_t i, std::atomic<int>& most) {
+    ns::SamplerOptions o;
+    o.seed = 40 + i;
+    ns::EnsembleSampler s(32, 5, ThreadCountingGaussian5{Gaussian5{}, &most}, o);
+    s.run_mcmc(nabla_test::initial_state(32, 5, 7 + i), 300);
+    return s.get_chain();
+  };
+  std::atomic<int> outside{0}, inside{0};
+  const auto ref0 = chain(0, outside), ref1 = chain(1, outside);
+  const auto got = nabla::tasks::sequential([&](nabla::tasks::Group& g) {
+    return g.bulk("samplers", 2, [&](std::size_t i, const Exec&) { return chain(i, inside); });
+  });
+  EXPECT_EQ(inside.load(), 1) << "a task's log_prob calls ran among more threads than its partition has";
+  for (std::size_t i = 0; i < 2; ++i) {
+    const auto& ref = i == 0 ? ref0 : ref1;
+    ASSERT_EQ(got[i].size(), ref.size());
+    EXPECT_EQ(0, std::memcmp(got[i].data(), ref.data(), ref.size() * sizeof(double))) << "task " << i;
+  }
+}
+#endif

@@ -235,7 +235,7 @@ Var<T, 0> extremum(const Var<T, R>& x, const char* name) {
   Tape* tape = common_tape(name, x);
   auto out = tape->allocate<T, 0>(Shape<0>{}, false);
   if (x.size() == 0) throw ValueError(::nabla::impl::cat("nabla::ad::", name, ": the variable is empty"));
-  ::nabla::impl::reduce_into<Op>(Kokkos::DefaultExecutionSpace(), x.value(),
+  ::nabla::impl::reduce_into<Op>(::nabla::default_instance(), x.value(),
                                  Kokkos::View<T, DefaultMemorySpace, Kokkos::MemoryUnmanaged>(out.data()), false);
   return tape->record<T, 0>(out, x.requires_grad(), [tape, x](const Var<T, 0>& y) {
     // The adjoint goes to the elements equal to the extremum, shared evenly between ties.
@@ -262,7 +262,7 @@ namespace impl {
 template <class Op, class T, int R>
 Var<T, R - 1> extremum_axis(const Var<T, R>& x, axis ax, const char* name) {
   Tape* tape = common_tape(name, x);
-  auto m = ::nabla::impl::reduce_axis<Op>(Kokkos::DefaultExecutionSpace(), x.value(), ax);
+  auto m = ::nabla::impl::reduce_axis<Op>(::nabla::default_instance(), x.value(), ax);
   return tape->record<T, R - 1>(m, x.requires_grad(), [tape, x, ax](const Var<T, R - 1>& y) {
     const auto keep = insert_axis(y.shape(), ax.value);
     const auto hit = x.value() == reshape(y.value(), keep);

@@ -467,7 +467,7 @@ void assign(const ExecSpace& space, const Dst& dst, const E& expr) {
 template <class Dst, class E, std::enable_if_t<!Kokkos::is_execution_space<Dst>::value, int> = 0>
 void assign(const Dst& dst, const E& expr) {
   using Space = typename std::decay_t<decltype(as_expr(dst))>::memory_space::execution_space;
-  assign(Space(), dst, expr);
+  assign(default_instance<Space>(), dst, expr);
 }
 
 /// \brief Evaluates an expression into a new column-major Array of its broadcast shape (one kernel).
@@ -483,7 +483,7 @@ auto eval(const ExecSpace& space, const E& expr) {
 
 template <class E, impl::enable_if_operand_t<E> = 0>
 auto eval(const E& expr) {
-  return eval(Kokkos::DefaultExecutionSpace(), expr);
+  return eval(default_instance(), expr);
 }
 
 }  // namespace nabla

@@ -152,13 +152,14 @@ void gemm(const ExecSpace& space, char trans_a, char trans_b,
   }
 }
 
-/// \brief gemm on the default instance of C's execution space.
+/// \brief gemm on the default_instance() of C's execution space.
 template <class A, class B, class C>
 void gemm(char trans_a, char trans_b,
           typename std::decay_t<decltype(impl::view_of(std::declval<C>()))>::const_value_type alpha, const A& a,
           const B& b, typename std::decay_t<decltype(impl::view_of(std::declval<C>()))>::const_value_type beta,
           const C& c) {
-  gemm(typename std::decay_t<decltype(impl::view_of(c))>::execution_space(), trans_a, trans_b, alpha, a, b, beta, c);
+  gemm(default_instance<typename std::decay_t<decltype(impl::view_of(c))>::execution_space>(), trans_a, trans_b, alpha,
+       a, b, beta, c);
 }
 
 /// \brief y = alpha op(A) x + beta y on `space`.
@@ -201,7 +202,8 @@ template <class A, class X, class Y>
 void gemv(char trans, typename std::decay_t<decltype(impl::view_of(std::declval<Y>()))>::const_value_type alpha,
           const A& a, const X& x,
           typename std::decay_t<decltype(impl::view_of(std::declval<Y>()))>::const_value_type beta, const Y& y) {
-  gemv(typename std::decay_t<decltype(impl::view_of(y))>::execution_space(), trans, alpha, a, x, beta, y);
+  gemv(default_instance<typename std::decay_t<decltype(impl::view_of(y))>::execution_space>(), trans, alpha, a, x, beta,
+       y);
 }
 
 /// \brief A new Array op(A) op(B).

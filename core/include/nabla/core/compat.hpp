@@ -55,6 +55,17 @@ inline Kokkos::OpenMP openmp_instance(int threads) {
   return Kokkos::OpenMP();
 #endif
 }
+
+/// Whether `space` is the default instance, every thread of the pool (before 4.0 every instance is). Not by
+/// comparing with Kokkos::OpenMP(), whose construction allocates.
+inline bool is_default_instance(const Kokkos::OpenMP& space) {
+#if KOKKOS_VERSION >= 40000
+  return space.impl_internal_space_instance() == &Kokkos::Impl::OpenMPInternal::singleton();
+#else
+  (void)space;
+  return true;
+#endif
+}
 #endif
 
 /// RAII profiling region (Kokkos::Profiling::ScopedRegion exists only from 4.1). Costs nothing, and

@@ -81,25 +81,54 @@ class HostBlasThreads {
 template <class T>
 using enable_if_space_t = std::enable_if_t<Kokkos::is_execution_space<std::decay_t<T>>::value, int>;
 
+/// The instance of the task the calling thread runs (tasks.hpp), or nullptr outside tasks (runtime.cpp).
+const Kokkos::DefaultExecutionSpace* task_instance();
+
+/// While alive, the calling thread runs a task on `space` (which must outlive it): operations given no instance
+/// launch there. `partition`: `space` is a share of the machine, which size-aware launches keep (the process's
+/// one-thread instance is shared by every concurrent task); without it, the calling thread's mark stays.
+class TaskInstance {
+ public:
+  TaskInstance(const Kokkos::DefaultExecutionSpace& space, bool partition);
+  explicit TaskInstance(const Kokkos::DefaultExecutionSpace& space);
+  ~TaskInstance();
+  TaskInstance(const TaskInstance&) = delete;
+  TaskInstance& operator=(const TaskInstance&) = delete;
+
+ private:
+  const Kokkos::DefaultExecutionSpace* m_space;
+  bool m_partition;
+};
+
 }  // namespace impl
 
+/// The instance an operation given none launches on: inside a task (tasks.hpp) the task's, so a sampler's block or
+/// a training step in a bulk runs on its partition; elsewhere ExecSpace().
+template <class ExecSpace = Kokkos::DefaultExecutionSpace>
+ExecSpace default_instance() {
+  if constexpr (std::is_same<ExecSpace, Kokkos::DefaultExecutionSpace>::value)
+    if (const Kokkos::DefaultExecutionSpace* task = impl::task_instance()) return *task;
+  return ExecSpace();
+}
+
 /// The instance to launch `work` (loop iterations times the elements each touches) on: `space`, or on host
-/// backends a one-thread instance when the work is small. Kernels that must run on every thread (a team that
-/// passes data between its members) do not ask.
+/// backends a one-thread instance when the work is small and `space` is the whole pool (a caller's own partition
+/// is kept). Kernels that must run on every thread (a team that passes data between its members) do not ask.
 template <class ExecSpace>
 ExecSpace launch_space(std::size_t work, const ExecSpace& space) {
 #if defined(KOKKOS_ENABLE_OPENMP)
   if constexpr (std::is_same<ExecSpace, Kokkos::OpenMP>::value)
-    if (const Kokkos::OpenMP* one = impl::one_thread_openmp(work)) return *one;
+    if (const Kokkos::OpenMP* one = impl::one_thread_openmp(work))
+      if (compat::is_default_instance(space)) return *one;
 #endif
   (void)work;
   return space;
 }
 
-/// launch_space(work, ExecSpace()).
+/// launch_space(work, default_instance<ExecSpace>()).
 template <class ExecSpace = Kokkos::DefaultExecutionSpace>
 ExecSpace launch_space(std::size_t work) {
-  return launch_space(work, ExecSpace());
+  return launch_space(work, default_instance<ExecSpace>());
 }
 
 namespace impl {

@@ -244,11 +244,11 @@ auto reduce_axis(const ExecSpace& space, const E& expr, axis ax) {
   }                                                                                                        \
   template <class E, impl::enable_if_operand_t<E> = 0>                                                     \
   auto NAME(const E& e) {                                                                                  \
-    return NAME(Kokkos::DefaultExecutionSpace(), e);                                                       \
+    return NAME(default_instance(), e);                                                       \
   }                                                                                                        \
   template <class E, impl::enable_if_operand_t<E> = 0>                                                     \
   auto NAME(const E& e, axis ax) {                                                                         \
-    return NAME(Kokkos::DefaultExecutionSpace(), e, ax);                                                   \
+    return NAME(default_instance(), e, ax);                                                   \
   }
 
 /// \brief Sum of all elements (bools count as 1); `sum(e, axis(d))` sums along dimension d.
@@ -290,11 +290,11 @@ auto mean(const ExecSpace& space, const E& e, axis ax) {
 }
 template <class E, impl::enable_if_operand_t<E> = 0>
 auto mean(const E& e) {
-  return mean(Kokkos::DefaultExecutionSpace(), e);
+  return mean(default_instance(), e);
 }
 template <class E, impl::enable_if_operand_t<E> = 0>
 auto mean(const E& e, axis ax) {
-  return mean(Kokkos::DefaultExecutionSpace(), e, ax);
+  return mean(default_instance(), e, ax);
 }
 
 /// \brief Whether any / every element is non-zero.
@@ -308,11 +308,11 @@ bool all(const ExecSpace& space, const E& e) {
 }
 template <class E, impl::enable_if_operand_t<E> = 0>
 bool any(const E& e) {
-  return any(Kokkos::DefaultExecutionSpace(), e);
+  return any(default_instance(), e);
 }
 template <class E, impl::enable_if_operand_t<E> = 0>
 bool all(const E& e) {
-  return all(Kokkos::DefaultExecutionSpace(), e);
+  return all(default_instance(), e);
 }
 
 /// \brief Fused dot product: sum(a * b) in one kernel, no temporary.
@@ -322,7 +322,7 @@ auto dot(const ExecSpace& space, const A& a, const B& b) {
 }
 template <class A, class B, std::enable_if_t<impl::is_operand<A>::value && impl::is_operand<B>::value, int> = 0>
 auto dot(const A& a, const B& b) {
-  return dot(Kokkos::DefaultExecutionSpace(), a, b);
+  return dot(default_instance(), a, b);
 }
 
 /// \brief Euclidean norm of all elements, in one kernel.
@@ -333,7 +333,7 @@ auto norm(const ExecSpace& space, const E& e) {
 }
 template <class E, impl::enable_if_operand_t<E> = 0>
 auto norm(const E& e) {
-  return norm(Kokkos::DefaultExecutionSpace(), e);
+  return norm(default_instance(), e);
 }
 
 }  // namespace nabla

@@ -11,11 +11,11 @@
 ///     return g.then("loss", [&](const auto& space) { return nabla::sum(space, r * r); });
 ///   });
 ///
-/// A task is a host function of the instance it launches on; Nabla operations that take an execution space
-/// (assign, eval, sum, prod, count, sampling::baoab_advance) run on the one they are given, and on host backends
-/// a task's thread gives BLAS calls its partition's share of the threads. Operations without an instance
-/// overload launch on the default instance, which the group does not order. On CUDA a task's own kernels are
-/// functors (nvcc takes no KOKKOS_LAMBDA inside a lambda).
+/// A task is a host function of the instance it launches on. Nabla operations given an execution space (assign,
+/// eval, the reductions, gemm, sampling::baoab_advance) run on that one; those given none (a sampler's run, a
+/// training step, the tape's kernels) run on the task's instance too, which nabla::default_instance() returns
+/// on the task's thread. On host backends a task's thread gives BLAS calls its partition's share of the threads.
+/// On CUDA a task's own kernels are functors (nvcc takes no KOKKOS_LAMBDA inside a lambda).
 ///
 /// `then` runs its task after everything before it in the group, on the group's instance. `bulk` runs
 /// independent tasks at once, each on a partition of the machine, and returns once all of them and their kernels
@@ -27,12 +27,16 @@
 /// in order on the group's instance. Tasks run eagerly: `then` returns its task's value and `bulk` its tasks'
 /// values in task order.
 ///
-/// Nothing here schedules: ordering is program order, concurrency is the partitions'. An exception in a task
+/// Nothing here schedules: ordering is program order, concurrency is the partitions'. Kokkos graphs are not used:
+/// a graph's kernels are fixed before it runs, while a task is host code that picks its kernels as it goes (by
+/// size, on one thread or all, host BLAS, values read back to decide); work that repeats one fixed sequence many
+/// times is better one kernel (a fused expression, a sampler's block). An exception in a task
 /// ends its group: a bulk starts no further task, waits for the running ones and their kernels, then throws a
 /// TaskError naming the task.
 #pragma once
 
 #include <nabla/core/compat.hpp>
+#include <nabla/core/launch.hpp>
 
 #include <Kokkos_Core.hpp>
 
@@ -100,7 +104,8 @@ value_t<std::invoke_result_t<F&, Args...>> call(F& f, Args&&... args) {
 /// \brief Tasks in program order on one instance, with bulks of concurrent tasks between them.
 class Group {
  public:
-  explicit Group(const Space& space = Space()) : m_space(space) {}
+  /// A group inside a task runs on the task's instance by default.
+  explicit Group(const Space& space = default_instance()) : m_space(space) {}
 
   /// The instance `then` tasks run on.
   const Space& space() const { return m_space; }
@@ -112,6 +117,7 @@ class Group {
                   "nabla::tasks::Group::then: the task must be callable as task(const Space&)");
     compat::Region region(label.c_str());  // a tool shows the task by its name
     try {
+      const ::nabla::impl::TaskInstance on(m_space);
       return task(m_space);
     } catch (...) {
       impl::rethrow_as_task_error(label);
@@ -183,10 +189,10 @@ std::invoke_result_t<Body&, Group&> sequential(const Space& space, Body&& body) 
   }
 }
 
-/// sequential on the default instance.
+/// sequential on default_instance(): the task's, inside a task.
 template <class Body>
 std::invoke_result_t<Body&, Group&> sequential(Body&& body) {
-  return sequential(Space(), std::forward<Body>(body));
+  return sequential(default_instance(), std::forward<Body>(body));
 }
 
 }  // namespace tasks

@@ -208,7 +208,9 @@ void fold_ghosts(const nabla::Array<T, R>& p, const Partition<R>& part, std::siz
       T* data = v.data();
       const int axis = d;
       Kokkos::parallel_for(
-          "nabla::dist::halo::fold_boundary", Kokkos::RangePolicy<Exec, Kokkos::IndexType<std::size_t>>(0, shape_size(rows)),
+          "nabla::dist::halo::fold_boundary",
+          Kokkos::RangePolicy<Exec, Kokkos::IndexType<std::size_t>>(nabla::launch_space<Exec>(shape_size(rows)), 0,
+                                                                    shape_size(rows)),
           KOKKOS_LAMBDA(std::size_t lin) {
             Index<R> i = nabla::impl::unravel<true, R>(lin, rows);
             for (int e = 0; e < R; ++e) i[e] += base[e];

@@ -388,7 +388,7 @@ auto eval(const ExecSpace& space, const E& expr) {
 }
 template <class E, impl::enable_if_dist_t<E> = 0>
 auto eval(const E& expr) {
-  return dist::eval(Kokkos::DefaultExecutionSpace(), expr);
+  return dist::eval(nabla::default_instance(), expr);
 }
 
 }  // namespace dist

@@ -316,7 +316,9 @@ class Field {
         f.ext[d] = w;
         f.lo[d] = side == 0 ? a - std::ptrdiff_t(w) : a + n;
         Kokkos::parallel_for("nabla::dist::halo::boundary",
-                             Kokkos::RangePolicy<execution_space, Kokkos::IndexType<std::size_t>>(0, shape_size(f.ext)), f);
+                             Kokkos::RangePolicy<execution_space, Kokkos::IndexType<std::size_t>>(
+                                 nabla::launch_space<execution_space>(shape_size(f.ext)), 0, shape_size(f.ext)),
+                             f);
       }
     }
   }

@@ -96,11 +96,11 @@ auto reduce_axis(const ExecSpace& space, const E& expr, axis ax, const char* op)
 #define NABLA_DIST_REDUCTION(NAME, OP)                                                                    \
   template <class E, impl::enable_if_dist_t<E> = 0>                                                      \
   auto NAME(const E& e) {                                                                                \
-    return impl::reduce_all<nabla::impl::OP>(Kokkos::DefaultExecutionSpace(), e, #NAME);                 \
+    return impl::reduce_all<nabla::impl::OP>(nabla::default_instance(), e, #NAME);                 \
   }                                                                                                      \
   template <class E, impl::enable_if_dist_t<E> = 0>                                                      \
   auto NAME(const E& e, axis ax) {                                                                       \
-    return impl::reduce_axis<nabla::impl::OP>(Kokkos::DefaultExecutionSpace(), e, ax, #NAME);            \
+    return impl::reduce_axis<nabla::impl::OP>(nabla::default_instance(), e, ax, #NAME);            \
   }
 
 /// \brief Sum of every element (one local reduction + one collective); `sum(e, axis(d))` along axis d.
@@ -163,7 +163,7 @@ auto dot(const A& a, const B& b) {
 template <class E, impl::enable_if_dist_t<E> = 0>
 auto norm(const E& e) {
   using math::sqrt;
-  return sqrt(impl::reduce_all<nabla::impl::SumSquaresOp>(Kokkos::DefaultExecutionSpace(), e, "norm"));
+  return sqrt(impl::reduce_all<nabla::impl::SumSquaresOp>(nabla::default_instance(), e, "norm"));
 }
 
 }  // namespace dist

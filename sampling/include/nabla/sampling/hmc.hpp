@@ -130,7 +130,7 @@ class HamiltonianSampler {
                                         to_string(initial.shape()), ", the sampler has ", m_chains, " chains of ",
                                         D, " dimensions"));
     reset();
-    Kokkos::parallel_for("nabla::sampling::hmc::load", Policy(0, m_local),
+    Kokkos::parallel_for("nabla::sampling::hmc::load", Policy(default_instance(), 0, m_local),
                          hmc::impl::Load<D, Mem>{initial.view(), m_q, m_first});
     evaluate();
     check_initial();
@@ -256,7 +256,7 @@ class HamiltonianSampler {
     impl::on_every_rank(m_opt, [&] { last = read_resume(); });
     Array<double, 2> q({m_chains, std::size_t(D)}, "nabla::sampling::hmc::resume");
     Kokkos::deep_copy(q.view(), last.view());
-    Kokkos::parallel_for("nabla::sampling::hmc::load", Policy(0, m_local),
+    Kokkos::parallel_for("nabla::sampling::hmc::load", Policy(default_instance(), 0, m_local),
                          hmc::impl::Load<D, Mem>{q.view(), m_q, m_first});
     evaluate();
     check_initial();
@@ -324,7 +324,7 @@ class HamiltonianSampler {
       m_engine->evaluate(m_f, m_q, m_g, m_logp);
     } else {
       hmc::impl::Transitions<D, F, Mem> t{m_f, m_q, m_g, m_logp, params(0), {}, true};
-      Kokkos::parallel_for("nabla::sampling::hmc::evaluate", Policy(0, m_local), t);
+      Kokkos::parallel_for("nabla::sampling::hmc::evaluate", Policy(default_instance(), 0, m_local), t);
     }
   }
 
@@ -333,7 +333,7 @@ class HamiltonianSampler {
     if constexpr (kBatched) {
       m_engine->run(m_f, m_q, m_g, m_logp, params(steps), out);
     } else {
-      Kokkos::parallel_for("nabla::sampling::hmc::transitions", Policy(0, m_local),
+      Kokkos::parallel_for("nabla::sampling::hmc::transitions", Policy(default_instance(), 0, m_local),
                            hmc::impl::Transitions<D, F, Mem>{m_f, m_q, m_g, m_logp, params(steps), out, false});
     }
   }
@@ -427,7 +427,7 @@ class HamiltonianSampler {
   // Host sums of a kernel's per-block partials, every rank's, added in block order.
   template <class Partials>
   std::vector<double> reduce(const char* label, const Partials& p, std::size_t width) {
-    Kokkos::parallel_for(label, Policy(0, p.partials.extent(0)), p);
+    Kokkos::parallel_for(label, Policy(default_instance(), 0, p.partials.extent(0)), p);
     const auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), p.partials);
     const double* partials = h.data();
 #if NABLA_ENABLE_MPI

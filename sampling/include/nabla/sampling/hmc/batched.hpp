@@ -247,9 +247,10 @@ class Batched {
   /// Log-density f and its gradient at every chain's row of q, into g and logp.
   void evaluate(const F& f, const Rows& q, const Rows& g, const Column& logp) {
     if (m_chains == 0) return;
-    Kokkos::parallel_for("nabla::sampling::hmc::lockstep_load", Policy(0, m_chains), LockstepLoad<D, Mem>{q, m_x.q});
+    Kokkos::parallel_for("nabla::sampling::hmc::lockstep_load", Policy(default_instance(), 0, m_chains),
+                         LockstepLoad<D, Mem>{q, m_x.q});
     auto [value, grad] = evaluate_lockstep(f);
-    Kokkos::parallel_for("nabla::sampling::hmc::lockstep_store", Policy(0, m_chains),
+    Kokkos::parallel_for("nabla::sampling::hmc::lockstep_store", Policy(default_instance(), 0, m_chains),
                          LockstepStore<D, Mem>{value.view(), grad.view(), g, logp});
   }
 
@@ -266,7 +267,7 @@ class Batched {
       m_x.taken = decltype(m_x.taken)("nabla::sampling::hmc::lockstep_taken", m_chains);
       m_x.stopped = decltype(m_x.stopped)("nabla::sampling::hmc::lockstep_stopped", m_chains);
     }
-    const Policy chains(0, m_chains);
+    const Policy chains(default_instance(), 0, m_chains);
     for (int t = 0; t < a.steps; ++t) {
       int longest = 0;  // the loop ends with the longest trajectory
       Kokkos::parallel_reduce("nabla::sampling::hmc::lockstep_begin", chains,
@@ -292,7 +293,7 @@ class Batched {
                 const Records<Mem>& out) {
     if (m_machines.extent(0) != m_chains)
       m_machines = Kokkos::View<NutsMachine<D>*, Mem>("nabla::sampling::hmc::nuts_machines", m_chains);
-    const Policy chains(0, m_chains);
+    const Policy chains(default_instance(), 0, m_chains);
     for (int t = 0; t < a.steps; ++t) {
       Kokkos::parallel_for("nabla::sampling::hmc::lockstep_nuts_begin", chains,
                            LockstepNutsBegin<D, Mem>{q, g, logp, m_x, m_machines, a, t});

@@ -252,7 +252,7 @@ void baoab_advance(const ExecSpace& space, const P& pot, const BAOABParams& para
 /// \brief baoab_advance on the default execution space instance.
 template <class P>
 void baoab_advance(const P& pot, const BAOABParams& params, LangevinState& state, std::size_t nsteps) {
-  baoab_advance(Kokkos::DefaultExecutionSpace(), pot, params, state, nsteps);
+  baoab_advance(default_instance(), pot, params, state, nsteps);
 }
 
 /// \brief Runs `nsteps` BAOAB steps from `state` (updated in place), saving the initial point and every

@@ -137,9 +137,9 @@ PerturbedEnsembles perturbed_ensembles(const P& pot, const BAOABParams& params, 
                                  opts.len,
                                  opts.sigma};
   Kokkos::parallel_for("nabla::sampling::perturbed_ensembles",
-                       Kokkos::RangePolicy<Kokkos::IndexType<std::size_t>>(0, np * C), k);
+                       Kokkos::RangePolicy<Kokkos::IndexType<std::size_t>>(default_instance(), 0, np * C), k);
   Kokkos::parallel_for("nabla::sampling::perturbed_ensembles::spread",
-                       Kokkos::RangePolicy<Kokkos::IndexType<std::size_t>>(0, np),
+                       Kokkos::RangePolicy<Kokkos::IndexType<std::size_t>>(default_instance(), 0, np),
                        impl::SpreadKernel{r.end_x.view(), r.spread.view()});
   return r;
 }
@@ -158,7 +158,7 @@ PerturbedEnsembles perturbed_ensembles(const P& pot, const BAOABParams& params, 
   Array<double, 2> sx({np, D}, "nabla::sampling::PerturbedEnsembles::seed_x", uninitialized);
   Array<double, 2> sv({np, D}, "nabla::sampling::PerturbedEnsembles::seed_v", uninitialized);
   Kokkos::parallel_for("nabla::sampling::perturbed_ensembles::gather",
-                       Kokkos::RangePolicy<Kokkos::IndexType<std::size_t>>(0, np),
+                       Kokkos::RangePolicy<Kokkos::IndexType<std::size_t>>(default_instance(), 0, np),
                        impl::GatherSeeds{traj.x.view(), traj.v.view(), sx.view(), sv.view(), walker, opts.stride});
   return perturbed_ensembles(pot, params, sx, sv, opts);
 }
@@ -181,7 +181,8 @@ inline Array<int, 1> classify(const Array<double, 2>& spread, const std::vector<
   for (std::size_t i = 0; i < thresholds.size(); ++i) th(i) = thresholds[i];
   Kokkos::deep_copy(t, th);
   Array<int, 1> labels({spread.extent(0)}, "nabla::sampling::classify::labels", uninitialized);
-  Kokkos::parallel_for("nabla::sampling::classify", Kokkos::RangePolicy<Kokkos::IndexType<std::size_t>>(0, spread.extent(0)),
+  Kokkos::parallel_for("nabla::sampling::classify",
+                       Kokkos::RangePolicy<Kokkos::IndexType<std::size_t>>(default_instance(), 0, spread.extent(0)),
                        impl::ClassifyKernel{spread.view(), t, labels.view(), dim});
   return labels;
 }

@@ -84,7 +84,7 @@ inline Array<std::int64_t, 1> count_transitions(const Array<double, 3>& x, doubl
     throw ValueError(nabla::impl::cat(who, ": dim ", dim, " is out of range for ", to_string(x.shape())));
   Array<std::int64_t, 1> out({x.extent(0)}, "nabla::sampling::count_transitions");
   Kokkos::View<std::int64_t*, DefaultMemorySpace> o(out.data(), x.extent(0));
-  Kokkos::parallel_for(who, Kokkos::RangePolicy<Kokkos::IndexType<std::size_t>>(0, x.extent(0)),
+  Kokkos::parallel_for(who, Kokkos::RangePolicy<Kokkos::IndexType<std::size_t>>(default_instance(), 0, x.extent(0)),
                        impl::TransitionKernel{x.view(), dim, lower, upper, o});
   return out;
 }
@@ -99,7 +99,7 @@ inline Histogram histogram(const Array<double, 3>& x, double lo, double hi, std:
     throw ValueError(nabla::impl::cat(who, ": dim ", dim, " is out of range for ", to_string(x.shape())));
   Kokkos::View<std::int64_t*, DefaultMemorySpace> c("nabla::sampling::histogram::counts", bins + 2);
   const std::size_t n = x.extent(0) * x.extent(2);
-  Kokkos::parallel_for(who, Kokkos::RangePolicy<Kokkos::IndexType<std::size_t>>(0, n),
+  Kokkos::parallel_for(who, Kokkos::RangePolicy<Kokkos::IndexType<std::size_t>>(default_instance(), 0, n),
                        impl::HistogramKernel{x.view(), dim, lo, double(bins) / (hi - lo), c});
   auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), c);
   Histogram r;
@@ -118,7 +118,8 @@ inline double mean_kinetic_energy(const Array<double, 3>& v, double mass = 1.0) 
   const std::size_t n = v.extent(0) * v.extent(2);
   if (n == 0) throw ValueError(nabla::impl::cat(who, ": no velocities (shape ", to_string(v.shape()), ")"));
   double s = 0.0;
-  Kokkos::parallel_reduce(who, Kokkos::RangePolicy<Kokkos::IndexType<std::size_t>>(0, n), impl::KineticSum{v.view()}, s);
+  Kokkos::parallel_reduce(who, Kokkos::RangePolicy<Kokkos::IndexType<std::size_t>>(default_instance(), 0, n),
+                          impl::KineticSum{v.view()}, s);
   return 0.5 * mass * s / double(n);
 }
 

@@ -49,7 +49,7 @@ void per_walker_log_prob(const Space& space, const F& f, const Array<double, 2>:
 template <class F>
 BatchLogProb batch_log_prob(F f) {
   return [f](const Array<double, 2>& x, Array<double, 1>& out) {
-    per_walker_log_prob(Kokkos::DefaultExecutionSpace(), f, x.view(), out.view());
+    per_walker_log_prob(default_instance(), f, x.view(), out.view());
   };
 }
 }  // namespace impl

@@ -103,7 +103,8 @@ FusedSplitLaunch fused_split(F f) {
       visit_move_on_host(m, [&](const auto& move) {
         using K = std::decay_t<decltype(move)>;
         Kokkos::parallel_reduce(fused_label<K>(),
-                                Kokkos::RangePolicy<Kokkos::IndexType<std::size_t>>(0, groups_of<L>(s.n)),
+                                Kokkos::RangePolicy<Kokkos::IndexType<std::size_t>>(default_instance(), 0,
+                                                                                    groups_of<L>(s.n)),
                                 FusedSplit<F, K, L>{f, s, move}, Kokkos::Min<std::size_t>(bad));
       });
       return bad;
@@ -403,16 +404,22 @@ BlockLauncher fused_block(F f, std::size_t nwalkers, std::size_t largest) {
     b.most = std::min(most, int((groups + 31) / 32 * 32));
     b.shapes.push_back(BlockShape{b.most, false});
   }
-  // A team of one runs on the calling thread alone: the pool's other threads sleep rather than join.
-  const auto space = [](BlockShape shape) { return shape.team == 1 ? launch_space<Exec>(0) : Exec(); };
-  b.launch = [f, space](BlockArgs a, BlockShape shape) {
+  // A team of one runs on the calling thread alone: the pool's other threads sleep rather than join. Inside a task,
+  // teams run on the task's instance, and one wider than the task's partition runs as a team of one.
+  const auto fit = [](BlockShape shape) {
+    return shape.team > default_instance<Exec>().concurrency() ? BlockShape{1, false} : shape;
+  };
+  const auto space = [](BlockShape shape) {
+    return shape.team == 1 ? launch_space<Exec>(0) : default_instance<Exec>();
+  };
+  b.launch = [f, fit, space](BlockArgs a, BlockShape shape) {
+    shape = fit(shape);
     a.pipelined = shape.pipelined;
     Kokkos::parallel_for("nabla::sampling::EnsembleSampler::steps", Kokkos::TeamPolicy<Exec>(space(shape), 1, shape.team),
                          Block{f, a});
   };
-  b.evaluate = [f, space](const Array<double, 2>::view_type& x, const Array<double, 1>::view_type& lp, BlockShape shape) {
-    per_walker_log_prob(space(shape), f, x, lp);
-  };
+  b.evaluate = [f, fit, space](const Array<double, 2>::view_type& x, const Array<double, 1>::view_type& lp,
+                               BlockShape shape) { per_walker_log_prob(space(fit(shape)), f, x, lp); };
   return b;
 }
 
