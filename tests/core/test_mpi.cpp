@@ -1,7 +1,10 @@
-// MPI helpers under mpirun -np 2: reductions against values every rank can compute alone.
+// MPI helpers under mpirun -np 2: reductions and gathers against values every rank can compute alone.
 #include "test_util.hpp"
 
 #include <nabla/core/mpi.hpp>
+
+#include <string>
+#include <vector>
 
 using nabla_test::host;
 
@@ -34,6 +37,41 @@ TEST(Mpi, ArrayAllreduceAndBroadcast) {
   auto b = nabla::full<double, 1>({7}, double(r));
   comm.broadcast(b, p - 1);
   EXPECT_EQ(nabla::sum(b), 7.0 * (p - 1));
+}
+
+// Every rank's part of a buffer (rank r: r * 3 elements of a struct, rank 0 none), at its displacement, on every
+// rank and on the last rank alone; a part past MPI's int count is an error naming the caller.
+TEST(Mpi, GathervPlacesEveryRanksPart) {
+  struct Pair {
+    int rank;
+    double value;
+  };
+  nabla::mpi::Comm comm;
+  const int p = comm.size(), r = comm.rank();
+  const auto l = nabla::mpi::impl::layout(p, "test", [](int q) { return std::size_t(q) * 3; });
+  ASSERT_EQ(l.total, std::size_t(3 * p * (p - 1) / 2));
+  std::vector<Pair> mine;
+  for (int k = 0; k < 3 * r; ++k) mine.push_back({r, r + 0.25 * k});
+  for (const int root : {-1, p - 1}) {
+    std::vector<Pair> all(l.total, Pair{-1, -1.0});
+    comm.gatherv(mine.data(), l, all.data(), root);
+    if (root >= 0 && r != root) {
+      for (const Pair& x : all) EXPECT_EQ(x.rank, -1) << "rank " << r << " is not the root but received";
+      continue;
+    }
+    std::size_t at = 0;
+    for (int q = 0; q < p; ++q)
+      for (int k = 0; k < 3 * q; ++k, ++at) {
+        EXPECT_EQ(all[at].rank, q) << "element " << at;
+        EXPECT_EQ(all[at].value, q + 0.25 * k) << "element " << at;
+      }
+  }
+  try {
+    nabla::mpi::impl::layout(2, "nabla::test::gather", [](int) { return std::size_t(1) << 31; });
+    ADD_FAILURE() << "no error for 2^31 elements";
+  } catch (const nabla::ValueError& e) {
+    EXPECT_NE(std::string(e.what()).find("nabla::test::gather: 2147483648 elements"), std::string::npos) << e.what();
+  }
 }
 
 TEST(Mpi, RanksThatDisagreeOnSizesGetAnError) {

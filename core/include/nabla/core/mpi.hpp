@@ -1,6 +1,7 @@
 /// \file mpi.hpp
 /// \brief A small MPI communicator wrapper (behind NABLA_ENABLE_MPI): rank/size, reductions of scalars and
-/// Arrays, broadcast, gather, rank-0 printing, and abort-on-error so one failing rank never hangs the job.
+/// Arrays, broadcast, gathers (of one value, and of every rank's part of a buffer), rank-0 printing, and
+/// abort-on-error so one failing rank never hangs the job.
 #pragma once
 
 #include <nabla/config.hpp>
@@ -12,6 +13,7 @@
 
 #include <mpi.h>
 
+#include <climits>
 #include <cstdint>
 #include <iostream>
 #include <string>
@@ -39,6 +41,52 @@ MPI_Datatype datatype() {
 }
 MPI_Op op(Op o);
 void check(int rc, const char* what);
+
+/// An MPI datatype of one element of T (its bytes), freed with the object.
+template <class T>
+class ElementType {
+ public:
+  ElementType() {
+    check(MPI_Type_contiguous(int(sizeof(T)), MPI_BYTE, &m_type), "MPI_Type_contiguous");
+    check(MPI_Type_commit(&m_type), "MPI_Type_commit");
+  }
+  ~ElementType() { MPI_Type_free(&m_type); }
+  ElementType(const ElementType&) = delete;
+  ElementType& operator=(const ElementType&) = delete;
+  MPI_Datatype get() const { return m_type; }
+
+ private:
+  MPI_Datatype m_type = MPI_DATATYPE_NULL;
+};
+
+/// An element count or displacement as MPI's int; a larger one is a ValueError naming `who`.
+inline int count(std::size_t n, const char* who) {
+  if (n > std::size_t(INT_MAX))
+    throw ValueError(::nabla::impl::cat(who, ": ", n, " elements in one message exceed MPI's limit of 2^31 - 1"));
+  return int(n);
+}
+
+/// Where each rank's part of a message buffer lies: counts and displacements (MPI's ints) and the total.
+struct Layout {
+  std::vector<int> counts, displs;
+  std::size_t total = 0;
+  int count_of(int r) const { return counts[std::size_t(r)]; }
+  std::size_t displ_of(int r) const { return std::size_t(displs[std::size_t(r)]); }
+};
+
+/// The layout of `size(r)` elements for each of `nranks` ranks, one after another in rank order.
+template <class Size>
+Layout layout(int nranks, const char* who, Size&& size) {
+  Layout l;
+  l.counts.resize(std::size_t(nranks));
+  l.displs.resize(std::size_t(nranks));
+  for (int r = 0; r < nranks; ++r) {
+    l.counts[std::size_t(r)] = count(size(r), who);
+    l.displs[std::size_t(r)] = count(l.total, who);
+    l.total += std::size_t(l.counts[std::size_t(r)]);
+  }
+  return l;
+}
 }  // namespace impl
 
 /// \brief Initialises MPI (thread level funneled) for its lifetime, unless it already is.
@@ -109,6 +157,22 @@ class Comm {
     impl::check(MPI_Gather(&value, 1, impl::datatype<T>(), out.data(), 1, impl::datatype<T>(), root, m_comm),
                 "MPI_Gather");
     return out;
+  }
+
+  /// Every rank's `mine` (its l.count_of(rank) elements) at l.displ_of(r) of `all` (l.total elements), on every
+  /// rank when root < 0, else on `root` alone (elsewhere `all` is not touched and may be null). One
+  /// MPI_Allgatherv or MPI_Gatherv; host memory.
+  template <class T>
+  void gatherv(const T* mine, const impl::Layout& l, T* all, int root = -1) const {
+    const impl::ElementType<T> type;
+    if (root < 0)
+      impl::check(MPI_Allgatherv(mine, l.count_of(m_rank), type.get(), all, l.counts.data(), l.displs.data(),
+                                 type.get(), m_comm),
+                  "MPI_Allgatherv");
+    else
+      impl::check(MPI_Gatherv(mine, l.count_of(m_rank), type.get(), all, l.counts.data(), l.displs.data(),
+                              type.get(), root, m_comm),
+                  "MPI_Gatherv");
   }
 
   /// Prints on rank 0 only.

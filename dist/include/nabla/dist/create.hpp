@@ -98,7 +98,7 @@ Array<T, R, S> distribute(const nabla::Array<T, R, S, L>& a, const Partition<R>&
     }
   const int nranks = grid.size();
   const impl::Layout l =
-      impl::layout(nranks, "distribute", [&](int r) { return shape_size(p.local_shape_of(r)); });
+      impl::layout(nranks, "nabla::dist::distribute", [&](int r) { return shape_size(p.local_shape_of(r)); });
   std::vector<T> send;
   if (comm.rank() == root) {
     auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), a.view());
@@ -139,22 +139,13 @@ nabla::Array<T, R, Kokkos::HostSpace> gather(const Array<T, R, S>& a, int root) 
   const auto& p = a.partition();
   const mpi::Comm& comm = p.grid().comm();
   const int nranks = comm.size();
-  const Layout l = layout(nranks, "collect", [&](int r) {
+  const Layout l = layout(nranks, "nabla::dist::collect", [&](int r) {
     return p.is_primary(r) ? shape_size(p.local_shape_of(r)) : std::size_t(0);
   });
   auto mine = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), a.local().view());  // contiguous
   const bool here = root < 0 || comm.rank() == root;
   std::vector<T> recv(here ? l.total : 0);
-  const ElementType<T> type;
-  const int n = l.count_of(comm.rank());
-  if (root < 0)
-    mpi::impl::check(MPI_Allgatherv(mine.data(), n, type.get(), recv.data(), l.counts.data(), l.displs.data(),
-                                    type.get(), comm.get()),
-                     "MPI_Allgatherv");
-  else
-    mpi::impl::check(MPI_Gatherv(mine.data(), n, type.get(), recv.data(), l.counts.data(), l.displs.data(),
-                                 type.get(), root, comm.get()),
-                     "MPI_Gatherv");
+  comm.gatherv(mine.data(), l, recv.data(), root);
   if (!here) return {};
   nabla::Array<T, R, Kokkos::HostSpace> whole(p.shape(), "nabla::dist::collect", uninitialized);
   for (int r = 0; r < nranks; ++r)

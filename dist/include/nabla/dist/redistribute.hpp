@@ -40,10 +40,10 @@ Array<T, R, S> redistribute(const Array<T, R, S>& a, const Partition<R>& to) {
   };
   Index<R> lo{};
   Shape<R> ext{};
-  const impl::Layout s = impl::layout(nranks, "redistribute", [&](int r) {
+  const impl::Layout s = impl::layout(nranks, "nabla::dist::redistribute", [&](int r) {
     return sent(r, lo, ext) ? shape_size(ext) : std::size_t(0);
   });
-  const impl::Layout v = impl::layout(nranks, "redistribute", [&](int r) {
+  const impl::Layout v = impl::layout(nranks, "nabla::dist::redistribute", [&](int r) {
     return received(r, lo, ext) ? shape_size(ext) : std::size_t(0);
   });
   auto src = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), a.local().view());

@@ -39,10 +39,10 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <limits>
 #include <memory>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <vector>
 
 namespace nabla {
@@ -391,26 +391,18 @@ class HamiltonianSampler {
   const T* gather_rows(const T* mine, std::size_t n, std::size_t width, std::vector<T>& all) {
 #if NABLA_ENABLE_MPI
     if (m_opt.comm && m_opt.comm->size() > 1) {
-      const std::size_t ranks = m_firsts.size() - 1, bytes = n * m_chains * width * sizeof(T);
-      if (bytes > std::size_t(std::numeric_limits<int>::max()))
-        throw ValueError(nabla::impl::cat("nabla::sampling::HamiltonianSampler: a step of ", m_chains, " chains x ",
-                                          width, " values is ", bytes, " bytes, more than one MPI message holds"));
-      all.resize(n * m_chains * width);
-      std::vector<int> counts(ranks), displs(ranks);
-      for (std::size_t r = 0; r < ranks; ++r) {
-        counts[r] = int(n * (m_firsts[r + 1] - m_firsts[r]) * width * sizeof(T));
-        displs[r] = int(n * m_firsts[r] * width * sizeof(T));
-      }
-      m_gathered.resize(n * m_chains * width * sizeof(T));
-      mpi::impl::check(MPI_Allgatherv(mine, counts[m_opt.comm->rank()], MPI_BYTE, m_gathered.data(), counts.data(),
-                                      displs.data(), MPI_BYTE, m_opt.comm->get()),
-                       "MPI_Allgatherv");
-      const T* in = reinterpret_cast<const T*>(m_gathered.data());
-      for (std::size_t r = 0; r < ranks; ++r) {
-        const std::size_t m = m_firsts[r + 1] - m_firsts[r];
+      const auto l = mpi::impl::layout(m_opt.comm->size(), "nabla::sampling::HamiltonianSampler", [&](int r) {
+        return n * (m_firsts[std::size_t(r) + 1] - m_firsts[std::size_t(r)]) * width;
+      });
+      std::vector<T>& by_rank = std::get<std::vector<T>>(m_gathered);
+      by_rank.resize(l.total);
+      m_opt.comm->gatherv(mine, l, by_rank.data());
+      all.resize(l.total);
+      for (int r = 0; r < m_opt.comm->size(); ++r) {  // rank r's n × its chains × width, into place
+        const std::size_t first = m_firsts[std::size_t(r)], m = m_firsts[std::size_t(r) + 1] - first;
         for (std::size_t t = 0; t < n; ++t)
-          std::copy_n(in + (n * m_firsts[r] + t * m) * width, m * width,
-                      all.data() + (t * m_chains + m_firsts[r]) * width);
+          std::copy_n(by_rank.data() + l.displ_of(r) + t * m * width, m * width,
+                      all.data() + (t * m_chains + first) * width);
       }
       return all.data();
     }
@@ -432,17 +424,12 @@ class HamiltonianSampler {
     const double* partials = h.data();
 #if NABLA_ENABLE_MPI
     std::vector<double> all;
-    if (m_opt.comm && m_opt.comm->size() > 1) {
-      const std::size_t ranks = m_firsts.size() - 1;
-      std::vector<int> counts(ranks), displs(ranks);
-      for (std::size_t r = 0; r < ranks; ++r) {
-        counts[r] = int(blocks(m_firsts[r + 1] - m_firsts[r]) * width);
-        displs[r] = int(m_firsts[r] / hmc::impl::kChainsPerPartial * width);
-      }
-      all.resize(blocks(m_chains) * width);
-      mpi::impl::check(MPI_Allgatherv(h.data(), int(h.size()), MPI_DOUBLE, all.data(), counts.data(), displs.data(),
-                                      MPI_DOUBLE, m_opt.comm->get()),
-                       "MPI_Allgatherv");
+    if (m_opt.comm && m_opt.comm->size() > 1) {  // every rank's blocks, in block order
+      const auto l = mpi::impl::layout(m_opt.comm->size(), label, [&](int r) {
+        return blocks(m_firsts[std::size_t(r) + 1] - m_firsts[std::size_t(r)]) * width;
+      });
+      all.resize(l.total);
+      m_opt.comm->gatherv(h.data(), l, all.data());
       partials = all.data();
     }
 #endif
@@ -562,7 +549,7 @@ class HamiltonianSampler {
   std::size_t m_chains;
   std::size_t m_first = 0, m_local = 0;  // this rank's chains
   std::vector<std::size_t> m_firsts;     // every rank's first chain, then the number of chains
-  std::vector<unsigned char> m_gathered;  // gather_rows' receive buffer
+  std::tuple<std::vector<double>, std::vector<std::uint8_t>> m_gathered;  // gather_rows' receive buffers, by type
   typename Views::Rows m_q, m_g;
   typename Views::Column m_logp;
   hmc::Vec<D> m_inv_mass;

@@ -1,6 +1,6 @@
 /// \file blocks.hpp
-/// \brief Internals: host staging of blocks (pack/unpack of a box of a column-major block) and MPI element
-/// types, shared by every communicating dist operation.
+/// \brief Internals: host staging of blocks (pack/unpack of a box of a column-major block) and message counts,
+/// shared by every communicating dist operation.
 #pragma once
 
 #include <nabla/core/array.hpp>
@@ -55,49 +55,13 @@ void unpack(const View& v, const Index<R>& lo, const Shape<R>& ext, const T* buf
   Kokkos::deep_copy(box(v, lo, ext), host_block<T, R>(const_cast<T*>(buf), ext));
 }
 
-/// An MPI datatype of one element of T (its bytes), freed with the object.
-template <class T>
-class ElementType {
- public:
-  ElementType() {
-    mpi::impl::check(MPI_Type_contiguous(int(sizeof(T)), MPI_BYTE, &m_type), "MPI_Type_contiguous");
-    mpi::impl::check(MPI_Type_commit(&m_type), "MPI_Type_commit");
-  }
-  ~ElementType() { MPI_Type_free(&m_type); }
-  ElementType(const ElementType&) = delete;
-  ElementType& operator=(const ElementType&) = delete;
-  MPI_Datatype get() const { return m_type; }
+using mpi::impl::ElementType;
+using mpi::impl::Layout;
+using mpi::impl::layout;
 
- private:
-  MPI_Datatype m_type = MPI_DATATYPE_NULL;
-};
-
-/// An element count or displacement as MPI's int; larger ones are a ValueError naming the operation.
+/// An element count of dist operation `op` as MPI's int; a larger one is a ValueError naming nabla::dist::<op>.
 inline int count(std::size_t n, const char* op) {
-  if (n > std::size_t(INT_MAX))
-    throw ValueError(cat("nabla::dist::", op, ": ", n, " elements in one message exceed MPI's limit of 2^31 - 1"));
-  return int(n);
-}
-
-/// Where each rank's part of a message buffer lies: counts and displacements (MPI's ints) and the total.
-struct Layout {
-  std::vector<int> counts, displs;
-  std::size_t total = 0;
-  int count_of(int r) const { return counts[std::size_t(r)]; }
-  std::size_t displ_of(int r) const { return std::size_t(displs[std::size_t(r)]); }
-};
-/// The layout of `size(r)` elements for each of `nranks` ranks, one after another in rank order.
-template <class Size>
-Layout layout(int nranks, const char* op, Size&& size) {
-  Layout l;
-  l.counts.resize(std::size_t(nranks));
-  l.displs.resize(std::size_t(nranks));
-  for (int r = 0; r < nranks; ++r) {
-    l.counts[std::size_t(r)] = count(size(r), op);
-    l.displs[std::size_t(r)] = count(l.total, op);
-    l.total += std::size_t(l.counts[std::size_t(r)]);
-  }
-  return l;
+  return n <= std::size_t(INT_MAX) ? int(n) : mpi::impl::count(n, cat("nabla::dist::", op).c_str());
 }
 
 /// Whether two boxes overlap; their intersection in `lo`, `ext`.
