@@ -125,7 +125,7 @@ TEST(CoreLaunch, LargeKernelsOnUnboundThreadsShareTheirRange) {
 }
 #endif
 
-#if defined(KOKKOS_ENABLE_OPENMP)
+#if defined(KOKKOS_ENABLE_OPENMP) && KOKKOS_VERSION >= 40000  // instances of their own from 4.0
 // A caller's own instance is kept for small work: only the whole pool's default instance gives way to the
 // one-thread instance (a caller's partition, as a task's, must not share the process's one-thread instance).
 TEST(CoreLaunch, CallersOwnInstanceIsKept) {

@@ -219,7 +219,8 @@ TEST(CoreTasks, NestedBulkRunsInOrder) {
   for (std::size_t i = 0; i < 4; ++i) EXPECT_EQ(sums[i], 64 * i + 28);
 }
 
-#if defined(KOKKOS_ENABLE_OPENMP) && !defined(KOKKOS_ENABLE_CUDA) && !defined(KOKKOS_ENABLE_HIP)
+#if defined(KOKKOS_ENABLE_OPENMP) && !defined(KOKKOS_ENABLE_CUDA) && !defined(KOKKOS_ENABLE_HIP) && \
+    KOKKOS_VERSION >= 40000  // partitions from 4.0
 namespace {
 // x, recording the most OpenMP threads any element was computed among (a host functor: OpenMP builds only).
 struct ThreadCount {
