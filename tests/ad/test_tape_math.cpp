@@ -7,7 +7,7 @@
 #include <atomic>
 
 #if defined(KOKKOS_ENABLE_OPENMP)
-#include <omp.h>
+#include "common/thread_count.hpp"
 #endif
 
 using namespace nabla_test;
@@ -45,18 +45,6 @@ TEST(Tape, BranchesDifferentiatePerElement) {
 }
 
 #if defined(KOKKOS_ENABLE_OPENMP) && !defined(KOKKOS_ENABLE_CUDA) && !defined(KOKKOS_ENABLE_HIP)
-// v², recording the most OpenMP threads any element was computed among, on values (forward) or duals (backward).
-struct SquareCountingThreads {
-  std::atomic<int>* most;
-  template <class V>
-  V operator()(const V& v) const {
-    const int n = omp_get_num_threads();
-    for (int m = most->load(); n > m && !most->compare_exchange_weak(m, n);) {
-    }
-    return v * v;
-  }
-};
-
 // A gradient step on the tape, given no instance, in a bulk task runs on the task's partition: with two tasks on
 // two threads, its forward and backward kernels, small and large, each ran on one thread, and the gradient of
 // sum(x² / 2) is x.
@@ -71,7 +59,7 @@ TEST(Tape, GradientStepInABulkTaskRunsOnItsPartition) {
       g.bulk("steps", 2, [&](std::size_t i, const Exec&) {
         auto x = rvec(n, unsigned(70 + i));
         const auto x0 = host(nabla::eval(x));
-        const auto f = [&](auto v) { return ad::sum(ad::map(SquareCountingThreads{&most}, v) * 0.5); };
+        const auto f = [&](auto v) { return ad::sum(ad::map(nabla_test::counting_threads([](const auto& u) { return u * u; }, most), v) * 0.5); };
         const auto [value, grads] = ad::value_and_grad(f, x);
         nabla::assign(x, x - 0.1 * std::get<0>(grads));
         const auto gx = host(std::get<0>(grads)), hx = host(x);

@@ -9,10 +9,10 @@
 using nabla_test::close;
 using nabla_test::fill_random;
 using nabla_test::host;
+using nabla_test::kSizes;
 
 namespace {
 
-const std::size_t kSizes[] = {0, 1, 13, 1024, 132231};
 using Vec = nabla::Array<double, 1>;
 
 struct UnaryCase {

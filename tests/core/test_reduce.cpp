@@ -12,10 +12,9 @@
 using nabla_test::close;
 using nabla_test::fill_random;
 using nabla_test::host;
+using nabla_test::kSizes;
 
 namespace {
-
-const std::size_t kSizes[] = {0, 1, 13, 1024, 132231};
 
 TEST(Reduce, WholeExpressionMatchesHostLoops) {
   for (std::size_t n : kSizes) {

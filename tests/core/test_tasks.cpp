@@ -15,7 +15,7 @@
 #include <vector>
 
 #if defined(KOKKOS_ENABLE_OPENMP)
-#include <omp.h>
+#include "common/thread_count.hpp"
 #endif
 
 namespace {
@@ -222,16 +222,6 @@ TEST(CoreTasks, NestedBulkRunsInOrder) {
 #if defined(KOKKOS_ENABLE_OPENMP) && !defined(KOKKOS_ENABLE_CUDA) && !defined(KOKKOS_ENABLE_HIP) && \
     KOKKOS_VERSION >= 40000  // partitions from 4.0
 namespace {
-// x, recording the most OpenMP threads any element was computed among (a host functor: OpenMP builds only).
-struct ThreadCount {
-  std::atomic<int>* most;
-  KOKKOS_INLINE_FUNCTION double operator()(double x) const {
-    const int n = omp_get_num_threads();
-    for (int m = most->load(); n > m && !most->compare_exchange_weak(m, n);) {
-    }
-    return x;
-  }
-};
 bool same_instance(const Kokkos::OpenMP& a, const Kokkos::OpenMP& b) {
   return a.impl_internal_space_instance() == b.impl_internal_space_instance();
 }
@@ -244,7 +234,8 @@ TEST(CoreTasks, OperationsGivenNoInstanceRunOnTheTasksPartition) {
   if (!host_partitions() || Exec().concurrency() != 2) GTEST_SKIP() << "needs Kokkos 4 OpenMP with two threads";
   const std::size_t sizes[] = {1000, std::size_t(1) << 20};
   std::atomic<int> most{0}, outside{0};
-  for (const std::size_t n : sizes) nabla::sum(nabla::map(ThreadCount{&outside}, Vec({n})));
+  const auto identity = [](double x) { return x; };
+  for (const std::size_t n : sizes) nabla::sum(nabla::map(nabla_test::counting_threads(identity, outside), Vec({n})));
   EXPECT_EQ(outside.load(), 2) << "the large sum outside tasks should run on every thread";
   std::vector<double> ref;
   for (std::size_t i = 0; i < 2; ++i) ref.push_back(nabla::sum(work(input(i))));
@@ -259,9 +250,10 @@ TEST(CoreTasks, OperationsGivenNoInstanceRunOnTheTasksPartition) {
       for (const std::size_t n : sizes) {
         Vec x({n}), y({n});
         nabla::assign(x, 1.0);
-        nabla::assign(y, nabla::map(ThreadCount{&most}, x));
-        const Vec z = nabla::eval(nabla::map(ThreadCount{&most}, y) * 2.0);
-        EXPECT_EQ(nabla::sum(nabla::map(ThreadCount{&most}, z)), 2.0 * double(n));
+        const auto counted = nabla_test::counting_threads(identity, most);
+        nabla::assign(y, nabla::map(counted, x));
+        const Vec z = nabla::eval(nabla::map(counted, y) * 2.0);
+        EXPECT_EQ(nabla::sum(nabla::map(counted, z)), 2.0 * double(n));
       }
       return nabla::sum(work(input(i)));
     });

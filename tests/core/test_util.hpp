@@ -10,6 +10,9 @@
 
 namespace nabla_test {
 
+/// Lengths that cover the empty array, one element, a vector remainder, and several threads' chunks.
+inline constexpr std::size_t kSizes[] = {0, 1, 13, 1024, 132231};
+
 /// Host copy of any View or Array.
 template <class X>
 auto host(const X& x) {

@@ -92,8 +92,7 @@ double read(const ad::Var<double, 0>& v) {
   return h;
 }
 
-const d::Boundary kBoundaries[] = {d::Boundary::periodic, d::Boundary::constant, d::Boundary::reflect,
-                                   d::Boundary::clamp};
+using nabla_test::kBoundaries;
 
 TEST(DistAd, StencilLossGradientEqualsTheUndistributedOneAndFiniteDifferences) {
   const Shape<2> shape{9, 7};

@@ -40,8 +40,7 @@ double reference_at(const nabla::Array<double, R, Host>& u, Index<R> i, d::Bound
   return u.data()[o];
 }
 
-const d::Boundary kBoundaries[] = {d::Boundary::periodic, d::Boundary::constant, d::Boundary::reflect,
-                                   d::Boundary::clamp};
+using nabla_test::kBoundaries;
 
 /// After an exchange, every cell of the padded block (corners only for box stencils) holds the whole array's
 /// element at its global index under the boundary condition.

@@ -77,7 +77,7 @@ struct Curvy {
 };
 
 /// NaN beyond x_0 > 2: trajectories that go there diverge.
-struct NaNBeyond {
+struct NaNPastTwo {
   template <class T>
   KOKKOS_INLINE_FUNCTION T operator()(const Kokkos::Array<T, 2>& x) const {
     return double(x[0]) > 2.0 ? T(NAN) : -0.5 * (x[0] * x[0] + x[1] * x[1]);
@@ -590,7 +590,7 @@ TEST(Hmc, DivergencesAreCountedNotErrors) {
   opt.seed = 2;
   opt.step_size = 0.5;
   opt.trajectory_length = 4.0;
-  ns::HamiltonianSampler<2, NaNBeyond> s(64, NaNBeyond{}, opt);
+  ns::HamiltonianSampler<2, NaNPastTwo> s(64, NaNPastTwo{}, opt);
   s.run(initial<2>(64, 3), 100);
   EXPECT_GT(s.divergences(), 0u);
   const auto chain = s.get_chain(ns::flat);
@@ -603,28 +603,28 @@ TEST(Hmc, DivergencesAreCountedNotErrors) {
 }
 
 TEST(Hmc, BadInputIsAnError) {
-  using S = ns::HamiltonianSampler<2, NaNBeyond>;
-  EXPECT_THROW(S(0, NaNBeyond{}), nabla::ValueError);
+  using S = ns::HamiltonianSampler<2, NaNPastTwo>;
+  EXPECT_THROW(S(0, NaNPastTwo{}), nabla::ValueError);
   for (double eps : {0.0, -1.0, double(NAN)}) {
     ns::HmcOptions opt;
     opt.step_size = eps;
-    EXPECT_THROW(S(4, NaNBeyond{}, opt), nabla::ValueError) << eps;
+    EXPECT_THROW(S(4, NaNPastTwo{}, opt), nabla::ValueError) << eps;
   }
   ns::HmcOptions opt;
   opt.target_accept = 1.0;
-  EXPECT_THROW(S(4, NaNBeyond{}, opt), nabla::ValueError);
+  EXPECT_THROW(S(4, NaNPastTwo{}, opt), nabla::ValueError);
   opt = {};
   opt.trajectory_length = INFINITY;
-  EXPECT_THROW(S(4, NaNBeyond{}, opt), nabla::ValueError);
+  EXPECT_THROW(S(4, NaNPastTwo{}, opt), nabla::ValueError);
   opt = {};
   opt.max_leapfrog = 0;
-  EXPECT_THROW(S(4, NaNBeyond{}, opt), nabla::ValueError);
+  EXPECT_THROW(S(4, NaNPastTwo{}, opt), nabla::ValueError);
   for (int depth : {0, 11}) {
     opt = {};
     opt.max_tree_depth = depth;
-    EXPECT_THROW(S(4, NaNBeyond{}, opt), nabla::ValueError) << depth;
+    EXPECT_THROW(S(4, NaNPastTwo{}, opt), nabla::ValueError) << depth;
   }
-  S s(4, NaNBeyond{});
+  S s(4, NaNPastTwo{});
   try {
     s.run(initial<3>(4, 1), 10);
     FAIL() << "no error for a 3-D initial state of a 2-D sampler";

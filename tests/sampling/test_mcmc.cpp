@@ -21,7 +21,7 @@
 #include <sys/resource.h>
 
 #if defined(KOKKOS_ENABLE_OPENMP)
-#include <omp.h>
+#include "common/thread_count.hpp"
 #endif
 
 namespace ns = nabla::sampling;
@@ -76,7 +76,7 @@ struct BoxUniform {  // uniform on [0, 1]², -inf outside
   }
 };
 
-struct NaNBeyond {  // NaN once x0 > 0.5
+struct NaNPastHalf {
   KOKKOS_INLINE_FUNCTION double operator()(const ns::WalkerPoint& x) const {
     return x[0] > 0.5 ? NAN : -0.5 * x[0] * x[0];
   }
@@ -537,7 +537,7 @@ TEST(SamplingMCMC, Errors) {
     ns::SamplerOptions o;
     o.seed = 5;
     o.steps_per_launch = per_launch;
-    ns::EnsembleSampler n(16, 1, NaNBeyond{}, o);
+    ns::EnsembleSampler n(16, 1, NaNPastHalf{}, o);
     try {
       n.run_mcmc(nabla_test::initial_state(16, 1, 3, 0.01, 0.0), 1000);
       ADD_FAILURE() << "no error for NaN";
@@ -554,7 +554,7 @@ TEST(SamplingMCMC, Errors) {
   }
   ns::SamplerOptions o;
   o.seed = 5;
-  ns::EnsembleSampler m(16, 1, NaNBeyond{}, o);
+  ns::EnsembleSampler m(16, 1, NaNPastHalf{}, o);
   EXPECT_THROW(m.run_mcmc(nabla_test::initial_state(16, 1, 3, 0.01, 1.0), 10), nabla::ValueError);  // initial NaN
 }
 
@@ -691,21 +691,6 @@ TEST(SamplingMCMC, AutocorrTimeOfAR1) {
 }
 
 #if defined(KOKKOS_ENABLE_OPENMP) && !defined(KOKKOS_ENABLE_CUDA) && !defined(KOKKOS_ENABLE_HIP)
-namespace {
-// Gaussian5, recording the most OpenMP threads any of its calls ran among (a host functor: OpenMP builds only).
-struct ThreadCountingGaussian5 {
-  Gaussian5 g;
-  std::atomic<int>* most;
-  template <class X>
-  double operator()(const X& x) const {
-    const int n = omp_get_num_threads();
-    for (int m = most->load(); n > m && !most->compare_exchange_weak(m, n);) {
-    }
-    return g(x);
-  }
-};
-}  // namespace
-
 // A sampler given no instance, run in a bulk task, runs on the task's partition: with two tasks on two threads
 // every log_prob call ran on one thread (before, its blocks ran on the whole pool, queued on its one instance),
 // and each task's chain equals the same sampler's run outside tasks, bit for bit.
@@ -717,7 +702,7 @@ TEST(SamplingMCMC, SamplerInABulkTaskRunsOnItsPartition) {
   const auto chain = [](std::size_t i, std::atomic<int>& most) {
     ns::SamplerOptions o;
     o.seed = 40 + i;
-    ns::EnsembleSampler s(32, 5, ThreadCountingGaussian5{Gaussian5{}, &most}, o);
+    ns::EnsembleSampler s(32, 5, nabla_test::counting_threads(Gaussian5{}, most), o);
     s.run_mcmc(nabla_test::initial_state(32, 5, 7 + i), 300);
     return s.get_chain();
   };
