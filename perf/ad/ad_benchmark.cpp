@@ -18,14 +18,19 @@ Vec random_vec(std::size_t n, std::uint64_t stream) {
   return v;
 }
 
+struct Four {
+  explicit Four(std::size_t n) : a(random_vec(n, 1)), b(random_vec(n, 2)), c(random_vec(n, 3)), d(random_vec(n, 4)) {}
+  Vec a, b, c, d;
+};
+
 #define NABLA_FUSED8(a, b, c, d) ((a + b) * (c - d) + (a * c - b * d) * a)
 
 // Primal: sum(f(x1..x4)) as one fused reduction.
 void BM_Primal8(benchmark::State& state) {
   const std::size_t n = std::size_t(1) << state.range(0);
-  auto a = random_vec(n, 1), b = random_vec(n, 2), c = random_vec(n, 3), d = random_vec(n, 4);
+  const auto& x = nabla::bench::kept<Four>(n);
   double s = 0;
-  nabla::bench::time_fenced(state, [&] { s += nabla::sum(NABLA_FUSED8(a, b, c, d)); });
+  nabla::bench::time_fenced(state, [&] { s += nabla::sum(NABLA_FUSED8(x.a, x.b, x.c, x.d)); });
   benchmark::DoNotOptimize(s);
   nabla::bench::set_bytes(state, std::int64_t(4 * n * sizeof(double)));
 }
@@ -33,12 +38,12 @@ void BM_Primal8(benchmark::State& state) {
 // value_and_grad of the same function: recorded on a tape reused across iterations.
 void BM_ValueAndGrad8(benchmark::State& state) {
   const std::size_t n = std::size_t(1) << state.range(0);
-  auto a = random_vec(n, 1), b = random_vec(n, 2), c = random_vec(n, 3), d = random_vec(n, 4);
+  const auto& x = nabla::bench::kept<Four>(n);
   ad::Tape tape;
   double s = 0;
   nabla::bench::time_fenced(state, [&] {
     tape.clear();
-    auto va = tape.variable(a), vb = tape.variable(b), vc = tape.variable(c), vd = tape.variable(d);
+    auto va = tape.variable(x.a), vb = tape.variable(x.b), vc = tape.variable(x.c), vd = tape.variable(x.d);
     auto y = ad::sum(NABLA_FUSED8(va, vb, vc, vd));
     tape.backward(y);
     s += tape.grad(va).size();
@@ -73,7 +78,7 @@ auto sigm(const X& x) {
 /// Times forward + backward of cell(c, f, i, g, z, zb) -> output, recorded afresh on a reused tape.
 template <class Cell>
 void time_hmlstm(benchmark::State& state, Cell&& cell) {
-  HmLstm m{std::size_t(state.range(0))};
+  const auto& m = nabla::bench::kept<HmLstm>(std::size_t(state.range(0)));
   ad::Tape tape;
   nabla::bench::time_fenced(state, [&] {
     tape.clear();
@@ -143,26 +148,36 @@ struct Seed {
   KOKKOS_INLINE_FUNCTION D operator()(double x) const { return D(x, dir); }
 };
 
+/// Four's inputs as Dual<double, N> numbers, each seeded in one direction (modulo N).
+template <class D>
+struct Seeded {
+  static constexpr int N = D::size;
+  explicit Seeded(std::size_t n) {
+    const Four x(n);
+    a = nabla::eval(nabla::map(Seed<D>{0 % N}, x.a));
+    b = nabla::eval(nabla::map(Seed<D>{1 % N}, x.b));
+    c = nabla::eval(nabla::map(Seed<D>{2 % N}, x.c));
+    d = nabla::eval(nabla::map(Seed<D>{3 % N}, x.d));
+  }
+  nabla::Array<D, 1> a, b, c, d;
+};
+
 // Forward mode: the fused 8-op expression on Dual<double, N> elements against plain doubles.
 template <int N>
 void BM_DualFused8(benchmark::State& state) {
   using D = ad::Dual<double, N>;
   const std::size_t n = std::size_t(1) << state.range(0);
-  auto seed = [](const Vec& v, int dir) {
-    return nabla::eval(nabla::map(Seed<D>{dir % N}, v));
-  };
-  auto a = seed(random_vec(n, 1), 0), b = seed(random_vec(n, 2), 1), c = seed(random_vec(n, 3), 2),
-       d = seed(random_vec(n, 4), 3);
+  const auto& x = nabla::bench::kept<Seeded<D>>(n);
   nabla::Array<D, 1> out({n});
-  nabla::bench::time_fenced(state, [&] { nabla::assign(out, NABLA_FUSED8(a, b, c, d)); });
+  nabla::bench::time_fenced(state, [&] { nabla::assign(out, NABLA_FUSED8(x.a, x.b, x.c, x.d)); });
   state.SetItemsProcessed(state.iterations() * std::int64_t(n));
 }
 
 void BM_PrimalFused8(benchmark::State& state) {
   const std::size_t n = std::size_t(1) << state.range(0);
-  auto a = random_vec(n, 1), b = random_vec(n, 2), c = random_vec(n, 3), d = random_vec(n, 4);
+  const auto& x = nabla::bench::kept<Four>(n);
   Vec out({n});
-  nabla::bench::time_fenced(state, [&] { nabla::assign(out, NABLA_FUSED8(a, b, c, d)); });
+  nabla::bench::time_fenced(state, [&] { nabla::assign(out, NABLA_FUSED8(x.a, x.b, x.c, x.d)); });
   state.SetItemsProcessed(state.iterations() * std::int64_t(n));
 }
 

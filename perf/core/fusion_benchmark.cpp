@@ -23,19 +23,25 @@ struct Inputs {
   Vec a, b, c, d, out;
 };
 
+struct Temporaries {
+  explicit Temporaries(std::int64_t n)
+      : t1({std::size_t(n)}), t2({std::size_t(n)}), t3({std::size_t(n)}), t4({std::size_t(n)}) {}
+  Vec t1, t2, t3, t4;
+};
+
 std::int64_t n_of(const benchmark::State& state) { return std::int64_t(1) << state.range(0); }
 constexpr std::int64_t kDouble = sizeof(double);
 
 void BM_Fused1(benchmark::State& state) {
   const auto n = n_of(state);
-  Inputs in(n);
+  auto& in = nabla::bench::kept<Inputs>(n);
   nabla::bench::time_fenced(state, [&] { nabla::assign(in.out, in.a + in.b); });
   nabla::bench::set_bytes(state, 3 * n * kDouble);
 }
 
 void BM_Fused4(benchmark::State& state) {
   const auto n = n_of(state);
-  Inputs in(n);
+  auto& in = nabla::bench::kept<Inputs>(n);
   nabla::bench::time_fenced(state, [&] { nabla::assign(in.out, (in.a + in.b) * in.c - in.d * in.a); });
   nabla::bench::set_bytes(state, 5 * n * kDouble);
 }
@@ -45,7 +51,7 @@ void BM_Fused4(benchmark::State& state) {
 
 void BM_Fused8(benchmark::State& state) {
   const auto n = n_of(state);
-  Inputs in(n);
+  auto& in = nabla::bench::kept<Inputs>(n);
   nabla::bench::time_fenced(state, [&] { nabla::assign(in.out, NABLA_FUSED8(in.a, in.b, in.c, in.d)); });
   nabla::bench::set_bytes(state, 5 * n * kDouble);
 }
@@ -53,17 +59,17 @@ void BM_Fused8(benchmark::State& state) {
 // The same 8 operations one kernel each, through preallocated temporaries (NumPy's evaluation order).
 void BM_Unfused8(benchmark::State& state) {
   const auto n = n_of(state);
-  Inputs in(n);
-  Vec t1({std::size_t(n)}), t2({std::size_t(n)}), t3({std::size_t(n)}), t4({std::size_t(n)});
+  auto& in = nabla::bench::kept<Inputs>(n);
+  auto& t = nabla::bench::kept<Temporaries>(n);
   nabla::bench::time_fenced(state, [&] {
-    nabla::assign(t1, in.a + in.b);
-    nabla::assign(t2, in.c - in.d);
-    nabla::assign(t1, t1 * t2);
-    nabla::assign(t3, in.a * in.c);
-    nabla::assign(t4, in.b * in.d);
-    nabla::assign(t3, t3 - t4);
-    nabla::assign(t3, t3 * in.a);
-    nabla::assign(in.out, t1 + t3);
+    nabla::assign(t.t1, in.a + in.b);
+    nabla::assign(t.t2, in.c - in.d);
+    nabla::assign(t.t1, t.t1 * t.t2);
+    nabla::assign(t.t3, in.a * in.c);
+    nabla::assign(t.t4, in.b * in.d);
+    nabla::assign(t.t3, t.t3 - t.t4);
+    nabla::assign(t.t3, t.t3 * in.a);
+    nabla::assign(in.out, t.t1 + t.t3);
   });
   nabla::bench::set_bytes(state, 5 * n * kDouble);  // the bytes the expression needs, not what this moves
 }
@@ -83,7 +89,7 @@ using EMap = Eigen::Map<Eigen::ArrayXd>;
 
 void BM_EigenFused8(benchmark::State& state) {
   const auto n = n_of(state);
-  Inputs in(n);
+  auto& in = nabla::bench::kept<Inputs>(n);
   EMap a(in.a.data(), n), b(in.b.data(), n), c(in.c.data(), n), d(in.d.data(), n), out(in.out.data(), n);
   nabla::bench::time_fenced(state, [&] {
     eigen_parallel(n, [&](std::int64_t lo, std::int64_t len) {
@@ -96,7 +102,7 @@ void BM_EigenFused8(benchmark::State& state) {
 
 void BM_Transcendental(benchmark::State& state) {
   const auto n = n_of(state);
-  Inputs in(n);
+  auto& in = nabla::bench::kept<Inputs>(n);
   nabla::bench::time_fenced(state, [&] {
     nabla::assign(in.out, nabla::exp(in.a) * nabla::sin(in.b) + nabla::tanh(in.c));
   });
@@ -105,7 +111,7 @@ void BM_Transcendental(benchmark::State& state) {
 
 void BM_EigenTranscendental(benchmark::State& state) {
   const auto n = n_of(state);
-  Inputs in(n);
+  auto& in = nabla::bench::kept<Inputs>(n);
   EMap a(in.a.data(), n), b(in.b.data(), n), c(in.c.data(), n), out(in.out.data(), n);
   nabla::bench::time_fenced(state, [&] {
     eigen_parallel(n, [&](std::int64_t lo, std::int64_t len) {
@@ -117,7 +123,7 @@ void BM_EigenTranscendental(benchmark::State& state) {
 
 void BM_SumProduct(benchmark::State& state) {
   const auto n = n_of(state);
-  Inputs in(n);
+  auto& in = nabla::bench::kept<Inputs>(n);
   double s = 0;
   nabla::bench::time_fenced(state, [&] { s += nabla::sum(in.a * in.b); });
   benchmark::DoNotOptimize(s);
@@ -134,17 +140,21 @@ void BM_Assign1(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 
+struct MatrixAndVector {
+  MatrixAndVector(std::size_t side, bool column)
+      : a(nabla::random::uniform<double, 2>(nabla::random::key(5), {side, side})),
+        v(nabla::random::uniform<double, 2>(nabla::random::split(nabla::random::key(5), 1),
+                                            column ? nabla::Shape<2>{side, 1} : nabla::Shape<2>{1, side})),
+        out({side, side}) {}
+  nabla::Array<double, 2> a, v, out;
+};
+
 // A matrix plus a column (or row) vector: the vector broadcasts with stride 0, so the flat path does not
 // apply; the kernel should still stream like the flat a + b (2 streams of n instead of 3).
 void BM_BroadcastVector(benchmark::State& state) {
   const std::size_t side = std::size_t(1) << (state.range(0) / 2);
-  const bool column = state.range(1) == 0;
-  const auto key = nabla::random::key(5);
-  auto a = nabla::random::uniform<double, 2>(key, {side, side});
-  auto v = nabla::random::uniform<double, 2>(nabla::random::split(key, 1), column ? nabla::Shape<2>{side, 1}
-                                                                                  : nabla::Shape<2>{1, side});
-  nabla::Array<double, 2> out({side, side});
-  nabla::bench::time_fenced(state, [&] { nabla::assign(out, a + v); });
+  auto& m = nabla::bench::kept<MatrixAndVector>(side, state.range(1) == 0);
+  nabla::bench::time_fenced(state, [&] { nabla::assign(m.out, m.a + m.v); });
   nabla::bench::set_bytes(state, 2 * std::int64_t(side * side) * kDouble);
 }
 
