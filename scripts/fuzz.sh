@@ -17,9 +17,11 @@ targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(csv options checkpoint chain)
 build=${NABLA_FUZZ_BUILD_DIR:-$root/build/fuzz}
 
+# At -O1: half the build time of -O3 (136 s vs 269 s, cold, 2 cores) for as many inputs per second (the CSV
+# reader: 383k in 20 s vs 336k).
 bootstrap_and_configure "$build" -DCMAKE_C_COMPILER=clang-15 \
   -DCMAKE_CXX_COMPILER=clang++-15 -DNABLA_ENABLE_FUZZ=ON -DNABLA_SANITIZE=address,undefined \
-  -DNABLA_ENABLE_TESTS=OFF -DNABLA_ENABLE_BENCHMARKS=OFF -DNABLA_ENABLE_EXAMPLES=OFF
+  -DNABLA_ENABLE_TESTS=OFF -DNABLA_ENABLE_BENCHMARKS=OFF -DNABLA_ENABLE_EXAMPLES=OFF -DCMAKE_CXX_FLAGS_RELEASE="-O1 -g0"
 
 phase "build fuzz targets"
 cmake --build "$build" -j "$(nproc)" --target "${targets[@]/#/nabla_fuzz_}"
