@@ -59,7 +59,8 @@ TEST(Tape, GradientStepInABulkTaskRunsOnItsPartition) {
       g.bulk("steps", 2, [&](std::size_t i, const Exec&) {
         auto x = rvec(n, unsigned(70 + i));
         const auto x0 = host(nabla::eval(x));
-        const auto f = [&](auto v) { return ad::sum(ad::map(nabla_test::counting_threads([](const auto& u) { return u * u; }, most), v) * 0.5); };
+        const auto square = nabla_test::counting_threads([](const auto& u) { return u * u; }, most);
+        const auto f = [&](auto v) { return ad::sum(ad::map(square, v) * 0.5); };
         const auto [value, grads] = ad::value_and_grad(f, x);
         nabla::assign(x, x - 0.1 * std::get<0>(grads));
         const auto gx = host(std::get<0>(grads)), hx = host(x);

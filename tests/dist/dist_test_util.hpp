@@ -6,8 +6,8 @@
 namespace nabla_test {
 inline nabla::mpi::Comm world() { return nabla::mpi::Comm(); }
 
-inline constexpr nabla::dist::Boundary kBoundaries[] = {nabla::dist::Boundary::periodic, nabla::dist::Boundary::constant,
-                                                        nabla::dist::Boundary::reflect, nabla::dist::Boundary::clamp};
+using nabla::dist::Boundary;
+inline constexpr Boundary kBoundaries[] = {Boundary::periodic, Boundary::constant, Boundary::reflect, Boundary::clamp};
 
 /// Axis a split along grid dimension a for the first `ndims` axes, the others replicated.
 template <int R>
