@@ -228,13 +228,13 @@ def main():
             break
         print(f"perf-check: {len(failing)} ratio(s) outside bound, measuring again: {', '.join(failing)}")
         names = {ratios[n][k] for n in failing for k in ("numerator", "denominator") if k in ratios[n]}
-        wanted = "|".join(sorted({name.split("/")[0] for name in names}))
         again = run_busy(args.exe, busy_names(ratios, names), args.out + "/again", args.short)
         for exe in sorted({results[name]["_exe"] for name in names if name in results and not name.startswith("busy/")}):
             if exe == compile_time.EXE:
                 again.update(compile_time.measure(args.compile_commands, names))
             else:
-                again.update(run_exe(exe, args.out + "/again", args.short, f"^({wanted})(/|$)"))
+                mine = {name for name in names if results.get(name, {}).get("_exe") == exe}
+                again.update(run_exe(exe, args.out + "/again", args.short, name_filter(mine)))
         for n in failing:
             try:
                 values[n] = better(ratios[n], values[n], evaluate(ratios[n], again))
